@@ -1,0 +1,28 @@
+"""Registration of every archgym environment id (the one place ids are registered).
+
+``import archgym`` runs :func:`register_envs`; ``gymnasium.make("archgym/GemmRoofline-v0",
+workload="llama2-7b-decode")`` then works with any constructor keyword.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+__all__ = ["ENV_IDS", "list_envs", "register_envs"]
+
+ENV_IDS: dict[str, str] = {
+    "archgym/GemmRoofline-v0": "archgym.envs.roofline:GemmRooflineEnv",
+}
+
+
+def register_envs() -> None:
+    """Register every id in :data:`ENV_IDS` with Gymnasium (idempotent)."""
+    for env_id, entry_point in ENV_IDS.items():
+        if env_id not in gymnasium.registry:
+            # One-step envs: a bandit episode ends after each design.
+            gymnasium.register(id=env_id, entry_point=entry_point, disable_env_checker=True)
+
+
+def list_envs() -> list[str]:
+    """The registered archgym env ids."""
+    return sorted(ENV_IDS)
