@@ -80,6 +80,10 @@ class GemmRooflineEnv(ArchGymEnv):
         precision: str = "int8",
         render_mode: str | None = None,
     ) -> None:
+        if isinstance(max_pes, bool) or not isinstance(max_pes, int) or max_pes < 64:
+            raise ValueError(
+                f"`max_pes` must be an integer >= 64 (an 8x8 array), but got {max_pes!r}"
+            )
         self.gemms = gemm_rows(workload)
         self.precision = precision
         space = DesignSpace(

@@ -1,0 +1,179 @@
+"""The ``archgym`` command line.
+
+``archgym run [EXPERIMENT.toml]`` runs an experiment (the built-in quickstart without an
+argument), ``archgym envs`` / ``archgym agents`` / ``archgym workloads`` list what is registered,
+``archgym show DATASET`` prints the per-agent summary and ``archgym plot DATASET`` writes the
+figures. Feature modules in ``archgym/commands/`` add their own subcommands.
+
+User mistakes print one line, ``archgym: error: ...``, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from archgym.errors import UserError
+
+__all__ = ["build_parser", "main"]
+
+# Subcommand modules: each has register(subparsers) adding parsers with set_defaults(func=...).
+COMMAND_MODULES: list[str] = []
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from archgym.dataset import load
+    from archgym.experiment import load_experiment, run_experiment, with_overrides
+    from archgym.results import format_table, plot_all, summary
+
+    exp = load_experiment(args.experiment)
+    exp = with_overrides(exp, seed=args.seed, budget=args.budget, workers=args.workers)
+    out = Path(args.out) if args.out else Path("runs") / exp.name
+    runs = exp.runs()
+    print(
+        f"experiment {exp.name!r}: {len(runs)} runs x {exp.budget} evaluations, "
+        f"{args.workers or exp.workers} worker(s) -> {out}"
+    )
+    dataset_dir = run_experiment(
+        exp, out, workers=args.workers, overwrite=args.overwrite, show_progress=not args.quiet
+    )
+    df = load(dataset_dir)
+    print(format_table(summary(df)))
+    for path in plot_all(df, out):
+        print(f"wrote {path}")
+    print(f"dataset: {dataset_dir} ({len(df)} records)")
+    return 0
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    import archgym
+
+    for env_id in archgym.list_envs():
+        env = archgym.make(env_id)
+        size = env.space.cardinality if env.space.is_finite else float("inf")
+        first = (type(env).__doc__ or "").strip().splitlines()[0]
+        print(f"{env_id:32s} {size:>12,.0f} designs  {first}")
+    return 0
+
+
+def _cmd_agents(args: argparse.Namespace) -> int:
+    from agents.base import get_agent, list_agents
+
+    for name in list_agents():
+        cls = get_agent(name)
+        hp = ", ".join(f"{k}={v.default!r}" for k, v in cls.hyperparams.items())
+        first = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name:18s} {first}\n{'':18s} hyperparameters: {hp or '-'}")
+    return 0
+
+
+def _cmd_workloads(args: argparse.Namespace) -> int:
+    from archgym.workloads import list_workloads, workload_family
+
+    for name in list_workloads():
+        print(f"{name:28s} {workload_family(name)}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from archgym.dataset import load
+    from archgym.results import format_table, summary
+
+    df = load(args.dataset)
+    print(format_table(summary(df, by_params=args.by_params)))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from archgym.dataset import load
+    from archgym.results import plot_all
+
+    df = load(args.dataset)
+    dataset = Path(args.dataset)
+    out = Path(args.out) if args.out else (dataset if dataset.is_dir() else dataset.parent)
+    pareto = args.pareto.split(",") if args.pareto else None
+    for path in plot_all(df, out, pareto=pareto):
+        print(f"wrote {path}")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = _Parser(prog="archgym", description=__doc__.splitlines()[0])
+    from archgym import __version__
+
+    parser.add_argument("--version", action="version", version=f"archgym {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run an experiment (default: the built-in quickstart)")
+    p.add_argument("experiment", nargs="?", help="experiment TOML file (default: quickstart)")
+    p.add_argument("--out", help="output folder (default: runs/<experiment name>)")
+    p.add_argument("--workers", type=int, help="parallel local processes (overrides the file)")
+    p.add_argument("--seed", type=int, help="run only this seed (overrides the file's seeds)")
+    p.add_argument("--budget", type=int, help="evaluations per run (overrides the file)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a different experiment in --out"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    sub.add_parser("envs", help="list registered environments").set_defaults(func=_cmd_envs)
+    sub.add_parser("agents", help="list registered agents").set_defaults(func=_cmd_agents)
+    sub.add_parser("workloads", help="list built-in workloads").set_defaults(func=_cmd_workloads)
+
+    p = sub.add_parser("show", help="print the per-agent summary of a dataset")
+    p.add_argument("dataset", help="experiment folder, dataset folder or Parquet file")
+    p.add_argument("--by-params", action="store_true", help="one row per hyperparameter setting")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("plot", help="write best-so-far and Pareto figures of a dataset")
+    p.add_argument("dataset", help="experiment folder, dataset folder or Parquet file")
+    p.add_argument("--out", help="folder for the PNG files (default: next to the dataset)")
+    p.add_argument("--pareto", help="two metrics for the Pareto scatter, e.g. latency_s,energy_pj")
+    p.set_defaults(func=_cmd_plot)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``archgym`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("workers", "budget"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            print(
+                f"archgym: error: --{name} must be a positive integer, but got {value}",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        return int(args.func(args) or 0)
+    except (
+        UserError,
+        ValueError,
+        KeyError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+    ) as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"archgym: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("archgym: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
