@@ -54,7 +54,7 @@ __all__ = [
 QUICKSTART = Path(__file__).parent / "data" / "quickstart.toml"
 
 _TOP_KEYS = {"experiment", "env", "envs", "agents"}
-_EXPERIMENT_KEYS = {"name", "budget", "seeds", "workers", "flush_every", "description"}
+_EXPERIMENT_KEYS = {"name", "budget", "seeds", "workers", "flush_every", "batch", "description"}
 _ENV_KEYS = {"id", "kwargs", "label"}
 _AGENT_KEYS = {"name", "hyperparams", "label"}
 
@@ -95,6 +95,7 @@ class RunSpec:
     hyperparams: dict[str, Any]
     seed: int
     budget: int
+    batch: int = 1
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Experiment:
     workers: int = 1
     flush_every: int = 50
     source: str = "<string>"
+    batch: int = 1
 
     def runs(self) -> list[RunSpec]:
         """All runs, in a fixed order (env, agent, setting, seed)."""
@@ -120,7 +122,16 @@ class Experiment:
                     for seed in self.seeds:
                         run_id = f"e{ei}-{agent.label or agent.name}-{tag}-s{seed}"
                         out.append(
-                            RunSpec(self.name, run_id, env, agent.name, hp, seed, self.budget)
+                            RunSpec(
+                                self.name,
+                                run_id,
+                                env,
+                                agent.name,
+                                hp,
+                                seed,
+                                self.budget,
+                                self.batch,
+                            )
                         )
         return out
 
@@ -133,6 +144,7 @@ class Experiment:
             "budget": self.budget,
             "seeds": list(self.seeds),
             "flush_every": self.flush_every,
+            "batch": self.batch,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -241,7 +253,8 @@ def parse_experiment(text: str, source: str = "<string>", *, validate: bool = Tr
     dupes = sorted({x for x in labels if labels.count(x) > 1})
     if dupes:
         raise ctx.error("agents", f"agents {dupes} appear twice; give them distinct `label`s")
-    experiment = Experiment(name, envs, agents, budget, seeds, workers, flush_every, source)
+    batch = _positive_int(ctx, "experiment.batch", exp.get("batch", 1))
+    experiment = Experiment(name, envs, agents, budget, seeds, workers, flush_every, source, batch)
     if validate:
         _validate(ctx, experiment)
     return experiment
@@ -324,12 +337,18 @@ def execute_run(
     *,
     flush_every: int = 50,
     progress: Callable[[int], None] | None = None,
+    evaluate_many: Callable[[Any, list[dict[str, Any]]], list[Any]] | None = None,
 ) -> int:
     """Run (or resume) one run, appending its records under ``dataset_dir/run_id``.
 
-    Returns the number of new evaluations made. A partial run is resumed by replaying the recorded
-    results into a fresh agent; the agent must ask the recorded designs again (deterministic
-    agents do), which is checked.
+    The agent is driven in batches of ``run.batch`` designs (``ask_batch`` / ``tell_batch``);
+    ``evaluate_many(env, designs) -> results`` evaluates a batch (default: one after another in
+    this process; a cluster backend maps it onto workers). Records are written by this process
+    only, so a lost evaluation worker loses no record.
+
+    A partial run is resumed by replaying the recorded results into a fresh agent with the same
+    batch structure; the agent must ask the recorded designs again (deterministic agents do),
+    which is checked. Returns the number of new evaluations made.
     """
     import archgym
     from agents.base import make_agent
@@ -338,17 +357,9 @@ def execute_run(
     env = archgym.make(run.env.id, **run.env.kwargs)
     env.reset(seed=run.seed)
     agent = make_agent(run.agent, env.space, seed=run.seed, budget=run.budget, **run.hyperparams)
+    evaluate = evaluate_many or _evaluate_here
     run_dir = Path(dataset_dir) / run.run_id
-    done = read_run(run_dir)
-    for step, row in enumerate(done.to_dict("records")):
-        asked = agent.ask()
-        recorded = result_of_row(row, env.space)
-        if asked != recorded.design:
-            raise UserError(
-                f"cannot resume run {run.run_id}: at step {step} agent {run.agent!r} asked "
-                f"{asked} but the dataset holds {recorded.design}; the agent is not deterministic"
-            )
-        agent.tell(asked, recorded)
+    recorded = [result_of_row(row, env.space) for row in read_run(run_dir).to_dict("records")]
     constants = {
         "experiment": run.experiment,
         "run_id": run.run_id,
@@ -361,21 +372,33 @@ def execute_run(
     writer = RunWriter(
         run_dir, schema_for(env.space, env.metric_names), constants, flush_every=flush_every
     )
-    new = 0
+    step, new = 0, 0
     try:
-        for step in range(len(done), run.budget):
-            if agent.finished:
-                break
-            design = agent.ask()
-            result = env.evaluate(design)
-            agent.tell(design, result)
-            writer.add(step, result)
-            new += 1
-            if progress is not None:
-                progress(1)
+        while step < run.budget and not agent.finished:
+            designs = agent.ask_batch(min(run.batch, run.budget - step))
+            old = recorded[step : step + len(designs)]
+            for i, (asked, rec) in enumerate(zip(designs, old, strict=False)):
+                if asked != rec.design:
+                    raise UserError(
+                        f"cannot resume run {run.run_id}: at step {step + i} agent {run.agent!r} "
+                        f"asked {asked} but the dataset holds {rec.design}; the agent is not "
+                        "deterministic"
+                    )
+            fresh = evaluate(env, designs[len(old) :]) if len(old) < len(designs) else []
+            agent.tell_batch(designs, [*old, *fresh])
+            for i, result in enumerate(fresh, start=step + len(old)):
+                writer.add(i, result)
+            step += len(designs)
+            new += len(fresh)
+            if progress is not None and fresh:
+                progress(len(fresh))
     finally:
         writer.flush()
     return new
+
+
+def _evaluate_here(env: Any, designs: list[dict[str, Any]]) -> list[Any]:
+    return [env.evaluate(d) for d in designs]
 
 
 @contextmanager

@@ -125,8 +125,11 @@ def test_same_experiment_and_seed_give_identical_records(tmp_path):
     assert a.groupby("run_id")["step"].apply(list).map(lambda s: s == list(range(40))).all()
 
 
-def test_resume_after_a_crash_loses_and_duplicates_nothing(tmp_path, monkeypatch):
-    exp = parse_experiment(EXP, "exp.toml")
+@pytest.mark.parametrize("batch", [1, 4])
+def test_resume_after_a_crash_loses_and_duplicates_nothing(tmp_path, monkeypatch, batch):
+    exp = parse_experiment(
+        EXP.replace("flush_every = 7", f"flush_every = 7\nbatch = {batch}"), "exp.toml"
+    )
     run_experiment(exp, tmp_path / "clean", show_progress=False)
 
     import archgym.dataset as ds
