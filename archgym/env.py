@@ -101,6 +101,8 @@ class ArchGymEnv(gym.Env):
             low=0.0, high=_OBS_HIGH, shape=(len(self.metric_names),), dtype=np.float64
         )
         self.last_result: Result | None = None
+        #: Optional ``design -> dict`` merged into ``step``'s info (e.g. a proxy's range flags).
+        self.info_extra: Callable[[Design], dict[str, Any]] | None = None
 
     # -- black-box interface ----------------------------------------------------------------------
     def evaluate(self, design: Mapping[str, Any]) -> Result:
@@ -197,6 +199,8 @@ class ArchGymEnv(gym.Env):
             "error": result.error,
             "values": result.values,
         }
+        if self.info_extra is not None:
+            info.update(self.info_extra(result.design))
         return self.observation_of(result), result.reward, True, False, info
 
     def render(self) -> str | None:
