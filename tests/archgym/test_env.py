@@ -62,3 +62,19 @@ def test_step_observation_is_normalised_to_the_reference():
 def test_objective_needing_unknown_metric_is_rejected():
     with pytest.raises(ValueError, match="needs metric"):
         archgym.make("archgym/GemmRoofline-v0", objective="watts")
+
+
+def test_vectorised_bandit_with_same_step_autoreset():
+    from gymnasium.vector import AutoresetMode
+
+    vec = gymnasium.make_vec(
+        "archgym/GemmRoofline-v0",
+        num_envs=3,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+    )
+    vec.reset(seed=0)
+    for _ in range(2):  # every step evaluates three designs; no step is wasted on a reset
+        obs, reward, terminated, _, info = vec.step(vec.action_space.sample())
+        assert terminated.all() and obs.shape == (3, 8) and (reward < 0).all()
+        assert "final_info" in info
