@@ -21,7 +21,7 @@ from archgym.errors import UserError
 __all__ = ["build_parser", "main"]
 
 # Subcommand modules: each has register(subparsers) adding parsers with set_defaults(func=...).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["archgym.commands.systolic"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -1,0 +1,209 @@
+"""Speed of the systolic-array models against SCALE-Sim 3.0.0 on the same layers.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_systolic.py [--live N] [--scalesim-python PATH]
+
+Per layer: SCALE-Sim's time is the ``scalesim_s`` column recorded by
+``experiments/systolic/make_scalesim_refs.py`` (its ``run_scale`` call alone) for all 111 stored
+runs; with ``--live N`` (default 3 when SCALE-Sim's interpreter exists) the N slowest stored runs are
+also re-run live here, in the same session, and those rows say ``live``. Ours is the median of
+repeated calls of ``analyze`` and ``simulate`` on one design and that layer. Then: ResNet-50 on one
+design, and 10,000 random designs on ResNet-50 in one batched call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from archgym.workloads.networks import resnet50  # noqa: E402
+from simulators.systolic import (  # noqa: E402
+    ArrayConfig,
+    ConvLayer,
+    GemmLayer,
+    analyze,
+    analyze_batch,
+    designs_from_configs,
+    simulate,
+)
+from simulators.systolic.io import write_cfg, write_topology  # noqa: E402
+from simulators.systolic.layers import _layer_table  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "scalesim"
+DEFAULT_PY = os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python")
+DRIVER = (
+    "import sys, time, io, contextlib\n"
+    "from scalesim.scale_sim import scalesim\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    "    s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1],\n"
+    "                 topology=sys.argv[2], layout=sys.argv[3], input_type_gemm=sys.argv[5] == '1')\n"
+    "    t0 = time.perf_counter(); s.run_scale(top_path=sys.argv[4])\n"
+    "print(time.perf_counter() - t0)\n"
+)
+
+
+def _median_s(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _case_layer(case: dict) -> ConvLayer | GemmLayer:
+    dims = [int(x) for x in case["dims"].split()]
+    if case["kind"] == "gemm":
+        return GemmLayer(*dims, name=case["layer"])
+    h, w, r, s, c, k, stride = dims
+    return ConvLayer(h, w, r, s, c, k, stride, depthwise="DP" in case["layer"], name=case["layer"])
+
+
+def _case_config(case: dict) -> ArrayConfig:
+    bw = float(case["bw"]) if case["mode"] == "USER" else None
+    return ArrayConfig(
+        rows=int(case["rows"]),
+        cols=int(case["cols"]),
+        dataflow=case["dataflow"],
+        ifmap_sram_kib=int(case["ifmap_kb"]),
+        filter_sram_kib=int(case["filter_kb"]),
+        ofmap_sram_kib=int(case["ofmap_kb"]),
+        read_bw_words=bw,
+        write_bw_words=bw,
+        scalesim_compat=True,
+    )
+
+
+def _run_live(python: str, config: ArrayConfig, layer, tmp: Path) -> float:
+    write_cfg(tmp / "a.cfg", config)
+    write_topology(tmp / "t.csv", [layer])
+    (tmp / "layout.csv").write_text("Layer name,\n")
+    (tmp / "drv.py").write_text(DRIVER)
+    gemm = "1" if isinstance(layer, GemmLayer) else "0"
+    cmd = [
+        python,
+        str(tmp / "drv.py"),
+        str(tmp / "a.cfg"),
+        str(tmp / "t.csv"),
+        str(tmp / "layout.csv"),
+        str(tmp / "out"),
+        gemm,
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scalesim-python", default=DEFAULT_PY)
+    ap.add_argument("--live", type=int, default=None, help="stored runs to re-run live (slowest)")
+    ap.add_argument("--designs", type=int, default=10_000)
+    args = ap.parse_args()
+    have_live = Path(args.scalesim_python).exists()
+    live_n = (3 if have_live else 0) if args.live is None else args.live
+    if live_n and not have_live:
+        print(f"SCALE-Sim interpreter {args.scalesim_python} not found: recorded timings only")
+        live_n = 0
+    with open(DATA / "cases.csv") as f:
+        cases = [c for c in csv.DictReader(f) if c["status"] == "ok"]
+    cases.sort(key=lambda c: -float(c["scalesim_s"]))
+
+    ratios_a, ratios_c = [], []
+    print(
+        f"{'layer (array, dataflow, mode)':44s} {'SCALE-Sim s':>11s} {'source':>8s} "
+        f"{'analytical us':>13s} {'x faster':>9s} {'cycle us':>9s} {'x faster':>9s}"
+    )
+    with tempfile.TemporaryDirectory() as tmp_name:
+        for i, case in enumerate(cases):
+            layer, config = _case_layer(case), _case_config(case)
+            groups = layer.groups
+            ref_s, source = float(case["scalesim_s"]), "recorded"
+            if i < live_n:
+                ref_s, source = (
+                    _run_live(args.scalesim_python, config, layer, Path(tmp_name)),
+                    "live",
+                )
+            t_a = _median_s(lambda c=config, la=layer: analyze(c, [la]), 30)
+            t_c = _median_s(lambda c=config, la=layer: simulate(c, [la]), 10)
+            ratios_a.append(ref_s / t_a)
+            ratios_c.append(ref_s / t_c)
+            if i < 12 or i == len(cases) - 1:
+                label = (
+                    f"{case['layer']}{f' x{groups}' if groups > 1 else ''} "
+                    f"({case['rows']}x{case['cols']} {case['dataflow']} {case['mode']})"
+                )
+                print(
+                    f"{label:44s} {ref_s:11.3f} {source:>8s} {t_a * 1e6:13.1f} "
+                    f"{ref_s / t_a:9.0f} {t_c * 1e6:9.1f} {ref_s / t_c:9.0f}"
+                )
+            elif i == 12:
+                print(f"{'... (' + str(len(cases) - 13) + ' more runs)':44s}")
+    print(f"\nover {len(cases)} runs, speed-up (SCALE-Sim time / ours, one layer per call):")
+    for name, r in (("analytical", ratios_a), ("cycle", ratios_c)):
+        print(
+            f"  {name:10s}  min {min(r):10.0f}x  median {np.median(r):10.0f}x  "
+            f"geo-mean {np.exp(np.mean(np.log(r))):10.0f}x"
+        )
+
+    # Amortised: every stored design on every stored layer in one batched call.
+    designs = designs_from_configs([_case_config(c) for c in cases])
+    layers = [_case_layer(c) for c in cases]
+    t_grid = _median_s(lambda: analyze_batch(designs, layers, scalesim_compat=True), 5)
+    per_pair = t_grid / (len(cases) * len(layers))
+    mean_ref = float(np.mean([float(c["scalesim_s"]) for c in cases]))
+    print(
+        f"  batched    {len(cases)} designs x {len(layers)} layers in one call: "
+        f"{per_pair * 1e6:.2f} us per (design, layer); SCALE-Sim's mean per run "
+        f"{mean_ref:.2f} s -> {mean_ref / per_pair:,.0f}x"
+    )
+
+    net = list(resnet50())
+    config = ArrayConfig(rows=32, cols=32, dataflow="ws", read_bw_words=16, write_bw_words=16)
+    _layer_table.cache_clear()
+    t0 = time.perf_counter()
+    analyze(config, net)
+    t_cold = time.perf_counter() - t0
+    t_one = _median_s(lambda: analyze(config, net), 50)
+    t_cyc = _median_s(lambda: simulate(config, net), 5)
+    rng = np.random.default_rng(0)
+    n = args.designs
+    designs = {
+        "rows": 2 ** rng.integers(2, 9, n),
+        "cols": 2 ** rng.integers(2, 9, n),
+        "dataflow": rng.integers(0, 3, n),
+        "ifmap_sram_kib": 2 ** rng.integers(3, 12, n),
+        "filter_sram_kib": 2 ** rng.integers(3, 12, n),
+        "ofmap_sram_kib": 2 ** rng.integers(3, 12, n),
+        "read_bw_words": 2.0 ** rng.integers(0, 7, n),
+        "write_bw_words": 2.0 ** rng.integers(0, 7, n),
+    }
+    t0 = time.perf_counter()
+    out = analyze_batch(designs, net)
+    t_batch = time.perf_counter() - t0
+    assert out["cycles"].shape == (n, len(net))
+    print(
+        f"\nResNet-50 ({len(net)} layers), one design, analytical: {t_one * 1e3:8.2f} ms "
+        f"(target < 5 ms; first call, building the layer table: {t_cold * 1e3:.2f} ms)"
+    )
+    print(f"ResNet-50, one design, cycle-level:               {t_cyc * 1e3:8.2f} ms")
+    print(
+        f"ResNet-50, {n:,} designs batched, analytical:     {t_batch:8.2f} s  (target < 10 s; "
+        f"{t_batch / n * 1e6:.0f} us per design)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

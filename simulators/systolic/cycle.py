@@ -1,0 +1,205 @@
+"""Fold-level timing model: steps the fold schedule with double-buffered SRAMs and DRAM bandwidth.
+
+Every fold of a layer (same order as SCALE-Sim: column folds outermost) gets its compute time, the
+DRAM words each operand needs before it can start, and the outputs it leaves behind. The
+analytical model's per-operand DRAM totals are spread over the folds where the data is first
+needed (an operand that fits its scratchpad is fetched once; one that does not, every pass), so
+the two models always agree on traffic. Time then follows the double buffer, vectorised over the
+folds with NumPy (no Python loop per fold or per cycle):
+
+- fill: before the first fold each read port loads, at its bandwidth, the folds' data that fits
+  in the working half of its scratchpad;
+- later folds' data is prefetched into the other half during the previous fold; the array stalls
+  when that fetch takes longer than the fold (the slower of the two read ports decides);
+- outputs drain to DRAM behind the compute; the backlog follows a Lindley recursion
+  ``B_f = max(0, B_{f-1} + written_f - wbw * time_f)`` and the array stalls while it exceeds the
+  ofmap scratchpad; what is left drains after the last fold.
+
+In CALC mode (no bandwidth set) there are no stalls and the result equals the analytical model.
+The per-fold arrays form a bandwidth-over-time trace (:class:`FoldTrace`) users can plot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulators.systolic.analytical import analyze
+from simulators.systolic.config import ArrayConfig
+from simulators.systolic.layers import Layer, layer_table
+
+__all__ = ["CycleResult", "FoldTrace", "simulate"]
+
+
+@dataclass(frozen=True)
+class FoldTrace:
+    """Per-fold timeline of one layer (all groups, one after the other).
+
+    Attributes:
+        start_cycle: Cycle at which each fold starts computing (after its stall).
+        compute_cycles: Compute cycles of each fold.
+        stall_cycles: Cycles the array waited before each fold.
+        ifmap_dram_reads, filter_dram_reads: Words fetched for each fold (the fill folds' words
+            are fetched before cycle 0).
+        ofmap_dram_writes, ofmap_dram_reads: Output words written / partial sums read per fold.
+    """
+
+    start_cycle: np.ndarray
+    compute_cycles: np.ndarray
+    stall_cycles: np.ndarray
+    ifmap_dram_reads: np.ndarray
+    filter_dram_reads: np.ndarray
+    ofmap_dram_writes: np.ndarray
+    ofmap_dram_reads: np.ndarray
+
+    def bandwidth(self, word_bytes: int = 1) -> dict[str, np.ndarray]:
+        """DRAM bandwidth per fold in bytes/cycle, keyed by operand, plus ``"cycle"``."""
+        span = np.maximum(self.compute_cycles + self.stall_cycles, 1)
+        return {
+            "cycle": self.start_cycle,
+            "ifmap": self.ifmap_dram_reads * word_bytes / span,
+            "filter": self.filter_dram_reads * word_bytes / span,
+            "ofmap": (self.ofmap_dram_writes + self.ofmap_dram_reads) * word_bytes / span,
+        }
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """Per-layer metrics (same keys and shapes as :func:`~simulators.systolic.analytical.analyze`)
+    and one :class:`FoldTrace` per layer."""
+
+    metrics: dict[str, np.ndarray]
+    traces: tuple[FoldTrace, ...]
+
+
+def _spread(total: float, weights: np.ndarray) -> np.ndarray:
+    weight_sum = weights.sum()
+    return total * weights / weight_sum if weight_sum > 0 else np.zeros_like(weights, dtype=float)
+
+
+def _fold_weights(config: ArrayConfig, m: int, n: int, k: int, unique_if: int):
+    """Relative per-fold demand of each operand (fold order: column folds outermost)."""
+    r, c, df = config.rows, config.cols, config.dataflow
+    sr, sc = (m, n) if df == "os" else (k, n) if df == "ws" else (k, m)
+    fr, fc = -(-sr // r), -(-sc // c)
+    used_r = np.minimum(r, sr - r * np.arange(fr))
+    used_c = np.minimum(c, sc - c * np.arange(fc))
+    first_pass = np.zeros((fc, fr), dtype=bool)
+    first_pass[0, :] = True
+    first_row = np.zeros((fc, fr), dtype=bool)
+    first_row[:, 0] = True
+    last_row = np.zeros((fc, fr), dtype=bool)
+    last_row[:, -1] = True
+    ones = np.ones((fc, fr))
+    tile = used_c[:, None] * used_r[None, :]
+    half = {op: config.sram_words(op) // 2 for op in ("ifmap", "filter", "ofmap")}
+    if df == "os":
+        w_if = used_r[None, :] * (first_pass if unique_if <= half["ifmap"] else ones)
+        w_f = used_c[:, None] * (first_row if k * min(c, n) <= half["filter"] else ones)
+        w_ow = tile
+        w_or = np.zeros((fc, fr))
+    else:
+        stream = m if df == "ws" else n
+        if df == "ws":
+            w_if = used_r[None, :] * (first_pass if unique_if <= half["ifmap"] else ones)
+            w_f = tile
+        else:
+            w_if = tile
+            w_f = used_r[None, :] * (first_pass if k * n <= half["filter"] else ones)
+        stays = stream * min(c, sc) <= half["ofmap"] and not config.scalesim_compat
+        w_ow = used_c[:, None] * (last_row if stays else ones)
+        w_or = np.zeros((fc, fr)) if stays else used_c[:, None] * ~first_row
+    return tuple(np.ravel(w * ones) for w in (w_if, w_f, w_ow, w_or)), half
+
+
+def _layer_timeline(config, per_fold, weights, totals, half, groups):
+    w_if, w_f, w_ow, w_or = weights
+    folds = w_if.size
+    if_words = _spread(totals["ifmap_dram_reads"], w_if)
+    f_words = _spread(totals["filter_dram_reads"], w_f)
+    ow_words = _spread(totals["ofmap_dram_writes"], w_ow)
+    or_words = _spread(totals["ofmap_dram_reads"], w_or)
+    compute = np.full(folds, per_fold, dtype=np.int64)
+    if config.scalesim_compat:
+        compute[-1] -= 1
+    stall = np.zeros(folds, dtype=np.int64)
+    fill = drain = 0
+    if config.user_bandwidth:
+        rbw, wbw = config.read_bw_words, config.write_bw_words
+        # Folds whose data fits in the working half are loaded before the first fold.
+        pre_if = np.cumsum(if_words) <= max(half["ifmap"], if_words[0])
+        pre_f = np.cumsum(f_words) <= max(half["filter"], f_words[0])
+        fill = int(np.ceil(max(if_words[pre_if].sum(), f_words[pre_f].sum()) / rbw))
+        fetch = np.maximum(np.where(pre_if, 0, if_words), np.where(pre_f, 0, f_words)) / rbw
+        # The fetch for fold f runs during fold f - 1.
+        stall[1:] = np.ceil(np.maximum(fetch[1:] - compute[:-1], 0)).astype(np.int64)
+        span = compute + stall
+        # Output backlog (Lindley recursion through cumulative sums); stalls when it overflows.
+        net = np.cumsum(ow_words + or_words - wbw * span)
+        backlog = net - np.minimum.accumulate(np.minimum(net, 0))
+        overflow = np.maximum(backlog - 2 * half["ofmap"], 0)
+        stall = stall + np.ceil(np.diff(overflow, prepend=0).clip(min=0) / wbw).astype(np.int64)
+        drain = int(np.ceil(min(backlog[-1], 2 * half["ofmap"]) / wbw))
+    span = compute + stall
+    start = np.cumsum(span) - compute
+    trace = FoldTrace(
+        start_cycle=fill + start,
+        compute_cycles=compute,
+        stall_cycles=stall,
+        ifmap_dram_reads=if_words,
+        filter_dram_reads=f_words,
+        ofmap_dram_writes=ow_words,
+        ofmap_dram_reads=or_words,
+    )
+    if groups > 1:  # identical groups, one after the other
+        period = fill + int(span.sum()) + drain
+        offsets = np.repeat(np.arange(groups) * period, folds)
+        trace = FoldTrace(
+            start_cycle=np.tile(trace.start_cycle, groups) + offsets,
+            **{
+                name: np.tile(getattr(trace, name), groups)
+                for name in (
+                    "compute_cycles",
+                    "stall_cycles",
+                    "ifmap_dram_reads",
+                    "filter_dram_reads",
+                    "ofmap_dram_writes",
+                    "ofmap_dram_reads",
+                )
+            },
+        )
+    return int(stall.sum()), fill, drain, trace
+
+
+def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResult:
+    """Run the fold-level model on a workload; see the module docstring."""
+    if not isinstance(layers, (list, tuple)):
+        layers = [layers]
+    table = layer_table(layers)
+    metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
+    traces = []
+    for i in range(len(table)):
+        groups = int(table.groups[i])
+        m, n, k = int(table.M[i]), int(table.N[i]), int(table.K[i])
+        unique = table.ifmap_unique_padded[i] if config.scalesim_compat else table.ifmap_unique[i]
+        weights, half = _fold_weights(config, m, n, k, int(unique))
+        totals = {
+            key: float(metrics[key][i]) / groups
+            for key in ("ifmap_dram_reads", "filter_dram_reads", "ofmap_dram_writes")
+        }
+        totals["ofmap_dram_reads"] = float(metrics["ofmap_dram_reads"][i]) / groups
+        folds = int(metrics["folds"][i]) // groups
+        compute_group = int(metrics["compute_cycles"][i]) // groups
+        per_fold = (compute_group + (1 if config.scalesim_compat else 0)) // folds
+        stall, fill, drain, trace = _layer_timeline(config, per_fold, weights, totals, half, groups)
+        traces.append(trace)
+        cycles = compute_group + stall
+        metrics["stall_cycles"][i] = stall * groups
+        metrics["cycles"][i] = cycles * groups
+        metrics["fill_cycles"][i] = fill * groups
+        metrics["drain_cycles"][i] = drain * groups
+        metrics["total_cycles"][i] = (fill + cycles + drain) * groups
+        metrics["utilisation"][i] = metrics["macs"][i] / (metrics["cycles"][i] * config.pes)
+    return CycleResult(metrics=metrics, traces=tuple(traces))

@@ -1,0 +1,80 @@
+"""Energy and area of a systolic-array design running a workload.
+
+Energy (pJ) is a sum of per-access energies from a :class:`cost_models.energy.TechTable`
+(default: Horowitz 45 nm, sources in ``cost_models/energy.py``) times the access counts the
+analytical or cycle-level model reports:
+
+- MACs: ``macs * mac_pj(precision)``;
+- PE registers: each MAC moves two operands and one partial sum through pipeline registers,
+  ``3 * word_bytes`` bytes per MAC (the Eyeriss accounting: a register access costs about a MAC);
+- SRAM: every array read/write plus every DRAM fill into (or drain out of) a scratchpad, at the
+  per-byte energy of that scratchpad's size;
+- DRAM: every word moved, at ``dram_energy_pj_per_byte``;
+- static: ``leakage_fraction`` of the dynamic total.
+
+Area (mm^2): ``rows * cols * pe_area(precision)`` plus the three scratchpads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from cost_models.energy import DEFAULT_TABLE, TechTable
+from simulators.systolic.config import ArrayConfig
+
+__all__ = ["area_mm2", "energy_breakdown_pj", "energy_pj"]
+
+_REGISTER_BYTES_PER_MAC = 3
+
+
+def energy_breakdown_pj(
+    config: ArrayConfig,
+    metrics: Mapping[str, np.ndarray],
+    table: TechTable = DEFAULT_TABLE,
+) -> dict[str, np.ndarray]:
+    """Energy per component (pJ), each with the shape of the metrics (per layer).
+
+    Keys: ``mac``, ``register``, ``ifmap_sram``, ``filter_sram``, ``ofmap_sram``, ``dram``,
+    ``static`` and ``total``.
+    """
+    wb = config.word_bytes
+    macs = np.asarray(metrics["macs"], dtype=float)
+    sram = {
+        op: table.sram_pj_per_byte(getattr(config, f"{op}_sram_kib"))
+        for op in ("ifmap", "filter", "ofmap")
+    }
+    out = {
+        "mac": macs * table.mac_pj(config.precision),
+        "register": macs * _REGISTER_BYTES_PER_MAC * wb * table.register_energy_pj_per_byte,
+        "ifmap_sram": (metrics["ifmap_sram_reads"] + metrics["ifmap_dram_reads"])
+        * (wb * sram["ifmap"]),
+        "filter_sram": (metrics["filter_sram_reads"] + metrics["filter_dram_reads"])
+        * (wb * sram["filter"]),
+        "ofmap_sram": (
+            metrics["ofmap_sram_writes"]
+            + metrics["ofmap_sram_reads"]
+            + metrics["ofmap_dram_writes"]
+            + metrics["ofmap_dram_reads"]
+        )
+        * (wb * sram["ofmap"]),
+        "dram": np.asarray(metrics["dram_words"], dtype=float) * wb * table.dram_energy_pj_per_byte,
+    }
+    dynamic = sum(out.values())
+    out["static"] = dynamic * table.leakage_fraction
+    out["total"] = dynamic + out["static"]
+    return {key: np.asarray(value, dtype=float) for key, value in out.items()}
+
+
+def energy_pj(
+    config: ArrayConfig, metrics: Mapping[str, np.ndarray], table: TechTable = DEFAULT_TABLE
+) -> np.ndarray:
+    """Total energy per layer (pJ)."""
+    return energy_breakdown_pj(config, metrics, table)["total"]
+
+
+def area_mm2(config: ArrayConfig, table: TechTable = DEFAULT_TABLE) -> float:
+    """Silicon area of the PE array and the three scratchpads (mm^2)."""
+    sram_kib = config.ifmap_sram_kib + config.filter_sram_kib + config.ofmap_sram_kib
+    return float(config.pes * table.pe_area(config.precision) + table.sram_area(sram_kib))
