@@ -21,7 +21,7 @@ from archgym.errors import UserError
 __all__ = ["build_parser", "main"]
 
 # Subcommand modules: each has register(subparsers) adding parsers with set_defaults(func=...).
-COMMAND_MODULES: list[str] = ["archgym.commands.systolic"]
+COMMAND_MODULES: list[str] = ["archgym.commands.systolic", "archgym.commands.gpu"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

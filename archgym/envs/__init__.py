@@ -16,6 +16,7 @@ __all__ = ["ENV_IDS", "build_env", "list_envs", "register_envs"]
 ENV_IDS: dict[str, str] = {
     "archgym/GemmRoofline-v0": "archgym.envs.roofline:GemmRooflineEnv",
     "archgym/SystolicArray-v0": "archgym.envs.systolic:SystolicArrayEnv",
+    "archgym/GPUGemmTiling-v0": "archgym.envs.gpu:GPUGemmTilingEnv",
 }
 
 

@@ -1,0 +1,25 @@
+"""GPU GEMM performance: device specs, a tile-level analytical model and its calibration.
+
+Public API: ``GemmModel`` (predict a GEMM's time with the library's tile choice or a given
+tile), ``TileConfig`` (the mapping an env searches), ``Efficiency`` (calibrated constants),
+``GPUSpec`` / ``DEVICES`` / ``get_device`` (datasheet specs), ``DTYPES`` and ``KINDS`` (names).
+"""
+
+from simulators.gpu.devices import DEVICES, DTYPES, KINDS, GPUSpec, get_device, get_dtype
+from simulators.gpu.model import Efficiency, TileConfig, kernel_time_s, library_candidates
+from simulators.gpu.predictor import BACKENDS, GemmModel
+
+__all__ = [
+    "BACKENDS",
+    "DEVICES",
+    "DTYPES",
+    "KINDS",
+    "Efficiency",
+    "GPUSpec",
+    "GemmModel",
+    "TileConfig",
+    "get_device",
+    "get_dtype",
+    "kernel_time_s",
+    "library_candidates",
+]

@@ -1,0 +1,185 @@
+"""GPU device specifications as data, and the names of the GEMM data types and kinds.
+
+Every number comes from the vendor's public datasheets / whitepapers unless its comment says
+otherwise (NVIDIA H100 Tensor Core GPU datasheet and Hopper whitepaper; A100 datasheet and Ampere
+whitepaper; H200 datasheet). Rates are the dense figures (the datasheets' "with sparsity" rates
+are twice these), quoted by NVIDIA at the boost clock (1830 MHz H100/H200 SXM, 1410 MHz A100).
+``clock_hz`` is the maximum SM clock (1980 MHz on the measured H100, as nvidia-smi reports it);
+it only converts the per-SM load bandwidth from bytes per clock.
+
+Data types (``DTYPES``) name the operand type of a GEMM: ``bf16``, ``fp16``, ``fp32`` (IEEE
+fp32 on the CUDA cores, TF32 off), ``fp8`` (e4m3 operands, bf16 output) and ``int8`` (int32
+output). Kinds (``KINDS``): ``dense`` and ``sparse24`` (2:4 structured sparsity on one operand).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["DEVICES", "DTYPES", "KINDS", "DType", "GPUSpec", "get_device", "get_dtype"]
+
+
+@dataclass(frozen=True)
+class DType:
+    """A GEMM operand type: bytes per input element, bytes per output element."""
+
+    name: str
+    in_bytes: float
+    out_bytes: float
+
+
+DTYPES = MappingProxyType(
+    {
+        "bf16": DType("bf16", 2, 2),
+        "fp16": DType("fp16", 2, 2),
+        "fp32": DType("fp32", 4, 4),
+        "fp8": DType("fp8", 1, 2),
+        "int8": DType("int8", 1, 4),
+    }
+)
+KINDS = ("dense", "sparse24")
+
+
+@dataclass(frozen=True)
+class GPUSpec:
+    """One GPU model.
+
+    Attributes (units in the names): ``sm_count``; ``clock_hz`` (max SM clock); ``peak_flops`` maps a
+    dtype name to dense math operations per second (absent or ``None``: not supported);
+    ``hbm_bytes_per_s``; ``l2_bytes``; ``l2_bytes_per_s`` (aggregate L2 read bandwidth);
+    ``smem_per_sm_bytes`` and ``smem_per_block_bytes`` (shared memory); ``regs_per_sm``
+    (32-bit registers); ``max_ctas_per_sm``; ``max_warps_per_sm``.
+    """
+
+    name: str
+    sm_count: int
+    clock_hz: float
+    peak_flops: dict[str, float | None]
+    hbm_bytes_per_s: float
+    l2_bytes: int
+    l2_bytes_per_s: float
+    smem_per_sm_bytes: int
+    smem_per_block_bytes: int
+    regs_per_sm: int = 65536
+    max_ctas_per_sm: int = 32
+    max_warps_per_sm: int = 64
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "sm_count",
+            "l2_bytes",
+            "smem_per_sm_bytes",
+            "smem_per_block_bytes",
+            "regs_per_sm",
+            "max_ctas_per_sm",
+            "max_warps_per_sm",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"`{name}` must be a positive integer, but got {value!r}")
+        for name in ("clock_hz", "hbm_bytes_per_s", "l2_bytes_per_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"`{name}` must be positive, but got {getattr(self, name)!r}")
+        for dtype, rate in self.peak_flops.items():
+            if dtype not in DTYPES:
+                raise ValueError(f"`peak_flops` has unknown dtype {dtype!r}")
+            if rate is not None and not rate > 0:
+                raise ValueError(f"`peak_flops[{dtype!r}]` must be positive, but got {rate!r}")
+
+    def supports(self, dtype: str) -> bool:
+        return self.peak_flops.get(dtype) is not None
+
+
+# L2 bandwidth is not in NVIDIA's datasheets; the figures below are estimates from published
+# microbenchmarks (about 5.5 TB/s on H100 SXM, 4.8 TB/s on A100) and enter the model only
+# through the load term, whose per-SM part is calibrated.
+DEVICES = MappingProxyType(
+    {
+        "h100-sxm": GPUSpec(
+            name="h100-sxm",
+            sm_count=132,
+            clock_hz=1.98e9,
+            peak_flops={
+                "bf16": 989.4e12,
+                "fp16": 989.4e12,
+                "fp32": 66.9e12,
+                "fp8": 1978.9e12,
+                "int8": 1978.9e12,
+            },
+            hbm_bytes_per_s=3.35e12,
+            l2_bytes=50 * 2**20,
+            l2_bytes_per_s=5.5e12,
+            smem_per_sm_bytes=228 * 1024,
+            smem_per_block_bytes=227 * 1024,
+            notes="H100 SXM5 80 GB (HBM3); the measured card of data/gpu/",
+        ),
+        "h200-sxm": GPUSpec(
+            name="h200-sxm",
+            sm_count=132,
+            clock_hz=1.98e9,
+            peak_flops={
+                "bf16": 989.4e12,
+                "fp16": 989.4e12,
+                "fp32": 66.9e12,
+                "fp8": 1978.9e12,
+                "int8": 1978.9e12,
+            },
+            hbm_bytes_per_s=4.8e12,
+            l2_bytes=50 * 2**20,
+            l2_bytes_per_s=5.5e12,
+            smem_per_sm_bytes=228 * 1024,
+            smem_per_block_bytes=227 * 1024,
+            notes="H200 SXM 141 GB (HBM3e): H100's SMs with faster, larger memory",
+        ),
+        "a100-sxm": GPUSpec(
+            name="a100-sxm",
+            sm_count=108,
+            clock_hz=1.41e9,
+            peak_flops={
+                "bf16": 312e12,
+                "fp16": 312e12,
+                "fp32": 19.5e12,
+                "fp8": None,
+                "int8": 624e12,
+            },
+            hbm_bytes_per_s=2.039e12,
+            l2_bytes=40 * 2**20,
+            l2_bytes_per_s=4.8e12,
+            smem_per_sm_bytes=164 * 1024,
+            smem_per_block_bytes=163 * 1024,
+            notes="A100 SXM4 80 GB (HBM2e); no fp8 tensor cores",
+        ),
+    }
+)
+
+
+def _unknown(what: str, name: object, valid) -> ValueError:
+    valid = list(valid)
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown {what} {name!r}; valid: {', '.join(valid)}{hint}")
+
+
+def get_device(name: str | GPUSpec) -> GPUSpec:
+    """The spec of a device by name (``h100-sxm``, ``h200-sxm``, ``a100-sxm``)."""
+    if isinstance(name, GPUSpec):
+        return name
+    if name not in DEVICES:
+        raise _unknown("device", name, DEVICES)
+    return DEVICES[name]
+
+
+def get_dtype(name: str) -> DType:
+    """A dtype by name; raises ValueError listing the valid names otherwise."""
+    if name not in DTYPES:
+        raise _unknown("dtype", name, DTYPES)
+    return DTYPES[name]
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise _unknown("kind", kind, KINDS)
+    return kind

@@ -1,0 +1,254 @@
+"""Tile-level analytical model of one GEMM kernel on a GPU.
+
+``C[m, n] = A[m, k] @ B[k, n]``; in a 2:4 sparse GEMM ``B`` (the weights) is the sparse operand.
+A kernel splits C into ``block_m x block_n`` tiles, one thread block (CTA) each, optionally
+splitting K over ``split_k`` CTAs whose partial sums a second kernel adds up. The model:
+
+* **occupancy**: a CTA holds ``num_stages`` buffers of an A and a B slab in shared memory and
+  ``block_m * block_n / (32 * num_warps)`` fp32 accumulators per thread; shared memory,
+  registers and warps bound the CTAs resident on one SM;
+* **waves**: the CTAs run in waves over the SMs (wave quantisation); the last, partial wave
+  runs with fewer CTAs per SM and fewer SMs sharing L2 bandwidth;
+* **mainloop**: each of ``ceil(k / split_k / block_k)`` steps takes the longer of the math
+  (tensor-core rate times a calibrated efficiency, shared by the SM's resident CTAs) and the
+  slab loads (per-SM load bandwidth, L2 bandwidth shared by the active SMs, and Little's law:
+  ``num_stages - 1`` slabs in flight cover the memory latency), plus one unhidden load;
+* **epilogue**: the tile written back (fp32 partials under split-K);
+* **HBM floor**: every operand read once and C written once at the calibrated HBM bandwidth,
+  which dominates at small m (decode) and bounds the kernel from below;
+* **launch**: a calibrated fixed cost, plus a second one for the split-K reduction.
+
+2:4 sparsity doubles the math rate and shrinks B to half its values plus 2-bit indices.
+Leading dimensions that are not 16-byte aligned (k or n not a multiple of 16 / element size)
+keep libraries off their TMA kernels; a calibrated factor scales rate and bandwidth then.
+The library's kernel choice is stood in for by the fastest of ``library_candidates()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from simulators.common import InfeasibleDesign
+from simulators.gpu.devices import GPUSpec, check_kind, get_device, get_dtype
+
+__all__ = [
+    "GEMV_DTYPES",
+    "MEMORY_LATENCY_S",
+    "Efficiency",
+    "TileConfig",
+    "gemv_time_s",
+    "kernel_time_s",
+    "library_candidates",
+]
+
+# Load latency that the pipeline stages must cover: about 0.6 us from HBM through L2 on Hopper
+# (published pointer-chase microbenchmarks give 0.5 to 0.8 us); not calibrated.
+MEMORY_LATENCY_S = 0.6e-6
+_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
+# Types whose m = 1 (or n = 1) GEMMs run as matrix-vector kernels. Measured on the H100, cuBLAS
+# fp32 at m = 1 streams the weights at about 2 TB/s, 3x faster than its GEMM kernels at m = 16;
+# for the 16-bit types the tile path fits the m = 1 data as well, so only fp32 takes this path.
+GEMV_DTYPES = ("fp32",)
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """A kernel's mapping: CTA tile (elements), warps per CTA, pipeline stages, K split."""
+
+    block_m: int
+    block_n: int
+    block_k: int
+    num_warps: int = 4
+    num_stages: int = 3
+    split_k: int = 1
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"`{f.name}` must be a positive integer, but got {v!r}")
+        for name in ("block_m", "block_n", "block_k"):
+            v = getattr(self, name)
+            if v % 16:
+                raise ValueError(f"`{name}` must be a multiple of 16, but got {v}")
+        if self.num_warps not in (1, 2, 4, 8, 16):
+            raise ValueError(f"`num_warps` must be 1, 2, 4, 8 or 16, but got {self.num_warps}")
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Calibrated constants of one (dtype, kind, backend) on one device.
+
+    ``mma``: fraction of the datasheet math rate reached in the mainloop; ``hbm``: fraction of
+    the datasheet HBM bandwidth; ``sm_load_bytes_per_clk``: bytes per SM clock one SM can load
+    into shared memory; ``launch_us``: fixed cost per kernel (launch, prologue, tail);
+    ``reduce_us``: extra cost of the split-K reduction; ``misaligned``: rate, bandwidth and
+    latency-hiding factor for leading dimensions that are not 16-byte aligned; ``spill``:
+    slowdown per 255 registers per thread of accumulator overflow (register spilling);
+    ``misaligned_us``: extra fixed cost of the kernels that libraries use for unaligned
+    operands; ``l2_scale``: effective over datasheet-estimate L2 bandwidth (TMA multicast within thread
+    block clusters cuts L2 reads, so this can exceed 1).
+    """
+
+    mma: float = 0.8
+    hbm: float = 0.85
+    sm_load_bytes_per_clk: float = 64.0
+    launch_us: float = 5.0
+    reduce_us: float = 2.0
+    misaligned: float = 0.3
+    spill: float = 20.0
+    misaligned_us: float = 0.0
+    l2_scale: float = 1.0
+    k_iter_ns: float = 0.0
+    latency_us: float = MEMORY_LATENCY_S * 1e6
+    compressed_hbm: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
+            v = getattr(self, name)
+            if not 0 < v <= 1:
+                raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
+        for name in ("sm_load_bytes_per_clk", "l2_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"`{name}` must be positive, but got {getattr(self, name)!r}")
+        for name in ("launch_us", "reduce_us", "spill", "misaligned_us", "k_iter_ns", "latency_us"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")
+
+
+def library_candidates(dtype: str, kind: str = "dense") -> list[TileConfig]:
+    """Tiles a vendor library chooses among (CUTLASS-like Hopper shapes), every K split.
+
+    ``block_k`` is one 128-byte row of the operand type; stages fill the shared memory (at most
+    7); 8 warps (two consumer warpgroups) for the 128x256 tiles.
+    """
+    dt = get_dtype(dtype)
+    bk = int(128 // dt.in_bytes)
+    out = []
+    for bm, bn in (
+        (64, 64),
+        (64, 128),
+        (128, 64),
+        (128, 128),
+        (64, 256),
+        (128, 256),
+        (256, 128),
+        (256, 64),
+    ):
+        warps = 8 if bm * bn >= 128 * 256 else 4
+        per_stage = (bm * bk + bk * bn) * dt.in_bytes
+        stages = int(min(7, 227 * 1024 // per_stage))
+        splits = _SPLITS if check_kind(kind) == "dense" else (1,)
+        out += [TileConfig(bm, bn, bk, warps, stages, s) for s in splits]
+    return out
+
+
+def _aligned(n, k, in_bytes: float):
+    """Leading dimensions (k of A, n of B and C) multiples of 16 bytes."""
+    step = max(1, int(16 // in_bytes))
+    return (np.asarray(n) % step == 0) & (np.asarray(k) % step == 0)
+
+
+def kernel_time_s(
+    m,
+    n,
+    k,
+    tiles: dict[str, np.ndarray],
+    *,
+    dtype: str,
+    kind: str,
+    device: GPUSpec | str,
+    eff: Efficiency,
+    return_terms: bool = False,
+):
+    """Predicted kernel time in seconds, vectorised: shapes and tile arrays broadcast together.
+
+    ``tiles`` maps ``block_m, block_n, block_k, num_warps, num_stages, split_k`` to arrays.
+    Infeasible tiles (shared memory overflow) give ``inf``.
+    """
+    dev = get_device(device)
+    dt = get_dtype(dtype)
+    sparse = check_kind(kind) == "sparse24"
+    if not dev.supports(dtype):
+        raise InfeasibleDesign(f"{dev.name} has no {dtype} tensor cores")
+    m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
+    bm, bn, bk, warps, stages, split = (
+        np.asarray(tiles[key], dtype=float)
+        for key in ("block_m", "block_n", "block_k", "num_warps", "num_stages", "split_k")
+    )
+    in_b, out_b = dt.in_bytes, dt.out_bytes
+    # 2:4 keeps half the values plus a 2-bit index per kept value.
+    b_fac = (0.5 * in_b + 0.125) / in_b if sparse else 1.0
+    align = np.where(_aligned(n, k, in_b), 1.0, eff.misaligned)
+    rate_sm = dev.peak_flops[dtype] * eff.mma * (2.0 if sparse else 1.0) / dev.sm_count * align
+    bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
+
+    smem = stages * (bm * bk + bk * bn * b_fac) * in_b
+    feasible = smem <= dev.smem_per_block_bytes
+    regs = bm * bn / (32.0 * warps) + 32.0
+    spill = 1.0 + eff.spill * np.maximum(0.0, regs - 255.0) / 255.0
+    cps = np.minimum.reduce(
+        [
+            np.floor(dev.smem_per_sm_bytes / smem),
+            np.floor(dev.regs_per_sm / (np.minimum(regs, 255.0) * 32.0 * warps)),
+            np.floor(dev.max_warps_per_sm / warps),
+            np.full_like(smem, dev.max_ctas_per_sm),
+        ]
+    )
+    cps = np.maximum(cps, 1.0)
+    ctas = np.ceil(m / bm) * np.ceil(n / bn) * split
+    slots = dev.sm_count * cps
+    full_waves = np.floor((ctas - 1.0) / slots)
+    rem = ctas - full_waves * slots
+    k_iters = np.ceil(np.ceil(k / split) / bk)
+    bytes_iter = (bm * bk + bk * bn * b_fac) * in_b
+    epi_bytes = bm * bn * np.where(split > 1, 4.0, out_b)
+
+    def wave_s(ctas_on_sm, active_sms):
+        bw = np.minimum(bw_cap, dev.l2_bytes_per_s * eff.l2_scale / active_sms)
+        t_math = ctas_on_sm * 2.0 * bm * bn * bk / rate_sm * spill
+        t_load = np.maximum(
+            ctas_on_sm * bytes_iter / bw,
+            eff.latency_us * 1e-6 / np.maximum(stages - 1.0, 1.0) / align,
+        )
+        step = np.maximum(t_math, t_load) + eff.k_iter_ns * 1e-9
+        return k_iters * step + t_load + ctas_on_sm * epi_bytes / bw
+
+    t_tiles = full_waves * wave_s(cps, float(dev.sm_count)) + wave_s(
+        np.ceil(rem / dev.sm_count), np.minimum(rem, dev.sm_count)
+    )
+    hbm_bytes = m * k * in_b + m * n * out_b + np.where(split > 1, 2.0 * split * m * n * 4.0, 0.0)
+    # The compressed operand streams at its own (calibrated) share of the bandwidth.
+    t_hbm = (hbm_bytes + k * n * in_b * b_fac / eff.compressed_hbm) / (
+        dev.hbm_bytes_per_s * eff.hbm
+    )
+    launch_s = (eff.launch_us + np.where(align < 1.0, eff.misaligned_us, 0.0)) * 1e-6
+    t = launch_s + np.maximum(t_tiles, t_hbm) + np.where(split > 1, eff.reduce_us * 1e-6, 0.0)
+    t = np.where(feasible, t, np.inf)
+    if not return_terms:
+        return t
+    return t, {
+        "tiles_s": t_tiles,
+        "hbm_s": t_hbm,
+        "waves": full_waves + 1.0,
+        "ctas": ctas,
+        "ctas_per_sm": cps,
+        "smem_bytes": smem,
+        "feasible": feasible,
+    }
+
+
+def gemv_time_s(m, n, k, *, dtype: str, device: GPUSpec | str, eff: Efficiency):
+    """Time of a matrix-vector kernel (``inf`` unless m or n is 1 and the dtype has one).
+
+    Such kernels stream each operand once, so the time is the launch cost plus the HBM time.
+    """
+    dev = get_device(device)
+    dt = get_dtype(dtype)
+    m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
+    nbytes = (m * k + k * n) * dt.in_bytes + m * n * dt.out_bytes
+    t = eff.launch_us * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
+    usable = (np.minimum(m, n) == 1) & (dtype in GEMV_DTYPES)
+    return np.where(usable, t, np.inf)

@@ -1,0 +1,101 @@
+"""``archgym gpu predict`` / ``archgym gpu validate`` (archgym/commands/gpu.py)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+
+import pytest
+
+from archgym.commands.gpu import register
+from archgym.errors import UserError
+from simulators.gpu import GemmModel, TileConfig
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="archgym")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_predict_writes_predicted_us_for_library_and_given_tiles(tmp_path):
+    src = _write(
+        tmp_path / "in.csv",
+        "m,n,k,dtype,kind,block_m,block_n,block_k,num_warps,num_stages\n"
+        "4096,4096,4096,bf16,dense,,,,,\n"
+        "4096,4096,4096,fp16,dense,128,256,64,8,4\n"
+        "1,4096,4096,fp8,dense,,,,,\n"
+        "8192,8192,8192,fp16,sparse24,,,,,\n",
+    )
+    out = tmp_path / "out.csv"
+    assert _run(["gpu", "predict", src, "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["dtype"] for r in rows] == ["bf16", "fp16", "fp8", "fp16"]
+    model = GemmModel()
+    assert float(rows[0]["predicted_us"]) == pytest.approx(
+        model.predict_us(4096, 4096, 4096, "bf16"), rel=1e-4
+    )
+    assert float(rows[1]["predicted_us"]) == pytest.approx(
+        model.predict_us(4096, 4096, 4096, "fp16", tile=TileConfig(128, 256, 64, 8, 4)), rel=1e-4
+    )
+
+
+def test_predict_on_another_device(tmp_path):
+    src = _write(tmp_path / "in.csv", "m,n,k,dtype,kind\n1,8192,8192,bf16,dense\n")
+    out_h100, out_h200 = tmp_path / "a.csv", tmp_path / "b.csv"
+    _run(["gpu", "predict", src, "-o", str(out_h100)])
+    _run(["gpu", "predict", src, "-o", str(out_h200), "--device", "h200-sxm"])
+    t100 = float(next(csv.DictReader(out_h100.open()))["predicted_us"])
+    t200 = float(next(csv.DictReader(out_h200.open()))["predicted_us"])
+    assert t200 < t100  # decode streams weights: H200's faster HBM wins
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "1,2,3,fp64,dense\n",
+            r"row 1: `dtype` must be one of bf16, fp16, fp32, fp8, int8, "
+            r"but got 'fp64'",
+        ),
+        (
+            "1,2,3,bf16,dense\n5,0,3,bf16,dense\n",
+            r"row 2: `n` must be a positive integer, but got 0",
+        ),
+        ("1,2,x,bf16,dense\n", r"row 1: `k` must be a positive integer, but got 'x'"),
+        ("1,2,3,bf16,sparse\n", r"row 1: `kind` must be one of dense, sparse24"),
+    ],
+)
+def test_bad_rows_name_the_row_and_field(tmp_path, body, message):
+    src = _write(tmp_path / "in.csv", "m,n,k,dtype,kind\n" + body)
+    with pytest.raises(UserError, match=message):
+        _run(["gpu", "predict", src, "-o", str(tmp_path / "o.csv")])
+
+
+def test_partial_tile_and_bad_tile_and_missing_columns(tmp_path):
+    head = "m,n,k,dtype,kind,block_m,block_n,block_k,num_warps,num_stages\n"
+    src = _write(tmp_path / "a.csv", head + "64,64,64,fp16,dense,64,64,,,\n")
+    with pytest.raises(UserError, match="row 1: a tile needs all of"):
+        _run(["gpu", "predict", src, "-o", str(tmp_path / "o.csv")])
+    src = _write(tmp_path / "b.csv", head + "64,64,64,fp16,dense,64,64,24,4,3\n")
+    with pytest.raises(UserError, match="row 1: `block_k` must be a multiple of 16"):
+        _run(["gpu", "predict", src, "-o", str(tmp_path / "o.csv")])
+    src = _write(tmp_path / "c.csv", head + "64,64,64,fp16,dense,256,256,128,8,7\n")
+    with pytest.raises(UserError, match=r"row 1: .*shared memory"):
+        _run(["gpu", "predict", src, "-o", str(tmp_path / "o.csv")])
+    src = _write(tmp_path / "d.csv", "m,n,dtype\n1,2,bf16\n")
+    with pytest.raises(UserError, match="missing column"):
+        _run(["gpu", "predict", src, "-o", str(tmp_path / "o.csv")])
+
+
+def test_validate_prints_the_tables(capsys):
+    assert _run(["gpu", "validate", "--no-baseline"]) == 0
+    out = capsys.readouterr().out
+    assert "| bf16 | dense |" in out
+    assert "Model's best tile within 10 %" in out

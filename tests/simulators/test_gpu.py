@@ -1,0 +1,261 @@
+"""The GPU GEMM model (simulators/gpu): specs, properties, and validation against measurements."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulators.common import InfeasibleDesign
+from simulators.gpu import (
+    DEVICES,
+    DTYPES,
+    Efficiency,
+    GemmModel,
+    GPUSpec,
+    TileConfig,
+    get_device,
+    kernel_time_s,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = GemmModel("h100-sxm")
+
+
+def _load_validate():
+    spec = importlib.util.spec_from_file_location(
+        "gpu_validate", ROOT / "experiments" / "gpu" / "validate.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------- specs
+
+
+@pytest.mark.parametrize(
+    ("device", "fma_per_clk_per_sm", "boost_hz"),
+    # Independent source: the Hopper and Ampere whitepapers give dense FP16/BF16 tensor-core
+    # throughput per SM (1024 FMA/clk on H100, 512 on A100) and the boost clock the datasheet
+    # peak is quoted at (1830 MHz H100 SXM5, 1410 MHz A100).
+    [("h100-sxm", 1024 * 2, 1.83e9), ("h200-sxm", 1024 * 2, 1.83e9), ("a100-sxm", 1024, 1.41e9)],
+)
+def test_datasheet_peak_matches_whitepaper_per_sm_rate(device, fma_per_clk_per_sm, boost_hz):
+    spec = get_device(device)
+    expected = spec.sm_count * fma_per_clk_per_sm * 2 * boost_hz
+    assert spec.peak_flops["bf16"] == pytest.approx(expected, rel=0.002)
+    assert spec.peak_flops["fp16"] == spec.peak_flops["bf16"]
+
+
+def test_unknown_device_suggests_closest_name():
+    with pytest.raises(ValueError, match="did you mean 'h100-sxm'"):
+        get_device("h100-sx")
+
+
+def test_spec_validation_names_the_field():
+    base = DEVICES["h100-sxm"]
+    with pytest.raises(ValueError, match="`sm_count` must be a positive integer, but got 0"):
+        GPUSpec(**{**base.__dict__, "sm_count": 0})
+
+
+def test_tile_validation_names_the_field():
+    with pytest.raises(ValueError, match="`block_k` must be a multiple of 16, but got 24"):
+        TileConfig(64, 64, 24)
+    with pytest.raises(ValueError, match="`num_stages` must be a positive integer"):
+        TileConfig(64, 64, 32, 4, 0)
+
+
+def test_efficiency_validation():
+    with pytest.raises(ValueError, match="`mma` must be in"):
+        Efficiency(mma=1.5)
+
+
+def test_missing_dtype_and_oversized_tile_are_infeasible():
+    with pytest.raises(InfeasibleDesign, match="no fp8"):
+        GemmModel("a100-sxm").predict_us(1024, 1024, 1024, "fp8")
+    with pytest.raises(InfeasibleDesign, match="shared memory"):
+        MODEL.predict_us(4096, 4096, 4096, "fp16", tile=TileConfig(256, 256, 128, 8, 7))
+
+
+# ----------------------------------------------------------------------------- properties
+
+aligned = st.integers(1, 512).map(lambda x: 16 * x)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    m=aligned,
+    n=aligned,
+    k=aligned,
+    dtype=st.sampled_from(sorted(DTYPES)),
+    kind=st.sampled_from(["dense", "sparse24"]),
+    axis=st.integers(0, 2),
+    grow=st.integers(1, 8),
+)
+def test_time_is_monotone_in_each_size(m, n, k, dtype, kind, axis, grow):
+    # Aligned sizes only: an unaligned size runs slower kernels, so 8200 can beat 8193.
+    if kind == "sparse24" and dtype not in ("bf16", "fp16"):
+        kind = "dense"
+    sizes = [m, n, k]
+    bigger = list(sizes)
+    bigger[axis] += 16 * grow
+    assert MODEL.predict_us(*bigger, dtype, kind) >= MODEL.predict_us(*sizes, dtype, kind)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 16384),
+    n=st.integers(1, 16384),
+    k=st.integers(1, 16384),
+    dtype=st.sampled_from(sorted(DTYPES)),
+    device=st.sampled_from(sorted(DEVICES)),
+)
+def test_roofline_bounds_are_never_beaten(m, n, k, dtype, device):
+    model = GemmModel(device)
+    if not model.device.supports(dtype):
+        return
+    dt = DTYPES[dtype]
+    t_s = model.predict_us(m, n, k, dtype) * 1e-6
+    assert t_s >= 2.0 * m * n * k / model.device.peak_flops[dtype]
+    unique_bytes = (m * k + k * n) * dt.in_bytes + m * n * dt.out_bytes
+    assert t_s >= unique_bytes / model.device.hbm_bytes_per_s
+
+
+def test_wave_quantisation_steps_at_a_full_wave():
+    # 128x128 tiles with 4 stages of 64-deep fp16 slabs: 128 KiB of shared memory, one CTA per
+    # SM. With 4 tiles along n, 33 tiles along m make 132 CTAs, one full wave on the H100's 132
+    # SMs; a 34th row of tiles starts a second wave. k = 4096 keeps it compute bound.
+    tile = {
+        "block_m": 128,
+        "block_n": 128,
+        "block_k": 64,
+        "num_warps": 4,
+        "num_stages": 4,
+        "split_k": 1,
+    }
+    eff = MODEL.efficiency_for("fp16", "dense")
+
+    def run(tiles_m):
+        t, terms = kernel_time_s(
+            128 * tiles_m,
+            512,
+            4096,
+            tile,
+            dtype="fp16",
+            kind="dense",
+            device="h100-sxm",
+            eff=eff,
+            return_terms=True,
+        )
+        assert float(terms["tiles_s"]) > float(terms["hbm_s"])
+        return float(t), float(terms["waves"])
+
+    (t32, w32), (t33, w33), (t34, w34) = run(32), run(33), run(34)
+    assert (w32, w33, w34) == (1.0, 1.0, 2.0)
+    # Within a wave 4 more tiles cost little (L2 sharing); across the step, nearly a wave.
+    launch_s = eff.launch_us * 1e-6
+    assert t33 - t32 < 0.05 * t33
+    assert t34 - t33 > 0.5 * (t33 - launch_s)
+
+
+def test_sparse24_doubles_the_math_rate_on_compute_bound_shapes():
+    # Ample load bandwidth isolates the math term: 2:4 halves the mainloop (and shrinks B).
+    eff = Efficiency(mma=0.8, hbm=0.8, sm_load_bytes_per_clk=512, launch_us=5.0, l2_scale=4.0)
+    tile = {
+        "block_m": 128,
+        "block_n": 256,
+        "block_k": 64,
+        "num_warps": 8,
+        "num_stages": 4,
+        "split_k": 1,
+    }
+    kw = {"dtype": "fp16", "device": "h100-sxm", "eff": eff}
+    dense = float(kernel_time_s(8192, 8192, 8192, tile, kind="dense", **kw))
+    sparse = float(kernel_time_s(8192, 8192, 8192, tile, kind="sparse24", **kw))
+    assert sparse / dense == pytest.approx(0.5, abs=0.02)
+    # With the calibrated (tighter) bandwidths the loads cap the gain below 2x.
+    gain = MODEL.predict_us(8192, 8192, 8192, "fp16") / MODEL.predict_us(
+        8192, 8192, 8192, "fp16", "sparse24"
+    )
+    assert 1.0 < gain < 2.0
+
+
+def test_breakdown_reports_the_library_tile_and_terms():
+    out = MODEL.breakdown(8192, 8192, 8192, "bf16")
+    assert out["time_us"] == pytest.approx(MODEL.predict_us(8192, 8192, 8192, "bf16"))
+    assert out["waves"] == math.ceil(out["ctas"] / (132 * out["ctas_per_sm"]))
+    assert out["tiles_s"] > out["hbm_s"]  # 8192^3 is compute bound
+    decode = MODEL.breakdown(1, 4096, 4096, "bf16")
+    assert decode["hbm_s"] >= decode["tiles_s"] * 0.5  # decode is limited by weight streaming
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.fixture(scope="module")
+def shipped_report():
+    validate = _load_validate()
+    return validate.run_validation(refit=False, baseline=False)
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+def test_heldout_mape_under_10_percent_for_dense_16bit(shipped_report, dtype):
+    # Acceptance of issue 5: held-out MAPE < 10 % and Spearman >= 0.95 for dense bf16 / fp16,
+    # measured on the committed H100 data (families never seen by the calibration).
+    stats = shipped_report["model"][(dtype, "dense")]["test"]
+    assert stats["n"] >= 100
+    assert stats["mape"] < 10.0
+    assert stats["spearman"] >= 0.95
+
+
+def test_every_dtype_and_kind_ranks_heldout_shapes(shipped_report):
+    # Issue 5: Spearman >= 0.95 per dtype; the 2:4 kernels are held to 20 % MAPE (their
+    # held-out figure is 13.7-14.3 % at the time of writing, see docs/gpu.md).
+    for (dtype, kind), s in shipped_report["model"].items():
+        assert s["test"]["spearman"] >= 0.95, (dtype, kind)
+        assert s["test"]["mape"] < (20.0 if kind == "sparse24" else 15.0), (dtype, kind)
+
+
+def test_sparse_speedup_within_15_percent_on_compute_bound_shapes(shipped_report):
+    for dtype in ("bf16", "fp16"):
+        s = shipped_report["sparse_speedup"][dtype]
+        assert s["n"] >= 5
+        assert s["mean_err"] < 15.0
+
+
+def test_prospective_shapes_measured_after_freezing(shipped_report):
+    # data/gpu/h100_gemm_prospective.csv: models, token counts and random shapes chosen and
+    # measured after the constants were fixed (docs/gpu.md); LLM projections stay under 10 %.
+    pro = shipped_report["prospective"]
+    for dtype in ("bf16", "fp16"):
+        for fam in ("new:mistral-nemo-12b", "new:phi3-mini", "new:qwen2-7b"):
+            assert pro[(dtype, "dense", fam)]["mape"] < 10.0, (dtype, fam)
+        assert pro[(dtype, "dense", "all")]["mape"] < 12.0
+        assert pro[(dtype, "dense", "all")]["spearman"] >= 0.95
+    for (dtype, kind, fam), s in pro.items():
+        if fam == "all":
+            assert s["spearman"] >= 0.93, (dtype, kind)
+
+
+def test_refit_on_training_split_reproduces_the_shipped_constants():
+    validate = _load_validate()
+    rows = validate.load_rows(validate.GEMM_CSV)
+    fitted = validate.fit_constants([r for r in rows if r["dtype"] == "fp8"], [])
+    shipped = MODEL.efficiency_for("fp8", "dense")
+    assert fitted[("fp8", "dense", "library")].mma == pytest.approx(shipped.mma, rel=0.01)
+
+
+def test_committed_dataset_is_real_and_covers_the_plan():
+    validate = _load_validate()
+    rows = validate.load_rows(validate.GEMM_CSV)
+    kinds = {(r["dtype"], r["kind"]) for r in rows}
+    assert kinds == {(d, "dense") for d in DTYPES} | {("bf16", "sparse24"), ("fp16", "sparse24")}
+    assert len(rows) >= 1000
+    times = np.array([r["time_us"] for r in rows])
+    assert np.all(times > 1.0)  # nothing below a kernel launch: no placeholder zeros
