@@ -17,6 +17,7 @@ ENV_IDS: dict[str, str] = {
     "archgym/GemmRoofline-v0": "archgym.envs.roofline:GemmRooflineEnv",
     "archgym/SystolicArray-v0": "archgym.envs.systolic:SystolicArrayEnv",
     "archgym/GPUGemmTiling-v0": "archgym.envs.gpu:GPUGemmTilingEnv",
+    "archgym/SparseTensorCore-v0": "archgym.envs.sparse:SparseTensorCoreEnv",
 }
 
 

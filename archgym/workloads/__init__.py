@@ -17,7 +17,7 @@ __all__ = ["get_workload", "list_workloads", "workload_family"]
 
 # Each module exports WORKLOADS: dict[name, zero-argument factory]. Modules are imported on first
 # use so that importing archgym stays fast.
-_FAMILIES = ("gemms", "networks", "graphs")
+_FAMILIES = ("gemms", "networks", "graphs", "sparse")
 
 
 def _registry() -> dict[str, tuple[str, Callable[[], Any]]]:

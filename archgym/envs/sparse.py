@@ -1,0 +1,266 @@
+"""``archgym/SparseTensorCore-v0``: size a structured-sparse systolic engine for a pruned network."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from archgym.env import ArchGymEnv
+from archgym.objective import Objective
+from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
+from archgym.workloads.sparse import WORKLOADS, sparsify
+from cost_models.energy import DEFAULT_TABLE, TechTable
+from simulators.common import InfeasibleDesign
+from simulators.sparse import (
+    Pattern,
+    SparseConfig,
+    SparseLayer,
+    analyze_sparse,
+    area_mm2,
+    simulate_sparse,
+)
+from simulators.sparse import energy_pj as sparse_energy_pj
+from simulators.systolic import ArrayConfig
+
+__all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
+
+METRICS = (
+    "cycles",
+    "latency_s",
+    "energy_pj",
+    "area_mm2",
+    "utilisation",
+    "dram_bytes",
+    "stall_cycles",
+)
+
+FIDELITIES = ("analytical", "cycle")
+
+#: Hardware pattern sets the ``patterns`` parameter chooses from; ``venomM`` is V:2:M with the
+#: design's ``v``.
+PATTERN_SETS = {
+    "none": (),
+    "2:4": ("2:4",),
+    "1:4+2:4": ("1:4", "2:4"),
+    "2:4+2:8": ("2:4", "2:8"),
+    "2:4+1:8+2:8": ("2:4", "1:8", "2:8"),
+    "2:4+venom8": ("2:4", "venom8"),
+    "2:4+venom8+venom16": ("2:4", "venom8", "venom16"),
+}
+
+
+def _hardware_patterns(name: str, v: int) -> tuple[Pattern, ...]:
+    out = []
+    for item in PATTERN_SETS[name]:
+        if item.startswith("venom"):
+            out.append(Pattern(2, int(item[5:]), v))
+        else:
+            n, m = item.split(":")
+            out.append(Pattern(int(n), int(m)))
+    return tuple(out)
+
+
+def sparse_workload(
+    workload: str | Sequence[Any], pattern: str | None = None
+) -> tuple[tuple[SparseLayer, ...], np.ndarray]:
+    """Distinct sparse layers of a workload and how many times each runs.
+
+    ``workload``: a sparse workload name (:data:`archgym.workloads.sparse.WORKLOADS`), a dense
+    network or GEMM-set name pruned to ``pattern`` (default ``"2:4"``), or a list of
+    ``SparseLayer`` / layers.
+    """
+    if isinstance(workload, str) and workload in WORKLOADS:
+        if pattern is not None:
+            raise ValueError(
+                f"workload {workload!r} already has its pattern; `pattern` is for dense workloads"
+            )
+        items: Sequence[Any] = WORKLOADS[workload]()
+    else:
+        if isinstance(workload, str):
+            from archgym.envs.systolic import workload_layers
+
+            try:
+                layers, counts = workload_layers(workload)
+            except ValueError:
+                hint = difflib.get_close_matches(workload, list(WORKLOADS), n=1)
+                if hint:
+                    raise ValueError(
+                        f"unknown workload {workload!r}; did you mean {hint[0]!r}?"
+                    ) from None
+                raise
+            items = [layer for layer, c in zip(layers, counts, strict=True) for _ in range(c)]
+        else:
+            items = list(workload)
+        dense = [x for x in items if not isinstance(x, SparseLayer)]
+        if dense:
+            pruned = iter(sparsify(dense, pattern or "2:4"))
+            items = [x if isinstance(x, SparseLayer) else next(pruned) for x in items]
+    counts: Counter = Counter(items)
+    if not counts:
+        raise ValueError("the workload is empty")
+    layers = tuple(counts)
+    return layers, np.array([counts[x] for x in layers], dtype=np.int64)
+
+
+class SparseTensorCoreEnv(ArchGymEnv):
+    """Choose the shape, supported sparsity patterns and buffers of a structured-sparse engine.
+
+    ## Description
+    A one-step env over :mod:`simulators.sparse` (the systolic-array model extended with N:M and
+    V:N:M weight sparsity: compressed weights and metadata, select muxes, VENOM gather network).
+    A layer whose pattern no supported pattern covers makes the design infeasible (or runs dense
+    with ``dense_fallback=True``).
+
+    ## Action space
+    ``Dict`` of ``Discrete`` indices: ``rows``, ``cols`` (8..256, powers of two), ``dataflow``
+    (os, ws, is), ``patterns`` (a key of :data:`PATTERN_SETS`), ``v`` (VENOM block width,
+    16..128), ``ifmap_sram_kib``, ``filter_sram_kib``, ``ofmap_sram_kib`` (16..2048),
+    ``metadata_sram_kib`` (1..256), ``bandwidth`` (DRAM words/cycle per port, 1..64).
+    Constraint: ``rows * cols <= max_pes``; with ``max_area_mm2``, the design's area.
+
+    ## Observation space
+    ``cycles, latency_s, energy_pj, area_mm2, utilisation, dram_bytes, stall_cycles`` over those
+    of a reference design (32x32 os, 2:4, 64 KiB scratchpads, 16 KiB metadata, 16 words/cycle).
+    ``utilisation`` is useful (nonzero) MACs per PE-cycle.
+
+    ## Reward
+    The objective (default ``"edp"``); multi-objective specs (``{"type": "multi", ...}``) work
+    with any of the metrics.
+
+    ## Episode end
+    After one step.
+
+    ## Arguments
+    * ``workload``: a sparse workload name (``archgym.workloads.sparse.WORKLOADS``), a dense
+      network / GEMM-set name pruned to ``pattern``, or a list of layers; default
+      ``"resnet50-sparse"``.
+    * ``pattern``: the pattern for a dense workload (default ``"2:4"``).
+    * ``fidelity``: ``"analytical"`` (default) or ``"cycle"`` (fold-level stalls).
+    * ``objective``, ``max_pes`` (16384), ``max_area_mm2``, ``precision`` (int8), ``clock_mhz``
+      (1000), ``table``, ``dense_fallback`` (False).
+
+    ## Version history
+    * v0: first version.
+    """
+
+    def __init__(
+        self,
+        workload: str | Sequence[Any] = "resnet50-sparse",
+        objective: Objective | str | Mapping[str, Any] = "edp",
+        *,
+        pattern: str | None = None,
+        fidelity: str = "analytical",
+        max_pes: int = 16384,
+        max_area_mm2: float | None = None,
+        precision: str = "int8",
+        clock_mhz: float = 1000.0,
+        table: TechTable = DEFAULT_TABLE,
+        dense_fallback: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        if fidelity not in FIDELITIES:
+            hint = difflib.get_close_matches(str(fidelity), FIDELITIES, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ValueError(
+                f"unknown fidelity {fidelity!r}{extra} (valid: {', '.join(FIDELITIES)})"
+            )
+        self.fidelity = fidelity
+        self.layers, self.counts = sparse_workload(workload, pattern)
+        self.precision = precision
+        self.clock_mhz = clock_mhz
+        self.table = table
+        self.dense_fallback = dense_fallback
+        constraints: list[Any] = [f"rows * cols <= {int(max_pes)}"]
+        if max_area_mm2 is not None:
+            limit = float(max_area_mm2)
+
+            def within_area(design: Mapping[str, Any]) -> bool:
+                return area_mm2(self._config(design), self.table) <= limit
+
+            constraints.append(Constraint(within_area, name=f"area_mm2 <= {limit:g}"))
+        space = DesignSpace(
+            [
+                PowerOfTwo("rows", 8, 256),
+                PowerOfTwo("cols", 8, 256),
+                Categorical("dataflow", ["os", "ws", "is"]),
+                Categorical("patterns", list(PATTERN_SETS)),
+                PowerOfTwo("v", 16, 128),
+                PowerOfTwo("ifmap_sram_kib", 16, 2048),
+                PowerOfTwo("filter_sram_kib", 16, 2048),
+                PowerOfTwo("ofmap_sram_kib", 16, 2048),
+                PowerOfTwo("metadata_sram_kib", 1, 256),
+                PowerOfTwo("bandwidth", 1, 64),
+            ],
+            constraints=constraints,
+        )
+        reference = self._simulate(
+            {
+                "rows": 32,
+                "cols": 32,
+                "dataflow": "os",
+                "patterns": "2:4",
+                "v": 64,
+                "ifmap_sram_kib": 64,
+                "filter_sram_kib": 64,
+                "ofmap_sram_kib": 64,
+                "metadata_sram_kib": 16,
+                "bandwidth": 16,
+            },
+            fallback=True,
+        )
+        super().__init__(
+            space=space,
+            simulate=self._simulate,
+            objective=objective,
+            metric_names=METRICS,
+            reference_metrics=reference,
+            render_mode=render_mode,
+        )
+
+    def _config(self, design: Mapping[str, Any], fallback: bool | None = None) -> SparseConfig:
+        array = ArrayConfig(
+            rows=int(design["rows"]),
+            cols=int(design["cols"]),
+            dataflow=str(design["dataflow"]),
+            ifmap_sram_kib=design["ifmap_sram_kib"],
+            filter_sram_kib=design["filter_sram_kib"],
+            ofmap_sram_kib=design["ofmap_sram_kib"],
+            read_bw_words=design["bandwidth"],
+            write_bw_words=design["bandwidth"],
+            clock_mhz=self.clock_mhz,
+            precision=self.precision,
+        )
+        return SparseConfig(
+            array,
+            patterns=_hardware_patterns(str(design["patterns"]), int(design["v"])),
+            metadata_sram_kib=design["metadata_sram_kib"],
+            dense_fallback=self.dense_fallback if fallback is None else fallback,
+        )
+
+    def _simulate(
+        self, design: Mapping[str, Any], fallback: bool | None = None
+    ) -> dict[str, float]:
+        try:
+            config = self._config(design, fallback)
+        except ValueError as exc:
+            raise InfeasibleDesign(str(exc)) from None
+        if self.fidelity == "cycle":
+            per_layer = simulate_sparse(config, list(self.layers)).metrics
+        else:
+            per_layer = analyze_sparse(config, list(self.layers))
+        w = self.counts
+        cycles = float(np.dot(per_layer["total_cycles"], w))
+        useful = float(np.dot(per_layer["useful_macs"], w))
+        return {
+            "cycles": cycles,
+            "latency_s": cycles / (self.clock_mhz * 1e6),
+            "energy_pj": float(np.dot(sparse_energy_pj(config, per_layer, self.table), w)),
+            "area_mm2": area_mm2(config, self.table),
+            "utilisation": useful / (cycles * config.array.pes),
+            "dram_bytes": float(np.dot(per_layer["dram_words"], w)) * config.array.word_bytes,
+            "stall_cycles": float(np.dot(per_layer["stall_cycles"], w)),
+        }

@@ -1,0 +1,87 @@
+"""Cost of the sparse engine over the plain systolic model it extends (same process, same layers).
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py [--repeats 20]
+
+Per workload: the median time of one ``simulators.systolic.analyze`` call on the dense layers,
+of ``analyze_sparse`` (analytical) and ``simulate_sparse`` (fold-level) on the pruned layers,
+and one ``SparseTensorCoreEnv.evaluate`` (energy and area included); ratios against the
+systolic call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from archgym.envs.sparse import SparseTensorCoreEnv, sparse_workload
+from simulators.sparse import SparseConfig, analyze_sparse, simulate_sparse
+from simulators.systolic import ArrayConfig, analyze
+
+WORKLOADS = ("resnet50-sparse", "llama2-7b-prefill-venom64-sparse")
+DESIGN = {
+    "rows": 32,
+    "cols": 32,
+    "dataflow": "ws",
+    "patterns": "2:4+venom8",
+    "v": 64,
+    "ifmap_sram_kib": 256,
+    "filter_sram_kib": 256,
+    "ofmap_sram_kib": 256,
+    "metadata_sram_kib": 16,
+    "bandwidth": 16,
+}
+
+
+def median_s(fn, repeats: int) -> float:
+    fn()  # warm caches (layer tables)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=20)
+    args = p.parse_args()
+    array = ArrayConfig(
+        rows=32,
+        cols=32,
+        dataflow="ws",
+        ifmap_sram_kib=256,
+        filter_sram_kib=256,
+        ofmap_sram_kib=256,
+        read_bw_words=16,
+        write_bw_words=16,
+    )
+    config = SparseConfig(array, patterns=("2:4", "64:2:8"), metadata_sram_kib=16)
+    print(
+        "| workload | distinct layers | systolic analyze (ms) | analyze_sparse | simulate_sparse "
+        "| env.evaluate |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name in WORKLOADS:
+        layers, _ = sparse_workload(name)
+        layers = list(layers)
+        dense = [sl.layer for sl in layers]
+        env = SparseTensorCoreEnv(name)
+        base = median_s(lambda dense=dense: analyze(array, dense), args.repeats)
+        cells = [
+            median_s(lambda layers=layers: analyze_sparse(config, layers), args.repeats),
+            median_s(lambda layers=layers: simulate_sparse(config, layers), args.repeats),
+            median_s(lambda env=env: env.evaluate(DESIGN), args.repeats),
+        ]
+        shown = " | ".join(f"{c * 1e3:.2f} ms ({c / base:.1f}x)" for c in cells)
+        print(f"| {name} | {len(layers)} | {base * 1e3:.2f} | {shown} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

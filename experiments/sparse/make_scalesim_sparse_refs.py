@@ -1,0 +1,170 @@
+"""Generate SCALE-Sim 3.0.0 sparse-mode references for the sparse engine (tests/data/sparse/).
+
+SCALE-Sim v3 models layer-wise N:M weight sparsity in the weight-stationary dataflow (its
+``[sparsity]`` cfg section and an ``N:M`` column in the topology file): the filter operand is
+compressed along K and stored as ELLPACK blocks with ``ceil(log2 M)`` index bits per kept value.
+Run it with any Python; it drives SCALE-Sim in its own interpreter (it needs numpy<2.4):
+
+    python experiments/sparse/make_scalesim_sparse_refs.py --scalesim-python /work/venvs/scalesim/bin/python
+
+Writes ``tests/data/sparse/scalesim_sparse.csv``: one row per case with the layer, the array,
+the pattern, SCALE-Sim's ``Total Cycles`` and its filter storage figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "data" / "sparse" / "scalesim_sparse.csv"
+
+DRIVER = r"""
+import sys, io, contextlib
+from scalesim.scale_sim import scalesim
+cfg, topo, layout, out, gemm = sys.argv[1:6]
+with contextlib.redirect_stdout(io.StringIO()):
+    s = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo, layout=layout,
+                 input_type_gemm=gemm == "1")
+    s.run_scale(top_path=out)
+"""
+
+CFG = """[general]
+run_name = case
+
+[architecture_presets]
+ArrayHeight = {rows}
+ArrayWidth = {cols}
+IfmapSramSzkB = 512
+FilterSramSzkB = 512
+OfmapSramSzkB = 256
+IfmapOffset = 0
+FilterOffset = 10000000
+OfmapOffset = 20000000
+Bandwidth = 10
+Dataflow = ws
+ReadRequestBuffer = 32
+WriteRequestBuffer = 32
+
+[layout]
+IfmapCustomLayout = False
+IfmapSRAMBankBandwidth = 10
+IfmapSRAMBankNum = 1
+IfmapSRAMBankPort = 2
+FilterCustomLayout = False
+FilterSRAMBankBandwidth = 10
+FilterSRAMBankNum = 1
+FilterSRAMBankPort = 2
+
+[sparsity]
+SparsitySupport = true
+SparseRep = ellpack_block
+OptimizedMapping = false
+BlockSize = 8
+RandomNumberGeneratorSeed = 40
+
+[run_presets]
+InterfaceBandwidth = CALC
+UseRamulatorTrace = False
+"""
+
+# name -> (kind, dims): gemm M, N, K; conv H, W, R, S, C, filters, stride (no padding).
+LAYERS = {
+    "g_small": ("gemm", (64, 48, 64)),
+    "g_odd": ("gemm", (100, 70, 128)),
+    "g_tall": ("gemm", (256, 32, 512)),
+    "c_3x3": ("conv", (14, 14, 3, 3, 16, 32, 1)),
+    "c_1x1": ("conv", (10, 10, 1, 1, 64, 64, 1)),
+}
+ARRAYS = ((4, 4), (8, 8), (16, 8), (8, 32), (32, 32))
+PATTERNS = ("1:1", "2:4", "1:4", "1:2", "2:8", "4:8")
+
+
+def cases() -> list[dict]:
+    out = []
+    for i, (rows, cols) in enumerate(ARRAYS):
+        for j, layer in enumerate(LAYERS):
+            for pattern in (*PATTERNS[(i + j) % 2 :: 2], "2:4"):
+                out.append({"layer": layer, "rows": rows, "cols": cols, "pattern": pattern})
+    unique = {tuple(c.values()): c for c in out}
+    return list(unique.values())
+
+
+def topology(layer: str, pattern: str) -> tuple[str, bool]:
+    kind, dims = LAYERS[layer]
+    if kind == "gemm":
+        return (
+            "Layer, M, N, K, Sparsity,\n" + f"{layer}, {', '.join(map(str, dims))}, {pattern},\n",
+            True,
+        )
+    header = (
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+        "Num Filter, Strides, Sparsity,\n"
+    )
+    return header + f"{layer}, {', '.join(map(str, dims))}, {pattern},\n", False
+
+
+def _report(path: Path) -> dict[str, str]:
+    with open(path) as f:
+        lines = [
+            [c.strip() for c in line.strip().rstrip(",").split(",")] for line in f if line.strip()
+        ]
+    return dict(zip(lines[0], lines[1], strict=True))
+
+
+def run_case(python: str, case: dict) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "c.cfg").write_text(CFG.format(rows=case["rows"], cols=case["cols"]))
+        text, gemm = topology(case["layer"], case["pattern"])
+        (tmp / "t.csv").write_text(text)
+        (tmp / "l.csv").write_text("unused,\n")
+        subprocess.run(
+            [
+                python,
+                "-c",
+                DRIVER,
+                str(tmp / "c.cfg"),
+                str(tmp / "t.csv"),
+                str(tmp / "l.csv"),
+                str(tmp / "out"),
+                "1" if gemm else "0",
+            ],
+            check=True,
+            timeout=600,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        compute = _report(tmp / "out" / "case" / "COMPUTE_REPORT.csv")
+        sparse_path = tmp / "out" / "case" / "SPARSE_REPORT.csv"
+        sparse = _report(sparse_path) if sparse_path.exists() else {}
+    return {
+        **case,
+        "total_cycles": int(compute["Total Cycles"]),
+        "original_filter_storage": sparse.get("Original Filter Storage", ""),
+        "new_storage": sparse.get("New Storage (Filter+Metadata)", ""),
+        "metadata_storage": sparse.get("Filter Metadata Storage", ""),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scalesim-python", default="/work/venvs/scalesim/bin/python")
+    p.add_argument("--out", default=str(OUT))
+    args = p.parse_args(argv)
+    rows = [run_case(args.scalesim_python, c) for c in cases()]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} cases -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

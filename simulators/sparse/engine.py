@@ -1,0 +1,378 @@
+"""Structured-sparse systolic engine: the systolic-array model with N:M / V:N:M weight sparsity.
+
+The weights (``filter[K, N]``) are pruned along K; the engine stores them compressed (kept values
+plus index metadata) and skips the pruned MACs where the dataflow lets it:
+
+- **os and ws** keep K on the streamed (os) or row (ws) axis, so a compressed weight column is
+  ``K_eff = ceil(K / M) * N`` long: each PE holds or receives one kept weight and a ``M:1``
+  select mux (driven by the metadata) picks its activation from the group's M. The engine is
+  the dense systolic array running ``K_eff`` instead of K: folds, skew and compute cycles come
+  from :mod:`simulators.systolic.analytical` on the compressed layer.
+- **is** keeps the (dense) activations stationary and streams weights; a weight column's kept
+  positions differ per column, so nothing is skipped: cycles are dense, only the weight traffic
+  shrinks (decompressed at the array edge).
+- **V:N:M** (VENOM) adds a gather network between the ifmap scratchpad and the array: each
+  segment of V array columns gets its own stream of the 4 selected activations of every M
+  (``ceil(min(cols, N) / V)`` streams per fold), and the PEs run N:4 on it.
+
+Activations are dense, so the ifmap traffic is the dense model's (the array still reads every
+activation it selects from), except under VENOM where only gathered words are read. Metadata has
+its own scratchpad (fetched once when a layer's metadata fits its working half, else with every
+weight pass) and shares the filter port to DRAM; stalls are recomputed with the combined
+traffic. A layer whose pattern no supported pattern covers raises ``InfeasibleDesign`` unless
+``dense_fallback`` runs it dense. With every layer dense the metrics equal the systolic model's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cost_models.energy import DEFAULT_TABLE, TechTable
+from cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
+from simulators.common import InfeasibleDesign
+from simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
+from simulators.systolic.analytical import _memory_time, analyze_batch, designs_from_configs
+from simulators.systolic.config import ArrayConfig
+from simulators.systolic.energy import area_mm2 as systolic_area_mm2
+from simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
+from simulators.systolic.layers import ConvLayer, GemmLayer, Layer, layer_table
+
+__all__ = [
+    "SPARSE_METRICS",
+    "SparseConfig",
+    "SparseLayer",
+    "analyze_sparse",
+    "area_breakdown_mm2",
+    "area_mm2",
+    "as_sparse_layers",
+    "energy_breakdown_pj",
+    "energy_pj",
+    "execution_patterns",
+    "metadata_half_words",
+    "run_k",
+]
+
+#: Per-layer outputs added to the systolic :data:`~simulators.systolic.analytical.METRICS`.
+SPARSE_METRICS = (
+    "dense_macs",
+    "useful_macs",
+    "effective_utilisation",
+    "metadata_sram_reads",
+    "metadata_dram_reads",
+    "select_ops",
+    "select_inputs",
+    "gather_words",
+    "gather_inputs",
+)
+
+
+@dataclass(frozen=True)
+class SparseConfig:
+    """A systolic array with structured-sparse tensor support.
+
+    Attributes:
+        array: The systolic array (shape, dataflow, scratchpads, bandwidth, clock, precision).
+        patterns: Sparsity patterns the hardware runs (strings like ``"2:4"`` or ``"64:2:8"``
+            are parsed); dense always runs. Empty: a dense-only array.
+        metadata_sram_kib: Metadata scratchpad (KiB), double-buffered like the others.
+        dense_fallback: Run a layer whose pattern no supported pattern covers as dense instead
+            of raising ``InfeasibleDesign``.
+    """
+
+    array: ArrayConfig
+    patterns: tuple[Pattern, ...] = (Pattern(2, 4),)
+    metadata_sram_kib: float = 8.0
+    dense_fallback: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.array, ArrayConfig):
+            raise ValueError(f"`array` must be an ArrayConfig, but got {self.array!r}")
+        if isinstance(self.patterns, (str, Pattern)):
+            raise ValueError(
+                f"`patterns` must be a sequence of patterns, but got {self.patterns!r}"
+            )
+        parsed = tuple(parse_pattern(p) for p in self.patterns)
+        object.__setattr__(self, "patterns", tuple(p for p in parsed if not p.is_dense))
+        kib = self.metadata_sram_kib
+        if isinstance(kib, bool) or not isinstance(kib, (int, float)) or not kib > 0:
+            raise ValueError(f"`metadata_sram_kib` must be a positive number, but got {kib!r}")
+        if not isinstance(self.dense_fallback, bool):
+            raise ValueError(f"`dense_fallback` must be a bool, but got {self.dense_fallback!r}")
+
+    @property
+    def select_inputs(self) -> int:
+        """Inputs of each PE's select mux (the largest M of a plain N:M pattern, 4 for VENOM)."""
+        sizes = [VENOM_SELECT if p.is_venom else p.m for p in self.patterns]
+        return max(sizes, default=1)
+
+    @property
+    def venom_patterns(self) -> tuple[Pattern, ...]:
+        return tuple(p for p in self.patterns if p.is_venom)
+
+
+@dataclass(frozen=True)
+class SparseLayer:
+    """A layer whose weights have a structured-sparsity pattern.
+
+    K (the reduction length) must be a multiple of the pattern's M and, for V:N:M, the output
+    channels N a multiple of V: the format stores whole groups and blocks.
+    """
+
+    layer: Layer
+    pattern: Pattern = DENSE
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layer, (ConvLayer, GemmLayer)):
+            raise ValueError(f"`layer` must be a ConvLayer or GemmLayer, but got {self.layer!r}")
+        object.__setattr__(self, "pattern", parse_pattern(self.pattern))
+        _, n, k = self.layer.gemm_shape()
+        p = self.pattern
+        if k % p.m:
+            raise ValueError(
+                f"layer {self.layer.name!r}: K={k} must be a multiple of M={p.m} for pattern {p}"
+            )
+        if p.v is not None and n % p.v:
+            raise ValueError(
+                f"layer {self.layer.name!r}: N={n} output channels must be a multiple of "
+                f"V={p.v} for pattern {p}"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+
+def as_sparse_layers(
+    layers: SparseLayer | Layer | Sequence[SparseLayer | Layer],
+) -> list[SparseLayer]:
+    """A workload as SparseLayers (plain layers become dense ones)."""
+    if isinstance(layers, (SparseLayer, ConvLayer, GemmLayer)):
+        layers = [layers]
+    out = [x if isinstance(x, SparseLayer) else SparseLayer(x) for x in layers]
+    if not out:
+        raise ValueError("a workload needs at least one layer, but got none")
+    return out
+
+
+def execution_patterns(
+    config: SparseConfig, layers: SparseLayer | Sequence[SparseLayer]
+) -> list[Pattern]:
+    """The supported pattern each layer runs as (the sparsest one its pattern satisfies;
+    :data:`DENSE` for dense layers and fallbacks). Raises ``InfeasibleDesign`` when a sparse
+    layer has no supported pattern and ``dense_fallback`` is off."""
+    out = []
+    for sl in as_sparse_layers(layers):
+        if sl.pattern.is_dense:
+            out.append(DENSE)
+            continue
+        usable = [q for q in config.patterns if sl.pattern.satisfies(q)]
+        if usable:
+            out.append(min(usable, key=lambda q: (q.density, q.is_venom)))
+        elif config.dense_fallback:
+            out.append(DENSE)
+        else:
+            supported = ", ".join(map(str, config.patterns)) or "none"
+            raise InfeasibleDesign(
+                f"layer {sl.name!r} has pattern {sl.pattern}, which no supported pattern "
+                f"({supported}) covers; set dense_fallback to run it dense"
+            )
+    return out
+
+
+def run_k(array: ArrayConfig, plans: Sequence[Pattern], k: np.ndarray) -> np.ndarray:
+    """The K each layer's array runs: ``ceil(K / M) * N`` of its execution pattern where the
+    dataflow skips (os, ws), K otherwise."""
+    q_n = np.array([q.n for q in plans], dtype=np.int64)
+    q_m = np.array([q.m for q in plans], dtype=np.int64)
+    sparse = np.array([not q.is_dense for q in plans]) & (array.dataflow != "is")
+    return np.where(sparse, -(-np.asarray(k) // q_m) * q_n, k)
+
+
+def metadata_half_words(config: SparseConfig) -> int:
+    """Words in the working half of the metadata scratchpad."""
+    return int(config.metadata_sram_kib * 1024) // config.array.word_bytes // 2
+
+
+def analyze_sparse(
+    config: SparseConfig, layers: SparseLayer | Layer | Sequence[SparseLayer | Layer]
+) -> dict[str, np.ndarray]:
+    """Per-layer metrics, shape ``(L,)``: the systolic METRICS plus :data:`SPARSE_METRICS`.
+
+    ``macs`` counts the MACs the array executes (compressed K for os/ws, all of them for is);
+    ``dense_macs`` those of the unpruned layer; ``useful_macs`` the nonzero ones (layer
+    density times dense). ``utilisation`` is executed MACs per PE-cycle (at most 1);
+    ``effective_utilisation`` useful MACs per PE-cycle. Traffic in words of ``word_bytes``
+    (metadata words may be fractional).
+    """
+    sparse_layers = as_sparse_layers(layers)
+    plans = execution_patterns(config, sparse_layers)
+    arr = config.array
+    table = layer_table([sl.layer for sl in sparse_layers])
+    design = designs_from_configs([arr])
+    compat = arr.scalesim_compat
+    dense = {key: v[0] for key, v in analyze_batch(design, table, scalesim_compat=compat).items()}
+
+    skips = arr.dataflow != "is"
+    q_n = np.array([q.n for q in plans], dtype=np.int64)
+    q_m = np.array([q.m for q in plans], dtype=np.int64)
+    is_sparse = np.array([not q.is_dense for q in plans])
+    comp_table = dataclasses.replace(table, K=run_k(arr, plans, table.K))
+    comp = {
+        key: v[0] for key, v in analyze_batch(design, comp_table, scalesim_compat=compat).items()
+    }
+
+    out = {key: np.array(value, copy=True) for key, value in comp.items()}
+    groups = table.groups
+    q_density = q_n / q_m
+    if not skips:  # weights stream compressed and are expanded at the array edge
+        for key in ("filter_sram_reads", "filter_dram_reads"):
+            out[key] = np.where(is_sparse, dense[key] * q_density, dense[key])
+    # The array selects from every activation, so ifmap traffic is the dense model's ...
+    out["ifmap_sram_reads"] = dense["ifmap_sram_reads"].astype(float)
+    out["ifmap_dram_reads"] = dense["ifmap_dram_reads"]
+    # ... except VENOM, where a gather stream per V-column segment reads 4 of every M.
+    venom = np.array([q.is_venom for q in plans]) & skips
+    segments = np.array(
+        [
+            math.ceil(min(arr.cols, int(n)) / q.v) if q.is_venom else 1
+            for q, n in zip(plans, table.N, strict=True)
+        ]
+    )
+    gathered = dense["ifmap_sram_reads"] * segments * VENOM_SELECT / q_m
+    out["ifmap_sram_reads"] = np.where(venom, gathered, out["ifmap_sram_reads"])
+
+    bits = np.array([q.metadata_bits for q in plans])
+    meta_per_word = bits / (8.0 * arr.word_bytes)
+    half_meta = metadata_half_words(config)
+    meta_layer = table.K * table.N * q_density * meta_per_word  # one group's metadata words
+    out["metadata_sram_reads"] = out["filter_sram_reads"] * meta_per_word
+    out["metadata_dram_reads"] = np.where(
+        meta_layer <= half_meta, meta_layer * groups, out["filter_dram_reads"] * meta_per_word
+    )
+
+    _recompute_time(config, out, groups)
+    out["dense_macs"] = dense["macs"]
+    out["useful_macs"] = dense["macs"] * np.array([sl.pattern.density for sl in sparse_layers])
+    pes = arr.pes
+    out["effective_utilisation"] = out["useful_macs"] / (out["cycles"] * pes)
+    out["select_ops"] = np.where(is_sparse & skips, out["macs"], 0)
+    out["select_inputs"] = np.where(venom, VENOM_SELECT, np.where(is_sparse & skips, q_m, 1))
+    out["gather_words"] = np.where(venom, out["ifmap_sram_reads"], 0.0)
+    out["gather_inputs"] = np.where(venom, q_m, 1)
+    return out
+
+
+def _recompute_time(config: SparseConfig, out: dict[str, np.ndarray], groups) -> None:
+    """Stalls, fills and drains with the compressed traffic (the systolic memory model).
+
+    Metadata streams through the filter port within the filter scratchpad's prefetch schedule;
+    the metadata scratchpad decides only whether it is fetched once or with every weight pass.
+    """
+    arr = config.array
+    half = {op: np.asarray(arr.sram_words(op) // 2) for op in ("ifmap", "filter", "ofmap")}
+    nan = float("nan")
+    rbw = np.asarray(nan if arr.read_bw_words is None else arr.read_bw_words, dtype=float)
+    wbw = np.asarray(nan if arr.write_bw_words is None else arr.write_bw_words, dtype=float)
+    compute = out["compute_cycles"] // groups
+    reads = (
+        out["ifmap_dram_reads"] / groups,
+        (out["filter_dram_reads"] + out["metadata_dram_reads"]) / groups,
+    )
+    writes = (out["ofmap_dram_writes"] + out["ofmap_dram_reads"]) // groups
+    stall, fill, drain = _memory_time(compute, reads, writes, half, rbw, wbw)
+    cycles = compute + stall
+    out["stall_cycles"] = stall * groups
+    out["cycles"] = cycles * groups
+    out["fill_cycles"] = fill * groups
+    out["drain_cycles"] = drain * groups
+    out["total_cycles"] = (fill + cycles + drain) * groups
+    out["utilisation"] = out["macs"] / (out["cycles"] * arr.pes)
+    out["dram_words"] = (
+        out["ifmap_dram_reads"]
+        + out["filter_dram_reads"]
+        + out["metadata_dram_reads"]
+        + out["ofmap_dram_writes"]
+        + out["ofmap_dram_reads"]
+    )
+
+
+def energy_breakdown_pj(
+    config: SparseConfig,
+    metrics: dict[str, np.ndarray],
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+) -> dict[str, np.ndarray]:
+    """Energy per component (pJ, per layer): the systolic components (MACs, registers, the three
+    scratchpads, DRAM including metadata words) plus ``metadata_sram``, ``select`` (PE muxes)
+    and ``gather`` (VENOM network), then ``static`` and ``total``."""
+    arr = config.array
+    base = systolic_energy_breakdown_pj(arr, metrics, table)
+    word_bits = 8 * arr.word_bytes
+    mux = np.vectorize(lambda m: costs.select_pj(int(m), word_bits), otypes=[float])
+    extra = {
+        "metadata_sram": (metrics["metadata_sram_reads"] + metrics["metadata_dram_reads"])
+        * arr.word_bytes
+        * table.sram_pj_per_byte(config.metadata_sram_kib),
+        "select": metrics["select_ops"] * mux(metrics["select_inputs"]),
+        "gather": metrics["gather_words"] * mux(metrics["gather_inputs"]),
+    }
+    out = {k: v for k, v in base.items() if k not in ("static", "total")}
+    out.update({k: np.asarray(v, dtype=float) for k, v in extra.items()})
+    dynamic = sum(out.values())
+    out["static"] = dynamic * table.leakage_fraction
+    out["total"] = dynamic + out["static"]
+    return out
+
+
+def energy_pj(
+    config: SparseConfig,
+    metrics: dict[str, np.ndarray],
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+) -> np.ndarray:
+    """Total energy per layer (pJ)."""
+    return energy_breakdown_pj(config, metrics, table, costs)["total"]
+
+
+def area_breakdown_mm2(
+    config: SparseConfig,
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+) -> dict[str, float]:
+    """Area (mm^2): ``systolic`` (PEs + scratchpads), ``select`` (a per-PE select mux and the
+    registers holding its candidate activations), ``metadata`` (scratchpad and per-PE index
+    register), ``gather`` (one M:1 lane with an M-word window per array row and V-segment),
+    ``total``. A dense-only config adds nothing to the systolic area."""
+    arr = config.array
+    bits = 8 * arr.word_bytes
+    sel = config.select_inputs
+    out = {"systolic": systolic_area_mm2(arr, table), "select": 0.0, "metadata": 0.0, "gather": 0.0}
+    if config.patterns:
+        out["select"] = arr.pes * (
+            costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits)
+        )
+        index_bits = math.ceil(math.log2(sel)) if sel > 1 else 0
+        out["metadata"] = float(table.sram_area(config.metadata_sram_kib)) + arr.pes * (
+            costs.register_mm2(index_bits)
+        )
+    venom = config.venom_patterns
+    if venom:
+        m_max = max(p.m for p in venom)
+        lanes = arr.rows * math.ceil(arr.cols / min(p.v for p in venom))
+        out["gather"] = lanes * (costs.select_mm2(m_max, bits) + costs.register_mm2(m_max * bits))
+    out["total"] = sum(out.values())
+    return out
+
+
+def area_mm2(
+    config: SparseConfig,
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+) -> float:
+    """Total area (mm^2)."""
+    return area_breakdown_mm2(config, table, costs)["total"]

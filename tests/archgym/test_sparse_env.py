@@ -1,0 +1,127 @@
+"""Tests of archgym/SparseTensorCore-v0 (archgym/envs/sparse.py) and the sparse workloads."""
+
+from __future__ import annotations
+
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from archgym.envs.sparse import PATTERN_SETS, SparseTensorCoreEnv, sparse_workload
+from archgym.workloads.sparse import WORKLOADS
+from simulators.sparse import SparseLayer
+from simulators.systolic import GemmLayer
+
+DESIGN = {
+    "rows": 32,
+    "cols": 32,
+    "dataflow": "os",
+    "patterns": "2:4",
+    "v": 64,
+    "ifmap_sram_kib": 256,
+    "filter_sram_kib": 256,
+    "ofmap_sram_kib": 256,
+    "metadata_sram_kib": 16,
+    "bandwidth": 32,
+}
+
+
+def test_check_env_and_one_step():
+    env = SparseTensorCoreEnv()
+    check_env(env, skip_render_check=True)
+    env.reset(seed=0)
+    obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+    assert terminated and not truncated and obs.shape == (7,)
+
+
+def test_sparse_hardware_beats_dense_fallback_on_a_pruned_network():
+    env = SparseTensorCoreEnv("resnet50-sparse", dense_fallback=True)
+    sparse = env.evaluate(DESIGN)
+    dense = env.evaluate({**DESIGN, "patterns": "none"})
+    assert sparse.feasible and dense.feasible
+    assert sparse.metrics["cycles"] < dense.metrics["cycles"]
+    assert sparse.metrics["area_mm2"] > dense.metrics["area_mm2"]
+
+
+def test_unsupported_pattern_is_an_infeasible_result():
+    env = SparseTensorCoreEnv("llama2-7b-prefill-2to8-sparse")
+    result = env.evaluate({**DESIGN, "patterns": "none"})
+    assert not result.feasible
+    assert "no supported pattern" in result.error
+    # 2:8 weights also have 2:4, so a 2:4 engine runs them (at 2:4 speed).
+    assert env.evaluate(DESIGN).feasible
+
+
+def test_venom_needs_a_matching_block_width():
+    env = SparseTensorCoreEnv("llama2-7b-prefill-venom64-sparse")
+    # V = 128 does not divide the workload's 64: it runs as 2:4, the same as a 2:4 engine.
+    plain = env.evaluate(DESIGN).metrics["energy_pj"]
+    wide = env.evaluate({**DESIGN, "patterns": "2:4+venom8", "v": 128}).metrics["energy_pj"]
+    matched = env.evaluate({**DESIGN, "patterns": "2:4+venom8", "v": 64}).metrics["energy_pj"]
+    assert wide == pytest.approx(plain)
+    assert matched < plain
+
+
+def test_cycle_fidelity_agrees_without_stalls_and_rejects_typos():
+    design = {**DESIGN, "bandwidth": 64, "ifmap_sram_kib": 2048, "filter_sram_kib": 2048}
+    fast = SparseTensorCoreEnv("bert-base-sparse").evaluate(design).metrics
+    slow = SparseTensorCoreEnv("bert-base-sparse", fidelity="cycle").evaluate(design).metrics
+    # No stalls at this bandwidth; the two differ only in the first fill and the last drain.
+    assert fast["stall_cycles"] == slow["stall_cycles"] == 0
+    assert slow["cycles"] == pytest.approx(fast["cycles"], rel=0.05)
+    assert slow["energy_pj"] == pytest.approx(fast["energy_pj"])
+    with pytest.raises(ValueError, match=r"did you mean 'cycle'"):
+        SparseTensorCoreEnv(fidelity="cycles")
+
+
+def test_multi_objective():
+    env = SparseTensorCoreEnv(
+        "bert-base-sparse", objective={"type": "multi", "objectives": ["latency_s", "area_mm2"]}
+    )
+    result = env.evaluate(DESIGN)
+    assert result.feasible and len(result.values) == 2
+
+
+def test_workloads():
+    assert all(name.endswith("-sparse") for name in WORKLOADS)
+    layers, counts = sparse_workload("llama2-7b-prefill-sparse")
+    attention = [x for x in layers if x.name in ("attn_scores", "attn_values")]
+    assert attention and all(x.pattern.is_dense for x in attention)
+    assert all(not x.pattern.is_dense for x in layers if x.name == "ffn_down")
+    assert counts.sum() == len(WORKLOADS["llama2-7b-prefill-sparse"]())
+    # A dense workload by name, pruned to a pattern; a list of layers.
+    layers, _ = sparse_workload("resnet18", pattern="2:8")
+    assert {str(x.pattern) for x in layers} == {"2:8", "dense"}  # conv1 has K = 147
+    layers, counts = sparse_workload([SparseLayer(GemmLayer(8, 8, 8), "2:4")] * 3)
+    assert len(layers) == 1 and counts[0] == 3
+    with pytest.raises(ValueError, match=r"did you mean 'resnet50-sparse'"):
+        sparse_workload("resnet50-sparce")
+    with pytest.raises(ValueError, match=r"already has its pattern"):
+        sparse_workload("resnet50-sparse", pattern="2:4")
+    assert set(PATTERN_SETS) >= {"none", "2:4"}
+
+
+def _script(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "experiments" / "sparse" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"sparse_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pareto_script_smoke(tmp_path, capsys):
+    pareto = _script("pareto")
+    out = tmp_path / "front.png"
+    assert (
+        pareto.main(["--workload", "bert-base-sparse", "--designs", "40", "--plot", str(out)]) == 0
+    )
+    assert out.stat().st_size > 0
+    assert "Pareto front" in capsys.readouterr().out
+
+
+def test_engine_table_script_smoke(capsys):
+    table = _script("engine_table")
+    row = table.evaluate("resnet50", "2:4", ("2:4",), "os")
+    assert row["sparse"]["cycles"] < row["dense"]["cycles"]
+    assert row["sparse"]["area_mm2"] > row["dense"]["area_mm2"]
