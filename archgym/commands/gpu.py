@@ -3,8 +3,8 @@
 ``archgym gpu predict IN.csv -o OUT.csv [--device h100-sxm]`` reads columns ``m,n,k,dtype,kind``
 and optionally ``block_m,block_n,block_k,num_warps,num_stages`` (a given tile; blank: the
 library's choice) and writes the same rows with ``predicted_us`` added.
-``archgym gpu validate [--plot PNG]`` prints the held-out validation tables (needs a source
-checkout: it reads data/gpu/ and experiments/gpu/validate.py).
+``archgym gpu validate [--plot PNG] [--no-refit]`` prints the held-out validation tables
+(needs a source checkout: it reads data/gpu/ and experiments/gpu/validate.py).
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v = sub.add_parser("validate", help="held-out validation against the measured H100 data")
     v.add_argument("--plot", help="write the predicted-vs-measured PNG here")
     v.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
+    v.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="use the shipped constants instead of refitting them on the training split",
+    )
     v.set_defaults(func=_cmd_validate)
 
 
@@ -121,7 +126,9 @@ def _load_validate():
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     validate = _load_validate()
-    report = validate.run_validation(baseline=not args.no_baseline, plot=args.plot)
+    report = validate.run_validation(
+        baseline=not args.no_baseline, refit=not args.no_refit, plot=args.plot
+    )
     print(validate.format_report(report))
     if args.plot:
         print(f"wrote {args.plot}")

@@ -5,6 +5,7 @@ Run on the lent H100 (see data/gpu/README.md for the exact commands):
     python3 experiments/gpu/measure_gemm.py --out $OUT --parts dense,sparse --budget-s 520
     python3 experiments/gpu/measure_gemm.py --out $OUT --parts triton --budget-s 520
     python3 experiments/gpu/measure_gemm.py --out $OUT --parts prospective,dense,sparse
+    python3 experiments/gpu/measure_gemm.py --out $OUT --parts prospective2,dense,sparse
     python3 experiments/gpu/measure_gemm.py --dry-run          # list the plan, no torch needed
 
 Method: ``triton.testing.do_bench`` (CUDA events, L2 flushed before every repetition, warm-up,
@@ -27,7 +28,14 @@ import sys
 import time
 from pathlib import Path
 
-from shapes import Shape, all_shapes, prospective_shapes, triton_configs, triton_shapes
+from shapes import (
+    Shape,
+    all_shapes,
+    prospective_shapes,
+    prospective_shapes_v2,
+    triton_configs,
+    triton_shapes,
+)
 
 DENSE_DTYPES = ("bf16", "fp16", "fp32", "fp8", "int8")
 SPARSE_DTYPES = ("bf16", "fp16")
@@ -60,7 +68,12 @@ REP_MS = 60
 def plan(parts: list[str]) -> list[tuple[Shape, str, str, str, tuple | None]]:
     """Every point to measure: (shape, dtype, kind, backend, triton config or None)."""
     points = []
-    shapes = prospective_shapes() if "prospective" in parts else all_shapes()
+    if "prospective2" in parts:
+        shapes = prospective_shapes_v2()
+    elif "prospective" in parts:
+        shapes = prospective_shapes()
+    else:
+        shapes = all_shapes()
     if "dense" in parts:
         for dtype in DENSE_DTYPES:
             points += [(s, dtype, "dense", "cublas", None) for s in shapes]

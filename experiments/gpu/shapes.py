@@ -132,6 +132,42 @@ def prospective_shapes() -> list[Shape]:
     return unique
 
 
+# A second prospective set, chosen after the second-pass model was frozen (issue 5): three more
+# model families (published config.json sizes), token counts not used before, a new random seed.
+# (name, hidden, fused qkv output, mlp up output (gate+up fused where gated), mlp inner width,
+# attention width feeding the o projection)
+PROSPECTIVE2_MODELS = {
+    # Gemma-7B: 16 heads of 256 (attention width 4096 > hidden 3072), GeGLU MLP of 24576.
+    "gemma-7b": (3072, 3 * 4096, 2 * 24576, 24576, 4096),
+    # Falcon-7B: 71 heads of 64, multi-query (one KV head), plain 4x MLP.
+    "falcon-7b": (4544, 4544 + 2 * 64, 4 * 4544, 4 * 4544, 4544),
+    # OPT-6.7B: 32 heads of 128, plain 4x MLP.
+    "opt-6.7b": (4096, 3 * 4096, 16384, 16384, 4096),
+}
+PROSPECTIVE2_TOKENS = (3, 48, 384, 3072)
+PROSPECTIVE2_SEED = RANDOM_SEED + 2
+
+
+def prospective_shapes_v2() -> list[Shape]:
+    """The second prospective set; no (m, n, k) of the training data or the first set."""
+    out = []
+    for model, (d, qkv, up, inner, attn) in PROSPECTIVE2_MODELS.items():
+        projections = {"qkv": (qkv, d), "o": (d, attn), "up": (up, d), "down": (d, inner)}
+        for tokens in PROSPECTIVE2_TOKENS:
+            for proj, (n, k) in projections.items():
+                out.append(Shape(f"new2:{model}", f"{model}.{proj}.t{tokens}", tokens, n, k))
+    for s in random_shapes(40, seed=PROSPECTIVE2_SEED):
+        out.append(Shape("new2:random", "new2-" + s.source, s.m, s.n, s.k))
+    known = {(s.m, s.n, s.k) for s in all_shapes() + prospective_shapes()}
+    seen: set[tuple[int, int, int]] = set()
+    unique = []
+    for s in out:
+        if (s.m, s.n, s.k) not in known | seen:
+            seen.add((s.m, s.n, s.k))
+            unique.append(s)
+    return unique
+
+
 def all_shapes() -> list[Shape]:
     """Every shape once: an (m, n, k) seen in an earlier family keeps that family only."""
     seen: set[tuple[int, int, int]] = set()

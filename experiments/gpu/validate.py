@@ -24,12 +24,18 @@ import numpy as np
 
 from simulators.gpu import GemmModel, TileConfig
 from simulators.gpu.calibration import fit_efficiency
-from simulators.gpu.model import Efficiency
+from simulators.gpu.model import LEGACY_DTYPES, Efficiency, library_path
 
 ROOT = Path(__file__).resolve().parents[2]
 GEMM_CSV = ROOT / "data" / "gpu" / "h100_gemm.csv"
 TRITON_CSV = ROOT / "data" / "gpu" / "h100_triton_tiles.csv"
 PROSPECTIVE_CSV = ROOT / "data" / "gpu" / "h100_gemm_prospective.csv"
+# Measured after the second-pass model was frozen (the first prospective set informed it).
+PROSPECTIVE2_CSV = ROOT / "data" / "gpu" / "h100_gemm_prospective2.csv"
+KERNEL_CSVS = (
+    ROOT / "data" / "gpu" / "raw" / "h100_kernels_train.csv",
+    ROOT / "data" / "gpu" / "raw" / "h100_kernels_prospective2.csv",
+)
 TEST_FAMILIES = frozenset(
     {"llm:llama3-8b", "llm:gpt2", "cnn:resnet50", "random:1", "random:3", "random:5"}
 )
@@ -43,7 +49,9 @@ LIBRARY_PARAMS = (
     "l2_scale",
     "misaligned_us",
     "latency_us",
+    "l2_dirty",
 )
+LEGACY_PARAMS = ("legacy_bytes_per_clk", "legacy_latency_us")
 TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale", "k_iter_ns")
 TILE_KEYS = ("block_m", "block_n", "block_k", "num_warps", "num_stages")
 # Compute-bound for the 2:4 check: at least this many FLOPs per byte moved (the H100 bf16
@@ -105,6 +113,7 @@ def fit_constants(rows: list[dict], triton_rows: list[dict]) -> dict:
 
         start = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2)
         params = LIBRARY_PARAMS + (("compressed_hbm",) if kind == "sparse24" else ())
+        params += LEGACY_PARAMS if dtype in LEGACY_DTYPES and kind == "dense" else ()
         out[(dtype, kind, "library")] = fit_efficiency(predict, t, start, params)
     train = [r for r in triton_rows if not r["test"]]
     if train:
@@ -168,8 +177,12 @@ def run_validation(
         report["baseline"] = _baseline(rows)
     if triton_rows:
         report["triton"] = _triton_check(model, triton_rows)
-    if Path(PROSPECTIVE_CSV).exists():
-        report["prospective"] = prospective_check(PROSPECTIVE_CSV)
+    for key, path in (("prospective", PROSPECTIVE_CSV), ("prospective2", PROSPECTIVE2_CSV)):
+        if Path(path).exists():
+            report[key] = prospective_check(path)
+    report["kernel_paths"] = {
+        Path(p).stem: kernel_path_check(p) for p in KERNEL_CSVS if Path(p).exists()
+    }
     report["efficiency"] = {key: asdict(e) for key, e in model.efficiency.items()}
     if plot:
         _plot(rows, plot)
@@ -206,6 +219,43 @@ def prospective_check(path=PROSPECTIVE_CSV, model: GemmModel | None = None) -> d
             out[(dtype, kind, family)] = error_stats(
                 model.predict_batch_us(m, n, k, dtype, kind), t
             )
+    return out
+
+
+def measured_path(kernels: str) -> str:
+    """The kernel path of a profiled cuBLAS call, from its kernel names (profile_kernels.py)."""
+    if "nvjet" in kernels or "sm90_xmma" in kernels:
+        return "tma"
+    if any(name in kernels for name in ("gemvx", "gemv2", "dot_kernel")):
+        return "gemv"
+    if "cutlass_80" in kernels:
+        return "sm80"
+    if "cutlass_75" in kernels or "gemmSN" in kernels:
+        return "sm75"
+    return "other"
+
+
+def kernel_path_check(path) -> dict:
+    """How often the model's kernel path matches the kernels cuBLAS ran (bf16 / fp16 dense).
+
+    Returns per dtype the number of profiled shapes, the matches, and the mismatches.
+    """
+    with open(path) as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
+    out: dict = {}
+    for r in rows:
+        if r["dtype"] not in LEGACY_DTYPES:
+            continue
+        m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+        pred = str(library_path(n, k, r["dtype"]))
+        if m == 1 and pred != "tma":
+            pred = "gemv"  # the model's matrix-vector path (gemv_time_s)
+        s = out.setdefault(r["dtype"], {"n": 0, "match": 0, "mismatches": []})
+        s["n"] += 1
+        if pred == measured_path(r["kernels"]):
+            s["match"] += 1
+        else:
+            s["mismatches"].append((m, n, k, pred, measured_path(r["kernels"])))
     return out
 
 
@@ -351,22 +401,32 @@ def format_report(report: dict) -> str:
             s = report["families"].get((d, k, fam))
             cells.append(f"{s['mape']:.1f} ({s['n']})" if s else "-")
         lines.append(f"| {fam} | " + " | ".join(cells) + " |")
-    if report.get("prospective"):
-        fams = sorted({f for *_, f in report["prospective"] if f != "all"})
+    titles = {
+        "prospective": "First prospective set (measured after the first model was frozen; it "
+        "informed the second pass, so it is no longer prospective for this model)",
+        "prospective2": "Second prospective set (measured after this model was frozen)",
+    }
+    for key, title in titles.items():
+        if not report.get(key):
+            continue
+        fams = sorted({f for *_, f in report[key] if f != "all"})
         lines += [
             "",
-            "Prospective check (shapes measured after the constants were frozen): "
-            "MAPE % (Spearman, n)",
+            f"{title}: MAPE % (Spearman, n)",
             "",
             "| dtype | kind | all | " + " | ".join(fams) + " |",
             "|---|---|---|" + "---|" * len(fams),
         ]
-        for dtype, kind in sorted({(d, k) for d, k, _ in report["prospective"]}):
+        for dtype, kind in sorted({(d, k) for d, k, _ in report[key]}):
             cells = []
             for fam in ("all", *fams):
-                s = report["prospective"].get((dtype, kind, fam))
+                s = report[key].get((dtype, kind, fam))
                 cells.append(f"{s['mape']:.1f} ({s['spearman']:.3f}, {s['n']})" if s else "-")
             lines.append(f"| {dtype} | {kind} | " + " | ".join(cells) + " |")
+        lines += ["", "All shapes of that set:", "", *_stats_table(report[key], "all")]
+    for name, per_dtype in report.get("kernel_paths", {}).items():
+        cells = ", ".join(f"{d} {s['match']}/{s['n']}" for d, s in per_dtype.items())
+        lines += ["", f"Kernel path (tma / sm80 / sm75 / gemv) matches cuBLAS in {name}: {cells}"]
     if report["sparse_speedup"]:
         lines += [
             "",
@@ -399,6 +459,22 @@ def format_report(report: dict) -> str:
             f"{ok}/{len(report['triton'])} shapes"
         )
     return "\n".join(lines)
+
+
+def _stats_table(stats: dict, family: str) -> list[str]:
+    """Markdown rows of every error statistic per (dtype, kind) for one family."""
+    lines = [
+        "| dtype | kind | n | MAPE % | median % | p90 % | max % | bias % | Spearman |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (dtype, kind, fam), t in stats.items():
+        if fam == family:
+            lines.append(
+                f"| {dtype} | {kind} | {t['n']} | {t['mape']:.1f} | {t['median_ape']:.1f} "
+                f"| {t['p90_ape']:.1f} | {t['max_ape']:.0f} | {t['bias']:+.1f} "
+                f"| {t['spearman']:.3f} |"
+            )
+    return lines
 
 
 def format_constants(report: dict) -> str:

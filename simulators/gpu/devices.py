@@ -46,8 +46,8 @@ KINDS = ("dense", "sparse24")
 class GPUSpec:
     """One GPU model.
 
-    Attributes (units in the names): ``sm_count``; ``clock_hz`` (max SM clock); ``peak_flops`` maps a
-    dtype name to dense math operations per second (absent or ``None``: not supported);
+    Attributes (units in the names): ``sm_count``; ``clock_hz`` (max SM clock); ``peak_flops``
+    maps a dtype name to dense math operations per second (absent or ``None``: not supported);
     ``hbm_bytes_per_s``; ``l2_bytes``; ``l2_bytes_per_s`` (aggregate L2 read bandwidth);
     ``smem_per_sm_bytes`` and ``smem_per_block_bytes`` (shared memory); ``regs_per_sm``
     (32-bit registers); ``max_ctas_per_sm``; ``max_warps_per_sm``.

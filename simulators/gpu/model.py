@@ -20,7 +20,15 @@ splitting K over ``split_k`` CTAs whose partial sums a second kernel adds up. Th
 
 2:4 sparsity doubles the math rate and shrinks B to half its values plus 2-bit indices.
 Leading dimensions that are not 16-byte aligned (k or n not a multiple of 16 / element size)
-keep libraries off their TMA kernels; a calibrated factor scales rate and bandwidth then.
+keep libraries off their TMA kernels. For the 16-bit types the library then runs pre-Hopper
+kernels (seen in the H100 kernel names, data/gpu/raw/h100_kernels_train.csv): ``sm80`` CUTLASS
+kernels (``mma.sync``, ``cp.async`` of 4 or 8 bytes, 2-6 stages) when every row starts on a
+4-byte boundary, ``sm75`` kernels (``mma.sync`` with scalar 2-byte loads and two register
+stages, so each K step waits for one memory latency) when some row is only 2-byte aligned, and
+a small-M kernel for a few rows. Those paths use their own tile lists, a calibrated
+``mma.sync`` rate (``misaligned``), a load bandwidth proportional to the access width
+(``legacy_bytes_per_clk`` per 2 bytes) and their own memory latency (``legacy_latency_us``).
+Other types keep one calibrated factor on rate and bandwidth for unaligned shapes.
 The library's kernel choice is stood in for by the fastest of ``library_candidates()``.
 """
 
@@ -34,13 +42,21 @@ from simulators.common import InfeasibleDesign
 from simulators.gpu.devices import GPUSpec, check_kind, get_device, get_dtype
 
 __all__ = [
+    "CUTLASS_TILES",
     "GEMV_DTYPES",
+    "LEGACY_DTYPES",
     "MEMORY_LATENCY_S",
+    "NVJET_DTYPES",
+    "PATHS",
+    "SMALL_M",
+    "TMA_TILES",
     "Efficiency",
     "TileConfig",
+    "access_bytes",
     "gemv_time_s",
     "kernel_time_s",
     "library_candidates",
+    "library_path",
 ]
 
 # Load latency that the pipeline stages must cover: about 0.6 us from HBM through L2 on Hopper
@@ -49,8 +65,56 @@ MEMORY_LATENCY_S = 0.6e-6
 _SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
 # Types whose m = 1 (or n = 1) GEMMs run as matrix-vector kernels. Measured on the H100, cuBLAS
 # fp32 at m = 1 streams the weights at about 2 TB/s, 3x faster than its GEMM kernels at m = 16;
-# for the 16-bit types the tile path fits the m = 1 data as well, so only fp32 takes this path.
+# for the 16-bit types the tile path fits the aligned m = 1 data as well, so only fp32 takes
+# this path always (unaligned 16-bit rows at m = 1 take it too, see gemv_time_s).
 GEMV_DTYPES = ("fp32",)
+# Types whose unaligned dense GEMMs run on pre-Hopper kernels (cuBLAS on the H100: cutlass_80
+# ``s16816`` / ``wmma`` kernels for 4-byte aligned rows, cutlass_75 ``s1688`` for 2-byte ones).
+LEGACY_DTYPES = ("bf16", "fp16")
+# Kernel paths: Hopper TMA + wgmma, sm80-style (cp.async, mma.sync), sm75-style (scalar loads).
+PATHS = ("tma", "sm80", "sm75")
+# Hopper library tiles (block_m, block_n) of the dense NVJET_DTYPES: cuBLAS 13's nvjet kernels
+# on the H100 use tile widths that are not powers of two (96, 192, ...; see
+# data/gpu/raw/h100_kernels_train.csv), which cut the padding and the partial waves of shapes
+# such as n = 768 or 2304. The other kernels (cuSPARSELt, CUTLASS int8, fp32) keep
+# power-of-two CUTLASS tiles.
+TMA_TILES = tuple(
+    (bm, bn) for bm in (64, 128, 256) for bn in (64, 96, 128, 192, 256) if bm * bn <= 256 * 192
+)
+CUTLASS_TILES = (
+    (64, 64),
+    (64, 128),
+    (128, 64),
+    (128, 128),
+    (64, 256),
+    (128, 256),
+    (256, 128),
+    (256, 64),
+)
+NVJET_DTYPES = ("bf16", "fp16", "fp8")
+# cuBLAS runs its small-M kernel (``gemmSN``) for 2-byte aligned rows at m <= SMALL_M; its
+# tile is the sm75 one with block_m = SMALL_M, which no other shape may take.
+SMALL_M = 16
+# Tiles of the pre-Hopper paths as (block_m, block_n, block_k, warps, stages), from the CUTLASS
+# kernel names cuBLAS ran on the H100.
+_SM80_TILES = (
+    (32, 32, 64, 4, 2),
+    (32, 32, 128, 4, 2),
+    (64, 64, 32, 4, 6),
+    (128, 64, 64, 4, 3),
+    (256, 64, 32, 4, 4),
+    (256, 128, 32, 8, 3),
+    (128, 256, 64, 8, 3),
+)
+_SM75_TILES = (
+    (64, 64, 32, 4, 2),
+    (128, 64, 32, 4, 2),
+    (128, 128, 32, 4, 2),
+    (256, 128, 32, 8, 2),
+    (SMALL_M, 128, 32, 4, 3),
+)
+# fp16 (not bf16, which has no sm75 tensor-core path) also has 2-byte aligned wmma kernels.
+_SM75_FP16_TILES = ((32, 32, 64, 4, 2), (32, 32, 128, 4, 2))
 
 
 @dataclass(frozen=True)
@@ -88,8 +152,15 @@ class Efficiency:
     latency-hiding factor for leading dimensions that are not 16-byte aligned; ``spill``:
     slowdown per 255 registers per thread of accumulator overflow (register spilling);
     ``misaligned_us``: extra fixed cost of the kernels that libraries use for unaligned
-    operands; ``l2_scale``: effective over datasheet-estimate L2 bandwidth (TMA multicast within thread
-    block clusters cuts L2 reads, so this can exceed 1).
+    operands; ``l2_scale``: effective over datasheet-estimate L2 bandwidth (TMA multicast
+    within thread block clusters cuts L2 reads, so this can exceed 1); ``k_iter_ns``: fixed
+    cost per K step;
+    ``latency_us``: memory latency the pipeline stages cover; ``compressed_hbm``: bandwidth
+    share of the compressed 2:4 operand; ``legacy_bytes_per_clk``: per-SM load bytes per clock
+    of the pre-Hopper paths per 2 bytes of access width; ``legacy_latency_us``: their latency;
+    ``l2_dirty``: share of the L2 holding dirty lines that the kernel's reads write back to HBM
+    (the timing harness flushes L2 by writing a buffer before every run, as a previous
+    layer's output would).
     """
 
     mma: float = 0.8
@@ -104,45 +175,72 @@ class Efficiency:
     k_iter_ns: float = 0.0
     latency_us: float = MEMORY_LATENCY_S * 1e6
     compressed_hbm: float = 1.0
+    legacy_bytes_per_clk: float = 16.0
+    legacy_latency_us: float = MEMORY_LATENCY_S * 1e6
+    l2_dirty: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
-        for name in ("sm_load_bytes_per_clk", "l2_scale"):
+        if not 0 <= self.l2_dirty <= 1:
+            raise ValueError(f"`l2_dirty` must be in [0, 1], but got {self.l2_dirty!r}")
+        for name in ("sm_load_bytes_per_clk", "l2_scale", "legacy_bytes_per_clk"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"`{name}` must be positive, but got {getattr(self, name)!r}")
-        for name in ("launch_us", "reduce_us", "spill", "misaligned_us", "k_iter_ns", "latency_us"):
+        for name in (
+            "launch_us",
+            "reduce_us",
+            "spill",
+            "misaligned_us",
+            "k_iter_ns",
+            "latency_us",
+            "legacy_latency_us",
+        ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")
 
 
-def library_candidates(dtype: str, kind: str = "dense") -> list[TileConfig]:
-    """Tiles a vendor library chooses among (CUTLASS-like Hopper shapes), every K split.
+def library_candidates(dtype: str, kind: str = "dense", path: str = "tma") -> list[TileConfig]:
+    """Tiles a vendor library chooses among on one kernel path, every K split.
 
-    ``block_k`` is one 128-byte row of the operand type; stages fill the shared memory (at most
-    7); 8 warps (two consumer warpgroups) for the 128x256 tiles.
+    ``tma`` (CUTLASS-like Hopper shapes): ``block_k`` is one 128-byte row of the operand type;
+    stages fill the shared memory (at most 7); 8 warps (two consumer warpgroups) for the
+    128x256 tiles. ``sm80`` / ``sm75``: the pre-Hopper tiles of unaligned 16-bit GEMMs.
     """
     dt = get_dtype(dtype)
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
+    splits = _SPLITS if check_kind(kind) == "dense" else (1,)
+    if path != "tma":
+        tiles = _SM80_TILES if path == "sm80" else _SM75_TILES
+        if path == "sm75" and dtype == "fp16":
+            tiles += _SM75_FP16_TILES
+        return [TileConfig(*t, split_k=s) for t in tiles for s in splits]
     bk = int(128 // dt.in_bytes)
     out = []
-    for bm, bn in (
-        (64, 64),
-        (64, 128),
-        (128, 64),
-        (128, 128),
-        (64, 256),
-        (128, 256),
-        (256, 128),
-        (256, 64),
-    ):
+    nvjet = dtype in NVJET_DTYPES and check_kind(kind) == "dense"
+    for bm, bn in TMA_TILES if nvjet else CUTLASS_TILES:
         warps = 8 if bm * bn >= 128 * 256 else 4
         per_stage = (bm * bk + bk * bn) * dt.in_bytes
         stages = int(min(7, 227 * 1024 // per_stage))
-        splits = _SPLITS if check_kind(kind) == "dense" else (1,)
         out += [TileConfig(bm, bn, bk, warps, stages, s) for s in splits]
     return out
+
+
+def access_bytes(n, k, in_bytes: float):
+    """Widest load (bytes, at most 16) at which every row of A (length k) and B (n) starts."""
+    elems = np.gcd(np.gcd(np.asarray(n, dtype=np.int64), np.asarray(k, dtype=np.int64)), 16)
+    return np.minimum(elems * in_bytes, 16.0)
+
+
+def library_path(n, k, dtype: str, kind: str = "dense"):
+    """Kernel path the library takes per shape: an array of names from ``PATHS``."""
+    acc = access_bytes(n, k, get_dtype(dtype).in_bytes)
+    if dtype not in LEGACY_DTYPES or check_kind(kind) != "dense":
+        return np.full(np.shape(acc), "tma")
+    return np.where(acc >= 16, "tma", np.where(acc >= 4, "sm80", "sm75"))
 
 
 def _aligned(n, k, in_bytes: float):
@@ -161,12 +259,14 @@ def kernel_time_s(
     kind: str,
     device: GPUSpec | str,
     eff: Efficiency,
+    path: str = "tma",
     return_terms: bool = False,
 ):
     """Predicted kernel time in seconds, vectorised: shapes and tile arrays broadcast together.
 
     ``tiles`` maps ``block_m, block_n, block_k, num_warps, num_stages, split_k`` to arrays.
-    Infeasible tiles (shared memory overflow) give ``inf``.
+    ``path`` is the kernel path (``PATHS``; see the module docstring). Infeasible tiles (shared
+    memory overflow) give ``inf``.
     """
     dev = get_device(device)
     dt = get_dtype(dtype)
@@ -181,9 +281,18 @@ def kernel_time_s(
     in_b, out_b = dt.in_bytes, dt.out_bytes
     # 2:4 keeps half the values plus a 2-bit index per kept value.
     b_fac = (0.5 * in_b + 0.125) / in_b if sparse else 1.0
-    align = np.where(_aligned(n, k, in_b), 1.0, eff.misaligned)
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
+    if path == "tma":
+        align = np.where(_aligned(n, k, in_b), 1.0, eff.misaligned)
+        bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
+        latency_s = eff.latency_us * 1e-6 / align
+    else:
+        # mma.sync at a calibrated share of the wgmma rate; loads as wide as the alignment.
+        align = np.full(np.shape(n), eff.misaligned)
+        bw_cap = eff.legacy_bytes_per_clk * access_bytes(n, k, in_b) / 2.0 * dev.clock_hz
+        latency_s = eff.legacy_latency_us * 1e-6
     rate_sm = dev.peak_flops[dtype] * eff.mma * (2.0 if sparse else 1.0) / dev.sm_count * align
-    bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
 
     smem = stages * (bm * bk + bk * bn * b_fac) * in_b
     feasible = smem <= dev.smem_per_block_bytes
@@ -211,7 +320,7 @@ def kernel_time_s(
         t_math = ctas_on_sm * 2.0 * bm * bn * bk / rate_sm * spill
         t_load = np.maximum(
             ctas_on_sm * bytes_iter / bw,
-            eff.latency_us * 1e-6 / np.maximum(stages - 1.0, 1.0) / align,
+            latency_s / np.maximum(stages - 1.0, 1.0),
         )
         step = np.maximum(t_math, t_load) + eff.k_iter_ns * 1e-9
         return k_iters * step + t_load + ctas_on_sm * epi_bytes / bw
@@ -220,10 +329,12 @@ def kernel_time_s(
         np.ceil(rem / dev.sm_count), np.minimum(rem, dev.sm_count)
     )
     hbm_bytes = m * k * in_b + m * n * out_b + np.where(split > 1, 2.0 * split * m * n * 4.0, 0.0)
+    b_bytes = k * n * in_b * b_fac
+    # Dirty lines (the harness flushes L2 by writing a buffer before every timed run, as a
+    # previous layer's output would) are written back as this kernel's reads evict them.
+    dirty = np.minimum(m * k * in_b + b_bytes, eff.l2_dirty * dev.l2_bytes)
     # The compressed operand streams at its own (calibrated) share of the bandwidth.
-    t_hbm = (hbm_bytes + k * n * in_b * b_fac / eff.compressed_hbm) / (
-        dev.hbm_bytes_per_s * eff.hbm
-    )
+    t_hbm = (hbm_bytes + dirty + b_bytes / eff.compressed_hbm) / (dev.hbm_bytes_per_s * eff.hbm)
     launch_s = (eff.launch_us + np.where(align < 1.0, eff.misaligned_us, 0.0)) * 1e-6
     t = launch_s + np.maximum(t_tiles, t_hbm) + np.where(split > 1, eff.reduce_us * 1e-6, 0.0)
     t = np.where(feasible, t, np.inf)
@@ -241,9 +352,12 @@ def kernel_time_s(
 
 
 def gemv_time_s(m, n, k, *, dtype: str, device: GPUSpec | str, eff: Efficiency):
-    """Time of a matrix-vector kernel (``inf`` unless m or n is 1 and the dtype has one).
+    """Time of a matrix-vector kernel (``inf`` where the library would not run one).
 
-    Such kernels stream each operand once, so the time is the launch cost plus the HBM time.
+    cuBLAS runs one when m or n is 1 for ``GEMV_DTYPES``, and at m = 1 for the 16-bit types
+    when the rows are not 16-byte aligned (the kernel names measured on the H100 show ``gemvx``
+    and ``dot`` kernels there). Such kernels stream each operand once, so the time is the
+    launch cost plus the HBM time.
     """
     dev = get_device(device)
     dt = get_dtype(dtype)
@@ -251,4 +365,6 @@ def gemv_time_s(m, n, k, *, dtype: str, device: GPUSpec | str, eff: Efficiency):
     nbytes = (m * k + k * n) * dt.in_bytes + m * n * dt.out_bytes
     t = eff.launch_us * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
     usable = (np.minimum(m, n) == 1) & (dtype in GEMV_DTYPES)
+    if dtype in LEGACY_DTYPES:
+        usable = (m == 1) & ~_aligned(n, k, dt.in_bytes)
     return np.where(usable, t, np.inf)

@@ -17,11 +17,13 @@ from simulators.common import InfeasibleDesign
 from simulators.gpu.calibration import H100_EFFICIENCY
 from simulators.gpu.devices import check_kind, get_device, get_dtype
 from simulators.gpu.model import (
+    SMALL_M,
     Efficiency,
     TileConfig,
     gemv_time_s,
     kernel_time_s,
     library_candidates,
+    library_path,
 )
 
 __all__ = ["BACKENDS", "GemmModel"]
@@ -32,6 +34,12 @@ _TILE_KEYS = ("block_m", "block_n", "block_k", "num_warps", "num_stages", "split
 
 def _tile_arrays(tiles: Sequence[TileConfig]) -> dict[str, np.ndarray]:
     return {key: np.array([getattr(t, key) for t in tiles], dtype=float) for key in _TILE_KEYS}
+
+
+def _library_min(m: np.ndarray, cand: dict[str, np.ndarray], t: np.ndarray) -> np.ndarray:
+    """Fastest candidate per shape (rows of ``t``); the small-M tile only for m <= SMALL_M."""
+    small = (cand["block_m"][None, :] <= SMALL_M) & (np.reshape(m, (-1, 1)) > SMALL_M)
+    return np.where(small, np.inf, t).min(axis=1)
 
 
 class GemmModel:
@@ -89,18 +97,26 @@ class GemmModel:
             raise ValueError("`m`, `n` and `k` must be positive")
         if tiles is None:
             eff = self.efficiency_for(dtype, kind, backend or "library")
-            cand = _tile_arrays(library_candidates(dtype, kind))
-            t = kernel_time_s(
-                m[:, None],
-                n[:, None],
-                k[:, None],
-                {key: v[None, :] for key, v in cand.items()},
-                dtype=dtype,
-                kind=kind,
-                device=self.device,
-                eff=eff,
-            )
-            t = t.min(axis=1)
+            paths = library_path(n, k, dtype, kind)
+            t = np.full(len(m), np.inf)
+            for path in np.unique(paths):
+                sel = paths == path
+                cand = _tile_arrays(library_candidates(dtype, kind, str(path)))
+                t[sel] = _library_min(
+                    m[sel],
+                    cand,
+                    kernel_time_s(
+                        m[sel, None],
+                        n[sel, None],
+                        k[sel, None],
+                        {key: v[None, :] for key, v in cand.items()},
+                        dtype=dtype,
+                        kind=kind,
+                        device=self.device,
+                        eff=eff,
+                        path=str(path),
+                    ),
+                )
             if kind == "dense":
                 gemv = gemv_time_s(m, n, k, dtype=dtype, device=self.device, eff=eff)
                 t = np.minimum(t, gemv)
@@ -143,12 +159,25 @@ class GemmModel:
     def library_tile(
         self, m: int, n: int, k: int, dtype: str = "bf16", kind: str = "dense"
     ) -> TileConfig:
-        """The candidate the model takes as the library's choice (its fastest)."""
-        cands = library_candidates(dtype, kind)
+        """The candidate the model takes as the library's choice (its fastest).
+
+        Its kernel path (``simulators.gpu.model.library_path``) is in ``breakdown()``.
+        """
+        path = str(library_path(n, k, dtype, kind))
+        cands = library_candidates(dtype, kind, path)
         eff = self.efficiency_for(dtype, kind, "library")
         t = kernel_time_s(
-            m, n, k, _tile_arrays(cands), dtype=dtype, kind=kind, device=self.device, eff=eff
+            m,
+            n,
+            k,
+            _tile_arrays(cands),
+            dtype=dtype,
+            kind=kind,
+            device=self.device,
+            eff=eff,
+            path=path,
         )
+        t = np.where([c.block_m <= SMALL_M < m for c in cands], np.inf, t)
         return cands[int(np.argmin(t))]
 
     def breakdown(
@@ -160,8 +189,14 @@ class GemmModel:
         kind: str = "dense",
         tile: TileConfig | None = None,
     ) -> dict[str, float]:
-        """The model's terms for one GEMM: time, tile, waves, mainloop and HBM times."""
+        """The model's terms for one GEMM: time, tile, waves, mainloop and HBM times.
+
+        ``path`` (in the result) is the library's kernel path (``gemv`` where the
+        matrix-vector kernel wins; the tile terms are then those of the best tile), or ``tma``
+        for a given tile.
+        """
         backend = "library" if tile is None else "triton"
+        path = str(library_path(n, k, dtype, kind)) if tile is None else "tma"
         tile = tile or self.library_tile(m, n, k, dtype, kind)
         eff = self.efficiency_for(dtype, kind, backend)
         t, terms = kernel_time_s(
@@ -173,8 +208,14 @@ class GemmModel:
             kind=kind,
             device=self.device,
             eff=eff,
+            path=path,
             return_terms=True,
         )
         out = {"time_us": float(t[0]) * 1e6, **{k_: float(v) for k_, v in asdict(tile).items()}}
         out.update({key: float(np.asarray(v).ravel()[0]) for key, v in terms.items()})
+        out["path"] = path
+        if backend == "library" and kind == "dense":
+            gemv_us = float(gemv_time_s(m, n, k, dtype=dtype, device=self.device, eff=eff)) * 1e6
+            if gemv_us < out["time_us"]:  # the matrix-vector kernel wins, as in predict_us
+                out.update(time_us=gemv_us, path="gemv")
         return out
