@@ -191,16 +191,33 @@ class SystolicArrayEnv(ArchGymEnv):
         if self.fidelity == "cycle":
             per_layer = simulate(config, list(self.layers)).metrics
         else:
-            per_layer = analyze(config, list(self.layers))
-        w = self.counts
-        cycles = float(np.dot(per_layer["total_cycles"], w))
-        macs = float(np.dot(per_layer["macs"], w))
+            per_layer = analyze(config, self.layers)
+        # Every metric below is linear in the per-layer counts, so weight the layers once (one
+        # matrix-vector product) and price the totals: energy_pj is linear in its inputs.
+        keys = (
+            "total_cycles",
+            "stall_cycles",
+            "macs",
+            "dram_words",
+            "ifmap_sram_reads",
+            "filter_sram_reads",
+            "ofmap_sram_writes",
+            "ofmap_sram_reads",
+            "ifmap_dram_reads",
+            "filter_dram_reads",
+            "ofmap_dram_writes",
+            "ofmap_dram_reads",
+        )
+        totals = dict(
+            zip(keys, np.array([per_layer[key] for key in keys]) @ self.counts, strict=True)
+        )
+        cycles = float(totals["total_cycles"])
         return {
             "cycles": cycles,
             "latency_s": cycles / (config.clock_mhz * 1e6),
-            "energy_pj": float(np.dot(energy_pj(config, per_layer, self.table), w)),
+            "energy_pj": float(energy_pj(config, totals, self.table)),
             "area_mm2": area_mm2(config, self.table),
-            "utilisation": macs / (cycles * config.pes),
-            "dram_bytes": float(np.dot(per_layer["dram_words"], w)) * config.word_bytes,
-            "stall_cycles": float(np.dot(per_layer["stall_cycles"], w)),
+            "utilisation": float(totals["macs"]) / (cycles * config.pes),
+            "dram_bytes": float(totals["dram_words"]) * config.word_bytes,
+            "stall_cycles": float(totals["stall_cycles"]),
         }

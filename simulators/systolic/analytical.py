@@ -22,7 +22,12 @@ fits there, else they spill to DRAM and come back (``ofmap_dram_reads``).
 ``scalesim_compat=True`` reproduces SCALE-Sim's numbers instead (see ``docs/systolic.md``): total
 cycles one less per layer, +R+C ofmap SRAM writes per os fold, ws/is compute utilisation over a
 fold C - 1 cycles too long, ws/is partial sums written to DRAM on every row fold and never read
-back, padding fetched as data.
+back, padding fetched as data; in CALC mode (no bandwidth) also its estimate read buffer
+(flush when ``50 * floor(words / 100)`` words are held: ``_calc_capacity``, ``_os_filter_calc``)
+and the one partial ofmap drain line it counts as full (``_partial_drain_line``).
+
+:func:`analyze` on one design and up to :data:`SCALAR_MAX_LAYERS` layers runs the same closed
+form in pure Python (:mod:`simulators.systolic.scalar`), free of NumPy's per-call overhead.
 """
 
 from __future__ import annotations
@@ -32,33 +37,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
-from simulators.systolic.layers import Layer, LayerTable, layer_table
+from simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
+from simulators.systolic.metrics import METRICS
+from simulators.systolic.scalar import analyze_scalar
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "designs_from_configs"]
 
-#: Per-layer outputs of :func:`analyze` (all totals over the layer's groups).
-METRICS = (
-    "compute_cycles",
-    "stall_cycles",
-    "cycles",
-    "fill_cycles",
-    "drain_cycles",
-    "total_cycles",
-    "folds",
-    "mapping_efficiency",
-    "compute_utilisation",
-    "utilisation",
-    "macs",
-    "ifmap_sram_reads",
-    "filter_sram_reads",
-    "ofmap_sram_writes",
-    "ofmap_sram_reads",
-    "ifmap_dram_reads",
-    "filter_dram_reads",
-    "ofmap_dram_writes",
-    "ofmap_dram_reads",
-    "dram_words",
-)
+
+#: Workloads of at most this many layers take the scalar path in :func:`analyze` (measured
+#: break-even with the vectorised pass: ``benchmarks/bench_systolic.py``).
+SCALAR_MAX_LAYERS = 48
 
 _DESIGN_KEYS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib")
 
@@ -147,7 +135,14 @@ def analyze_batch(
         if np.any(arr <= 0):  # NaN bandwidth (CALC mode) compares False and passes
             raise ValueError(f"`{name}` must be positive, but got {arr[arr <= 0][0].item()!r}")
     df = _dataflow_codes(np.atleast_1d(np.asarray(designs["dataflow"]))).reshape(-1, 1)
-    half = {op: (kib * 1024 // word_bytes).astype(np.int64) // 2 for op, kib in sram.items()}
+    words = {op: (kib * 1024 // word_bytes).astype(np.int64) for op, kib in sram.items()}
+    half = {op: w // 2 for op, w in words.items()}
+    # What "fits" the read buffer: half the SRAM, or in SCALE-Sim's CALC mode its estimate
+    # buffer (see _calc_capacity): an operand of at most capacity - 1 words is fetched once.
+    fit = dict(half)
+    calc = np.isnan(rbw) if scalesim_compat else np.zeros_like(rbw, dtype=bool)
+    for op in ("ifmap", "filter"):
+        fit[op] = np.where(calc, _calc_capacity(words[op]) - 1, half[op])
 
     m, n, k = table.M[None, :], table.N[None, :], table.K[None, :]
     groups = table.groups[None, :]
@@ -183,24 +178,34 @@ def analyze_batch(
     # DRAM traffic (words) of one group.
     u_if = (table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique)[None, :]
     tile_cols = np.minimum(cols, sc)
-    if_fits = u_if <= half["ifmap"]
+    if_fits = u_if <= fit["ifmap"]
     # os/is passes walk output pixels in order, so an input word is fetched once per pass while
     # a band of input rows fits; ws walks the window in slices, which share no input nearby.
-    band_fits = (table.band_words[None, :] <= half["ifmap"]) & ~is_ws
+    band_fits = (table.band_words[None, :] <= fit["ifmap"]) & ~is_ws
     if_pass = np.where(band_fits, u_if, mk)
     if_dram = np.where(if_fits, u_if, np.where(df == 2, 1, fc) * if_pass)
     if_dram = np.minimum(if_dram, if_sram)  # never more than the array reads
     f_dram = np.where(
         is_os,
-        np.where(k * tile_cols <= half["filter"], kn, fr * kn),
-        np.where(is_ws, kn, np.where(kn <= half["filter"], kn, fc * kn)),
+        np.where(k * tile_cols <= fit["filter"], kn, fr * kn),
+        np.where(is_ws, kn, np.where(kn <= fit["filter"], kn, fc * kn)),
     )
+    if np.any(calc):
+        # SCALE-Sim's estimate buffer keeps every fetched word until it has fetched `capacity`
+        # of them, then forgets them all; the os filter tiles of successive column folds share
+        # that budget, so a tile that fits can still be fetched twice (_os_filter_calc).
+        f_calc = _os_filter_calc(k, n, cols, fr, fc, _calc_capacity(words["filter"]))
+        f_dram = np.where(calc & is_os, f_calc, f_dram)
     f_dram = np.minimum(f_dram, f_sram)
     out_tile = np.where(is_ws, m * tile_cols, n * tile_cols)
     psums_stay = is_os | (out_tile <= half["ofmap"])
     if scalesim_compat:
         o_dram_w = np.where(is_os, mn, fr * mn)
         o_dram_r = np.zeros_like(o_dram_w)
+        if np.any(calc):
+            o_dram_w = o_dram_w + np.where(
+                calc & _partial_drain_line(o_dram_w, words["ofmap"], cols), cols - 1, 0
+            )
     else:
         o_dram_w = np.where(psums_stay, mn, fr * mn)
         o_dram_r = np.where(psums_stay, 0, (fr - 1) * mn)
@@ -209,6 +214,8 @@ def analyze_batch(
         compute, (if_dram, f_dram), o_dram_w + o_dram_r, half, rbw, wbw
     )
     cycles = compute + stall
+    with np.errstate(divide="ignore"):  # compat: a 1-cycle layer counts 0 cycles -> inf
+        utilisation = macs / (cycles * pes)
     out = {
         "compute_cycles": compute * groups,
         "stall_cycles": stall * groups,
@@ -219,7 +226,7 @@ def analyze_batch(
         "folds": folds * groups,
         "mapping_efficiency": mapping.astype(float),
         "compute_utilisation": compute_util.astype(float),
-        "utilisation": macs / (cycles * pes),
+        "utilisation": utilisation,
         "macs": macs * groups,
         "ifmap_sram_reads": if_sram * groups,
         "filter_sram_reads": f_sram * groups,
@@ -274,8 +281,79 @@ def _memory_time(
     return tuple(np.where(np.isnan(x), 0, x).astype(np.int64) for x in (stall, fill, drain))
 
 
+def _calc_capacity(words: np.ndarray) -> np.ndarray:
+    """Words SCALE-Sim's CALC-mode read buffer (``ReadBufferEstimateBw``) holds.
+
+    It groups distinct fetched addresses into sets of ``floor(words / 100)`` and, once 50 sets
+    (its active half) are complete, drops all of them at once: a buffer that keeps every word
+    since the last flush and flushes when it reaches ``50 * floor(words / 100)`` words. With
+    fewer than 100 words a set never completes, so nothing is ever dropped.
+    """
+    per_set = words // 100
+    return np.where(per_set > 0, 50 * per_set, np.iinfo(np.int64).max // 4)
+
+
+def _partial_drain_line(writes, words, cols):
+    """Whether SCALE-Sim's CALC-mode ofmap buffer counts one partial line as full.
+
+    It packs output words into lines of ``cols`` words and, when it holds more than its drain
+    half (``d = floor(words / 2)``), closes the current line and drains ``ceil(d / cols)`` lines,
+    subtracting the empty slots of the last line of each batch only. With ``d`` a multiple of
+    ``cols`` the first drain leaves a line holding one word that later batches align behind, so
+    it is drained as the first line of a batch of at least two and its ``cols - 1`` empty slots
+    are counted once; otherwise every closed line ends its batch and the count is exact.
+    """
+    drain = words // 2
+    return (drain % cols == 0) & (drain >= 2 * cols) & (writes >= drain + 2)
+
+
+def _os_filter_calc(k, n, cols, fr, fc, cap):
+    """os filter DRAM reads of SCALE-Sim's CALC buffer (capacity ``cap`` words, flush when full).
+
+    Column fold ``j`` streams its filter tile (``k * cols_j`` distinct words) once per row fold
+    (``fr`` passes), tiles of different folds are disjoint. A tile of ``T >= cap`` words misses
+    on every word. A smaller tile misses once, plus, when the buffer fills during its first
+    pass (fill ``e`` + ``T`` >= ``cap``) and a second pass follows, the ``cap - e`` words fetched
+    before the flush; the fill is then ``T``. From fill 0, the first ``j = ceil(cap / T) - 1``
+    tiles fit, then every ``j``-th tile from fill ``T`` on overflows by ``cap - j * T``.
+    """
+    n_full = fc - 1
+    t_full = k * cols
+    t_last = k * (n - n_full * cols)
+    big = t_full >= cap
+    multi = fr >= 2
+    j = np.maximum(_ceil_div(cap, t_full) - 1, 1)
+    after_first = np.maximum(n_full - j - 1, 0)
+    q, rr = np.divmod(after_first, j)
+    overflowed = multi & ~big & (n_full > j)
+    extra = np.where(overflowed, cap - j * t_full + q * (cap - j * t_full), 0)
+    fill = np.where(
+        big | ~multi,
+        (n_full * np.where(multi, fr, 1) * t_full) % cap,
+        np.where(overflowed, t_full + rr * t_full, n_full * t_full),
+    )
+    full = np.where(big, n_full * fr * t_full, n_full * t_full + extra)
+    last = np.where(
+        t_last >= cap,
+        fr * t_last,
+        t_last + np.where(multi & (fill + t_last >= cap), cap - fill, 0),
+    )
+    return full + last
+
+
 def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, np.ndarray]:
-    """Evaluate one design; every output has shape ``(L,)`` (see :func:`analyze_batch`)."""
+    """Evaluate one design; every output has shape ``(L,)`` (see :func:`analyze_batch`).
+
+    Up to :data:`SCALAR_MAX_LAYERS` layers go through the pure-Python path
+    (:mod:`simulators.systolic.scalar`, same numbers, no NumPy call overhead); longer workloads
+    through one vectorised pass.
+    """
+    if isinstance(layers, (ConvLayer, GemmLayer)):
+        layers = (layers,)
+    elif not isinstance(layers, (list, tuple, LayerTable)):
+        layers = tuple(layers)
+    if not isinstance(layers, LayerTable) and len(layers) <= SCALAR_MAX_LAYERS:
+        return analyze_scalar(config, layers)
     result = analyze_batch(
         designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
     )

@@ -41,10 +41,10 @@ def energy_breakdown_pj(
     """
     wb = config.word_bytes
     macs = np.asarray(metrics["macs"], dtype=float)
-    sram = {
-        op: table.sram_pj_per_byte(getattr(config, f"{op}_sram_kib"))
-        for op in ("ifmap", "filter", "ofmap")
-    }
+    # One vectorised lookup for the three scratchpads (each call has fixed NumPy overhead).
+    ops = ("ifmap", "filter", "ofmap")
+    per_byte = table.sram_pj_per_byte([getattr(config, f"{op}_sram_kib") for op in ops])
+    sram = dict(zip(ops, per_byte.tolist(), strict=True))
     out = {
         "mac": macs * table.mac_pj(config.precision),
         "register": macs * _REGISTER_BYTES_PER_MAC * wb * table.register_energy_pj_per_byte,

@@ -76,7 +76,9 @@ def test_more_sram_never_increases_dram_traffic(config, layer, operand, factor):
     bigger = dataclasses.replace(
         config, **{f"{operand}_sram_kib": getattr(config, f"{operand}_sram_kib") * 2**factor}
     )
-    for compat in (False, True):
+    # SCALE-Sim's CALC-mode buffer is not monotone (test_scalesim_calc_buffer_is_not_monotone),
+    # so compat mode is held to the property only with a bandwidth set.
+    for compat in (False, True) if config.user_bandwidth else (False,):
         small = analyze(dataclasses.replace(config, scalesim_compat=compat), [layer])
         large = analyze(dataclasses.replace(bigger, scalesim_compat=compat), [layer])
         assert large["dram_words"][0] <= small["dram_words"][0]

@@ -6,11 +6,15 @@ made by ``experiments/systolic/make_scalesim_refs.py``. What must match and how 
 
 - exact (all runs): compute cycles (Total - Stall), mapping efficiency and compute utilisation
   (to float rounding), SRAM reads/writes per operand; overall utilisation in CALC runs;
-- exact: ifmap/filter DRAM reads in CALC runs where the operand fits half its SRAM;
-- within 0.5x-1.5x: the same where it does not fit (SCALE-Sim's CALC buffer forgets in chunks
-  of half the SRAM, our estimate assumes a buffer of exactly half; measured 0.64x-1.44x);
-- ofmap DRAM writes: SCALE-Sim counts the unused slots of drain lines (fewer than one line of
-  ``max(cols, Bandwidth)`` words per drain of half the ofmap SRAM);
+- exact: ifmap/filter DRAM reads in CALC runs (SCALE-Sim's estimate buffer: flush when
+  ``50 * floor(words / 100)`` words are held, reproduced in closed form), except
+- within 0.62x-0.92x (measured 0.642x-0.897x): the os/is ifmap of a convolution whose windows
+  overlap when it does not fit that buffer (where the flushes fall among the duplicate
+  addresses of a fold's skewed stream is not expressible in closed form); there
+  ``scalesim_calc_analyze`` (a replay of the buffer on SCALE-Sim's request stream) is exact;
+- ofmap DRAM writes: exact in CALC runs (one partial drain line counted as full, reproduced);
+  in USER runs SCALE-Sim counts the unused slots of drain lines that its drain timing leaves
+  partial (fewer than one line of ``max(cols, Bandwidth)`` words per drain of half the SRAM);
 - stalls: zero in CALC runs, equal in USER runs of GEMM layers (SCALE-Sim's USER mode fetches
   convolutions as im2col with duplicates and double-counts stalls, see docs/systolic.md).
 """
@@ -25,6 +29,12 @@ import numpy as np
 import pytest
 
 from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze, simulate
+from simulators.systolic.replay import (
+    ifmap_request_stream,
+    replay_calc_buffer,
+    scalesim_calc_analyze,
+)
+from simulators.systolic.scalar import _calc_capacity
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scalesim"
 
@@ -152,19 +162,65 @@ def test_dram_traffic_and_stalls(case):
     ours = _per_group(analyze(config, [layer]), layer)
     det = detailed[case["case"]][0]
     ref_stall = int(compute[case["case"]][0]["Stall Cycles"])
-    line = max(config.cols, int(case["bw"]) if case["mode"] == "USER" else 0)
-    drains = -(-ours["ofmap_dram_writes"] // (config.sram_words("ofmap") // 2))
-    assert 0 <= int(det["DRAM OFMAP Writes"]) - ours["ofmap_dram_writes"] < line * drains
+    if case["mode"] == "USER":  # drains whose timing decides where partial lines fall
+        line = max(config.cols, int(case["bw"]))
+        drains = -(-ours["ofmap_dram_writes"] // (config.sram_words("ofmap") // 2))
+        assert 0 <= int(det["DRAM OFMAP Writes"]) - ours["ofmap_dram_writes"] < line * drains
+    else:
+        assert ours["ofmap_dram_writes"] == int(det["DRAM OFMAP Writes"])
     if case["mode"] == "CALC":
         assert ours["stall_cycles"] == ref_stall == 0
+        m, _, k = layer.gemm_shape()
+        # os/is folds hold several output pixels whose windows share inputs
+        overlapping = layer.ifmap_words(include_padding=True) < m * k and config.dataflow != "ws"
         for op, key in (("ifmap", "DRAM IFMAP Reads"), ("filter", "DRAM Filter Reads")):
             ref = int(det[key])
-            if ref <= config.sram_words(op) // 2:
-                assert ours[f"{op}_dram_reads"] == ref, op
+            if op == "ifmap" and overlapping and ref > _calc_capacity(config.sram_words(op)) - 1:
+                # replaying the flushes needs the word-by-word stream (docs/systolic.md, 7)
+                assert 0.62 <= ours[f"{op}_dram_reads"] / ref <= 0.92, op
             else:
-                assert 0.5 <= ours[f"{op}_dram_reads"] / ref <= 1.5, op
+                assert ours[f"{op}_dram_reads"] == ref, op
     elif case["kind"] == "gemm":
         assert ours["stall_cycles"] == ref_stall
+
+
+def _replay(stream, words: int) -> int:
+    """DRAM reads of SCALE-Sim's estimate buffer of ``words`` words for an address stream."""
+    per_set = words // 100
+    capacity = 50 * per_set if per_set else None
+    held: set[int] = set()
+    misses = 0
+    for addr in stream:
+        if addr in held:
+            continue
+        misses += 1
+        held.add(addr)
+        if len(held) == capacity:  # the 50th set is complete: the active half is dropped
+            held.clear()
+    return misses
+
+
+def _replayable(case) -> bool:
+    if case["mode"] != "CALC" or case["kind"] != "conv":
+        return False
+    m, n, k = _layer(case).gemm_shape()
+    passes = 1 if case["dataflow"] == "is" else -(-n // int(case["cols"]))
+    return m * k * passes <= 100_000  # keep the replays cheap
+
+
+@pytest.mark.parametrize("case", [p for p in _cases() if _replayable(p.values[0])])
+def test_replay_gives_scalesim_conv_ifmap_reads_exactly(case):
+    """scalesim_calc_analyze replays SCALE-Sim's buffer on its request stream: exact also where
+    the closed form only bounds it (os/is convolutions with overlapping windows)."""
+    _, _, detailed = _data()
+    layer, config = _layer(case), _config(case)
+    ref = int(detailed[case["case"]][0]["DRAM IFMAP Reads"])
+    stream = ifmap_request_stream(config, layer)
+    assert replay_calc_buffer(stream, config.sram_words("ifmap")) == ref
+    if stream.size <= 50_000:  # the pure-Python replay of the buffer agrees
+        assert _replay(stream.tolist(), config.sram_words("ifmap")) == ref
+    ours = scalesim_calc_analyze(config, [layer])
+    assert ours["ifmap_dram_reads"][0] == ref * layer.groups
 
 
 @pytest.mark.parametrize("case", _cases()[::7])

@@ -1,0 +1,77 @@
+"""Check scalesim_calc_analyze against every stored CALC convolution run of SCALE-Sim 3.0.0.
+
+    OMP_NUM_THREADS=1 python experiments/systolic/check_replay.py
+
+For each run: SCALE-Sim's DRAM IFMAP Reads, the closed form (``analyze``, compat), the replay
+(``simulators.systolic.replay``), the request-stream length and the replay's time. The tests
+cover the runs with up to 100 k requests; this covers all of them (up to 3.6 M).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from simulators.systolic import ArrayConfig, ConvLayer, analyze  # noqa: E402
+from simulators.systolic.replay import (  # noqa: E402
+    ifmap_request_stream,
+    replay_calc_buffer,
+    scalesim_calc_analyze,
+)
+
+DATA = ROOT / "tests" / "data" / "scalesim"
+
+
+def main() -> int:
+    with open(DATA / "cases.csv") as f:
+        cases = [c for c in csv.DictReader(f) if c["status"] == "ok"]
+    with open(DATA / "detailed.csv") as f:
+        reads = {}
+        for row in csv.DictReader(f):
+            row = {k.strip(): v.strip() for k, v in row.items()}
+            reads.setdefault(row["case"], int(row["DRAM IFMAP Reads"]))
+    print(
+        f"{'run':>4s} {'df':3s} {'layer':10s} {'kB':>4s} {'SCALE-Sim':>9s} {'closed':>9s} "
+        f"{'replay':>9s} {'requests':>9s} {'replay ms':>9s}"
+    )
+    exact = total = 0
+    for case in cases:
+        if case["mode"] != "CALC" or case["kind"] != "conv":
+            continue
+        h, w, r, s, c, k, stride = (int(x) for x in case["dims"].split())
+        layer = ConvLayer(h, w, r, s, c, k, stride, depthwise="DP" in case["layer"])
+        config = ArrayConfig(
+            rows=int(case["rows"]),
+            cols=int(case["cols"]),
+            dataflow=case["dataflow"],
+            ifmap_sram_kib=int(case["ifmap_kb"]),
+            filter_sram_kib=int(case["filter_kb"]),
+            ofmap_sram_kib=int(case["ofmap_kb"]),
+            scalesim_compat=True,
+        )
+        ref = reads[case["case"]]
+        closed = int(analyze(config, [layer])["ifmap_dram_reads"][0]) // layer.groups
+        t0 = time.perf_counter()
+        stream = ifmap_request_stream(config, layer)
+        replay = replay_calc_buffer(stream, config.sram_words("ifmap"))
+        elapsed = time.perf_counter() - t0
+        assert (
+            scalesim_calc_analyze(config, [layer])["ifmap_dram_reads"][0] == replay * layer.groups
+        )
+        total += 1
+        exact += replay == ref
+        print(
+            f"{case['case']:>4s} {case['dataflow']:3s} {case['layer']:10s} {case['ifmap_kb']:>4s} "
+            f"{ref:9d} {closed:9d} {replay:9d} {stream.size:9d} {elapsed * 1e3:9.1f}"
+        )
+    print(f"\nreplay equals SCALE-Sim on {exact} of {total} CALC convolution runs")
+    return 0 if exact == total else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
