@@ -21,7 +21,11 @@ from archgym.errors import UserError
 __all__ = ["build_parser", "main"]
 
 # Subcommand modules: each has register(subparsers) adding parsers with set_defaults(func=...).
-COMMAND_MODULES: list[str] = ["archgym.commands.systolic", "archgym.commands.gpu"]
+COMMAND_MODULES: list[str] = [
+    "archgym.commands.systolic",
+    "archgym.commands.gpu",
+    "archgym.commands.proxy",
+]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -37,9 +41,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"experiment {exp.name!r}: {len(runs)} runs x {exp.budget} evaluations, "
         f"{args.workers or exp.workers} worker(s) -> {out}"
     )
-    dataset_dir = run_experiment(
-        exp, out, workers=args.workers, overwrite=args.overwrite, show_progress=not args.quiet
-    )
+    if args.scheduler or args.dask_local:
+        from archgym.distributed import run_with_dask
+
+        dataset_dir = run_with_dask(
+            exp,
+            out,
+            scheduler=args.scheduler,
+            local_workers=args.dask_local,
+            overwrite=args.overwrite,
+            show_progress=not args.quiet,
+        )
+    else:
+        dataset_dir = run_experiment(
+            exp, out, workers=args.workers, overwrite=args.overwrite, show_progress=not args.quiet
+        )
     df = load(dataset_dir)
     print(format_table(summary(df)))
     for path in plot_all(df, out):
@@ -123,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a different experiment in --out"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run evaluations on this Dask scheduler, e.g. tcp://HOST:8786 (needs archgym[dask])",
+    )
+    p.add_argument(
+        "--dask-local",
+        type=int,
+        metavar="N",
+        help="run evaluations on a local Dask cluster of N processes (needs archgym[dask])",
+    )
     p.set_defaults(func=_cmd_run)
 
     sub.add_parser("envs", help="list registered environments").set_defaults(func=_cmd_envs)

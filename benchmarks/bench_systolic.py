@@ -18,19 +18,15 @@ import argparse
 import csv
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from archgym.envs.systolic import SystolicArrayEnv  # noqa: E402
-from archgym.workloads.networks import resnet50  # noqa: E402
-from simulators.systolic import (  # noqa: E402
+from archgym.envs.systolic import SystolicArrayEnv
+from archgym.workloads.networks import resnet50
+from simulators.systolic import (
     ArrayConfig,
     ConvLayer,
     GemmLayer,
@@ -40,11 +36,12 @@ from simulators.systolic import (  # noqa: E402
     designs_from_configs,
     simulate,
 )
-from simulators.systolic.io import write_cfg, write_topology  # noqa: E402
-from simulators.systolic.layers import _layer_table  # noqa: E402
-from simulators.systolic.replay import scalesim_calc_analyze  # noqa: E402
-from simulators.systolic.scalar import _calc_capacity  # noqa: E402
+from simulators.systolic.io import write_cfg, write_topology
+from simulators.systolic.layers import _layer_table
+from simulators.systolic.replay import scalesim_calc_analyze
+from simulators.systolic.scalar import _calc_capacity
 
+ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "scalesim"
 DEFAULT_PY = os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python")
 DRIVER = (

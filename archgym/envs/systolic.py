@@ -15,7 +15,15 @@ from archgym.workloads import get_workload, workload_family
 from archgym.workloads.gemms import GemmShape
 from cost_models.energy import DEFAULT_TABLE, TechTable
 from simulators.common import InfeasibleDesign
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze, simulate
+from simulators.systolic import (
+    ArrayConfig,
+    ConvLayer,
+    GemmLayer,
+    analyze,
+    analyze_batch,
+    designs_from_configs,
+    simulate,
+)
 from simulators.systolic.energy import area_mm2, energy_pj
 
 __all__ = ["METRICS", "SystolicArrayEnv", "workload_layers"]
@@ -168,6 +176,24 @@ class SystolicArrayEnv(ArchGymEnv):
             reference_metrics=reference,
             render_mode=render_mode,
         )
+
+    def simulate_batch(self, designs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """``cycles`` and ``latency_s`` of many designs in one vectorised call (NaN where a design
+        cannot run); analytical fidelity only (multi-fidelity proxies use it as their base)."""
+        if self.fidelity != "analytical":
+            return {}  # archgym.proxy.base_values then calls simulate() per design
+        cycles = np.full(len(designs), np.nan)
+        configs, index = [], []
+        for i, d in enumerate(designs):
+            try:
+                configs.append(self._config(d))
+            except ValueError:
+                continue
+            index.append(i)
+        if configs:
+            per_layer = analyze_batch(designs_from_configs(configs), list(self.layers))
+            cycles[index] = per_layer["total_cycles"] @ self.counts
+        return {"cycles": cycles, "latency_s": cycles / (self.clock_mhz * 1e6)}
 
     def _config(self, design: Mapping[str, Any]) -> ArrayConfig:
         return ArrayConfig(

@@ -10,20 +10,17 @@ cover the runs with up to 100 k requests; this covers all of them (up to 3.6 M).
 from __future__ import annotations
 
 import csv
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from simulators.systolic import ArrayConfig, ConvLayer, analyze  # noqa: E402
-from simulators.systolic.replay import (  # noqa: E402
+from simulators.systolic import ArrayConfig, ConvLayer, analyze
+from simulators.systolic.replay import (
     ifmap_request_stream,
     replay_calc_buffer,
     scalesim_calc_analyze,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "scalesim"
 
 

@@ -9,13 +9,12 @@ numbers it printed).
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_systolic_scalesim import _replay
 
 from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
 from simulators.systolic.replay import (
@@ -23,9 +22,6 @@ from simulators.systolic.replay import (
     replay_calc_buffer,
     scalesim_calc_analyze,
 )
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_systolic_scalesim import _replay
 
 
 @settings(max_examples=80, deadline=None)

@@ -14,13 +14,12 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_systolic_scalesim import _cases, _config, _layer, _replay
 
 from simulators.systolic import (
     METRICS,
@@ -33,9 +32,6 @@ from simulators.systolic import (
     designs_from_configs,
 )
 from simulators.systolic.layers import layer_table
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_systolic_scalesim import _cases, _config, _layer, _replay
 
 
 def _vectorised(config, layers):

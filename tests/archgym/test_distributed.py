@@ -1,0 +1,125 @@
+"""Dask scale-out: a LocalCluster run, with a worker killed mid-run, equals a local run."""
+
+import os
+import signal
+import textwrap
+import threading
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+from archgym.dataset import WALL_TIME_COLUMNS, load
+from archgym.distributed import run_with_dask
+from archgym.errors import UserError
+from archgym.experiment import parse_experiment, run_experiment
+
+# Two runs of a batched population agent and two of a one-at-a-time agent: the driver keeps
+# several batches in flight, so a killed worker always holds some of them.
+EXP = textwrap.dedent(
+    """
+    [experiment]
+    name = "dask-ci"
+    budget = 48
+    seeds = [0, 1]
+    batch = 4
+    flush_every = 10
+
+    [env]
+    id = "archgym/GemmRoofline-v0"
+    kwargs = { workload = "bert-base", objective = "edp" }
+
+    [[agents]]
+    name = "random_walk"
+
+    [[agents]]
+    name = "genetic"
+    """
+)
+
+
+def records(path) -> pd.DataFrame:
+    df = load(path).drop(columns=list(WALL_TIME_COLUMNS))
+    return df.sort_values(["run_id", "step"]).reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_dask_run_with_killed_worker_equals_local_run(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    exp = parse_experiment(EXP)
+    local = records(run_experiment(exp, tmp_path / "local", workers=1, show_progress=False))
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = Client(cluster)
+    try:
+        client.wait_for_workers(2)
+        pids = client.run(os.getpid)
+        victim_addr, victim_pid = sorted(pids.items())[0]
+        done = {"n": 0}
+        killed = threading.Event()
+
+        def kill_after_some(n: int) -> None:
+            done["n"] += n
+            if done["n"] >= 40 and not killed.is_set():
+                killed.set()
+                os.kill(victim_pid, signal.SIGKILL)  # a crash, not a clean shutdown
+
+        out = run_with_dask(
+            exp, tmp_path / "dask", client=client, show_progress=False, progress=kill_after_some
+        )
+        assert killed.is_set()
+        # The nanny restarts the killed process; the old worker is gone from the cluster.
+        assert victim_addr not in client.scheduler_info()["workers"] or (
+            client.run(os.getpid).get(victim_addr) != victim_pid
+        )
+    finally:
+        client.close()
+        cluster.close()
+
+    dask = records(out)
+    assert len(dask) == len(exp.runs()) * exp.budget
+    pd.testing.assert_frame_equal(dask, local)
+
+
+def test_run_with_dask_rejects_two_cluster_choices(tmp_path):
+    exp = parse_experiment(EXP)
+    with pytest.raises(UserError, match="one of"):
+        run_with_dask(exp, tmp_path, scheduler="tcp://127.0.0.1:1", local_workers=2)
+
+
+def test_unreachable_scheduler_is_a_user_error(tmp_path):
+    exp = parse_experiment(EXP)
+    with pytest.raises(UserError, match="cannot connect"):
+        run_with_dask(exp, tmp_path / "x", scheduler="tcp://127.0.0.1:9", connect_timeout_s=1)
+    assert not (tmp_path / "x").exists()
+
+
+def test_optuna_runs_on_two_machines_share_one_study(tmp_path):
+    """Two drivers (two `archgym run`s, e.g. on two machines) tell one study in one storage."""
+    optuna = pytest.importorskip("optuna")
+    journal = tmp_path / "study.journal"
+    for seed in (0, 1):  # one driver per seed, as two machines would run them
+        text = EXP.replace("seeds = [0, 1]", f"seeds = [{seed}]").replace(
+            "budget = 48", "budget = 12"
+        )
+        text = text.split("[[agents]]")[0] + textwrap.dedent(
+            f"""
+            [[agents]]
+            name = "optuna"
+            hyperparams = {{ storage = "journal:{journal}", study_name = "shared", n_startup = 4 }}
+            """
+        )
+        run_experiment(
+            parse_experiment(text), tmp_path / f"m{seed}", workers=1, show_progress=False
+        )
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.load_study(
+        study_name="shared", storage=JournalStorage(JournalFileBackend(str(journal)))
+    )
+    assert len(study.trials) >= 24  # both drivers' evaluations (plus any skipped proposals)
