@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "archgym.commands.systolic",
     "archgym.commands.gpu",
     "archgym.commands.proxy",
+    "archgym.commands.scratchpad",
 ]
 
 
