@@ -173,7 +173,15 @@ class Agent(ABC):
 _REGISTRY: dict[str, type[Agent]] = {}
 # Modules of the built-in agents; imported on first registry look-up so that `import agents`
 # stays cheap and optional dependencies stay optional.
-BUILTIN_MODULES: list[str] = ["agents.random_walk"]
+BUILTIN_MODULES: list[str] = [
+    "agents.random_walk",
+    "agents.local_walk",
+    "agents.grid",
+    "agents.genetic",
+    "agents.aco",
+    "agents.bayes",
+    "agents.reinforce",
+]
 _loaded = False
 
 A = TypeVar("A", bound=type[Agent])

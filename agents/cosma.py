@@ -28,6 +28,8 @@ for large graphs is :func:`agents.cosma_windows.solve_windows`.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ import pulp
 from simulators.common import InfeasibleDesign
 from simulators.graph import Graph
 from simulators.scratchpad import Replay, Schedule, Step, replay
-from simulators.scratchpad_baselines import heuristic_schedule
+from simulators.scratchpad_baselines import best_baseline, heuristic_schedule
 
 __all__ = ["MODES", "SOLVERS", "Solution", "make_solver", "solve"]
 
@@ -118,6 +120,22 @@ class _WarmHiGHS(pulp.HiGHS):
         lp.solverModel.run()
 
 
+def _cbc_path() -> str | None:
+    """CBC on the PATH (``pip install pulp[cbc]``), else the binary PuLP 3.x still bundles.
+
+    ``COIN_CMD`` with an explicit path is the non-deprecated way to run the bundled binary
+    (``PULP_CBC_CMD`` warns that PuLP 4.0 removes it); None lets COIN_CMD report that no CBC
+    is available.
+    """
+    found = shutil.which("cbc")
+    if found:
+        return found
+    from pulp.apis import coin_api
+
+    bundled = getattr(coin_api, "pulp_cbc_path", None)
+    return bundled if bundled and os.access(bundled, os.X_OK) else None
+
+
 def make_solver(
     solver: str, time_limit_s: float | None, *, threads: int = 1, warm: bool = False
 ) -> Any:
@@ -127,13 +145,14 @@ def make_solver(
         cls = _WarmHiGHS if warm else pulp.HiGHS
         return cls(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.5, threads=threads)
     if solver == "cbc":
-        return pulp.PULP_CBC_CMD(
+        return pulp.COIN_CMD(
             msg=False,
             timeLimit=time_limit_s,
             gapRel=0.0,
             gapAbs=0.5,
             threads=threads,
             warmStart=warm,
+            path=_cbc_path(),
         )
     raise ValueError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
 
@@ -181,13 +200,13 @@ class _Model:
             self.win = {o: (len(anc[o]), n - 1 - len(desc[o])) for o in self.ops}
         self.prob = pulp.LpProblem("cosma", pulp.LpMinimize)
         big = capacity if capacity is not None else upper
-        self.peak = None if capacity is not None else pulp.LpVariable("peak", 0, upper)
+        self.peak = None if capacity is not None else self.prob.add_variable("peak", 0, upper)
         self.y = {}
         if not fixed_order:
             for i, o in enumerate(self.ops):
                 lo, hi = self.win[o]
                 for t in range(lo, hi + 1):
-                    self.y[o, t] = pulp.LpVariable(f"y_{i}_{t}", cat="Binary")
+                    self.y[o, t] = self.prob.add_variable(f"y_{i}_{t}", cat="Binary")
         # tensor windows
         touched: dict[str, list[str]] = {}
         for o in self.ops:
@@ -215,13 +234,13 @@ class _Model:
                 continue
             self.twin[a] = range(lo, hi + 1)
         self.m = {
-            (a, t): pulp.LpVariable(f"m_{k}_{t}", cat="Binary")
+            (a, t): self.prob.add_variable(f"m_{k}_{t}", cat="Binary")
             for k, (a, w) in enumerate(self.twin.items())
             for t in w
         }
         rcat = "Binary" if addresses else "Continuous"
         self.r = {
-            (a, t): pulp.LpVariable(f"r_{k}_{t}", 0, 1, cat=rcat)
+            (a, t): self.prob.add_variable(f"r_{k}_{t}", 0, 1, cat=rcat)
             for k, (a, w) in enumerate(self.twin.items())
             for t in w
         }
@@ -285,11 +304,11 @@ class _Model:
             cost.append(size * (loads - (1 if first_free else 0)))
             needs_spill = a not in self.start.in_dram and a not in g.outputs
             if a in self.live_out:  # not resident at the end: reloaded after the window
-                gone = pulp.LpVariable(f"u_{self.key[a]}", 0, 1)
+                gone = self.prob.add_variable(f"u_{self.key[a]}", 0, 1)
                 P += gone >= 1 - self.m[a, w[-1]]
                 cost.append(size * gone)
             if needs_spill:
-                s = self.spill[a] = pulp.LpVariable(f"s_{self.key[a]}", 0, 1)
+                s = self.spill[a] = self.prob.add_variable(f"s_{self.key[a]}", 0, 1)
                 for t in w:
                     P += s >= self.r[a, t]
                 if a in self.live_out:
@@ -305,7 +324,7 @@ class _Model:
         top = self.cap if self.peak is None else self.peak
         self.L = {}
         for a, t in self.m:
-            self.L[a, t] = pulp.LpVariable(f"L_{self.key[a]}_{t}", 0, big - g.size(a))
+            self.L[a, t] = self.prob.add_variable(f"L_{self.key[a]}_{t}", 0, big - g.size(a))
             P += self.L[a, t] + g.size(a) <= top
         for a, w in self.twin.items():
             for t in w:
@@ -323,7 +342,7 @@ class _Model:
             alive = [a for a in names if t in self.twin[a]]
             for i, a in enumerate(alive):
                 for b in alive[i + 1 :]:
-                    z = self.z[a, b, t] = pulp.LpVariable(
+                    z = self.z[a, b, t] = self.prob.add_variable(
                         f"z_{self.key[a]}_{self.key[b]}_{t}", cat="Binary"
                     )
                     off = big * (2 - self.m[a, t] - self.m[b, t])
@@ -520,7 +539,7 @@ def _run(
     info = {
         "pulp_status": pulp.LpStatus[prob.status],
         "variables": len(prob.variables()),
-        "constraints": len(prob.constraints),
+        "constraints": prob.numConstraints(),
     }
     return {"status": status, "objective": objective, "bound": bound, "info": info}
 
@@ -627,14 +646,5 @@ def solve(
 
 
 def _best_baseline(graph: Graph, capacity_bytes: int, order: Sequence[str] | None) -> Schedule:
-    """The baseline schedule with the least extra traffic (a warm start)."""
-    from simulators.scratchpad_baselines import EVICTIONS, ORDERS
-
-    best = None
-    for o in [order] if order is not None else ORDERS:
-        for ev in EVICTIONS:
-            sched = heuristic_schedule(graph, capacity_bytes, order=o, eviction=ev)
-            cost = replay(graph, sched, capacity_bytes).extra_dram_bytes
-            if best is None or cost < best[0]:
-                best = (cost, sched)
-    return best[1]
+    """The baseline schedule with the least extra traffic (a warm start or a fallback)."""
+    return best_baseline(graph, capacity_bytes, order=order)[1]

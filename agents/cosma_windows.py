@@ -1,61 +1,43 @@
 """Divide and conquer for the COSMA ILP on graphs too large to solve whole.
 
-Windows of consecutive ops are solved exactly from the state the previous windows left, then
-the whole graph is re-solved in fixed-order mode with the order found (refinement).
+Windows of consecutive ops are solved exactly from the state the previous windows left, in one
+or more passes with shifted window boundaries (overlapping windows); the whole graph is then
+re-solved in fixed-order mode with the best order found (refinement). The best baseline and
+any schedules the caller passes (``seeds``) compete too: a schedule valid at a smaller
+capacity is valid at a larger one, so a sweep can seed each capacity with the schedules found
+at smaller ones, which makes the result monotone in the capacity.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from agents.cosma import Solution, _check, _Model, _run, _State, solve
 from simulators.graph import Graph
-from simulators.scratchpad import Schedule, Step, replay
-from simulators.scratchpad_baselines import EVICTIONS, ORDERS, heuristic_schedule, resolve_order
+from simulators.scratchpad import InvalidSchedule, Replay, Schedule, Step, replay
+from simulators.scratchpad_baselines import best_baseline
 
 __all__ = ["solve_windows"]
 
 
-def solve_windows(
+def _windows_pass(
     graph: Graph,
     capacity_bytes: int,
-    *,
-    window: int = 8,
-    order: Sequence[str] | None = None,
-    solver: str = "highs",
-    time_limit_s: float | None = 10.0,
-    refine_time_limit_s: float | None = 60.0,
-    threads: int = 1,
-) -> Solution:
-    """Divide and conquer for graphs too large to solve whole.
-
-    The ops, in ``order`` (default: the better baseline order), are cut into consecutive
-    windows of ``window`` ops. Each window is solved exactly (its ops reordered freely within
-    it) from the scratchpad state the previous windows left (fixed boundary state); a tensor
-    still needed after the window is charged one reload if the window ends without it. The
-    concatenated schedule is replayed. Refinement then re-solves the whole graph in fixed-order
-    mode with the order the windows chose (addresses and spills optimised globally, a much
-    smaller ILP than the free-order one) within ``refine_time_limit_s`` (0 or None skips it);
-    the better schedule is kept. The result is never claimed optimal (``feasible``).
-    ``time_limit_s`` applies per window.
-    """
-    t0 = time.perf_counter()
-    _check(graph, capacity_bytes, solver)
-    if window < 1:
-        raise ValueError(f"`window` must be a positive integer, but got {window}")
-    if order is None:
-        order = _best_baseline_order(graph, capacity_bytes)
-    elif not graph.is_topological(order):
-        raise ValueError("`order` must list every op once, producers before consumers")
-    order = list(order)
+    order: list[str],
+    cuts: list[int],
+    solver: str,
+    time_limit_s: float | None,
+    threads: int,
+) -> tuple[Schedule | None, list[str]]:
+    """Solve the windows ``order[cuts[k]:cuts[k+1]]`` in turn; None if one finds nothing."""
     state = _State(in_dram=set(graph.unproduced()))
     steps: list[Step] = []
     statuses = []
-    for i in range(0, len(order), window):
-        ops = order[i : i + window]
-        later = order[i + window :]
+    for lo, hi in itertools.pairwise(cuts):
+        ops, later = order[lo:hi], order[hi:]
         live_out = {a for o in later for a in graph.op_by_name[o].inputs}
         live_out &= {a for o in ops for a in graph.op_by_name[o].outputs} | set(state.resident)
         model = _Model(
@@ -73,37 +55,94 @@ def solve_windows(
         out = _run(model, solver, time_limit_s, threads)
         statuses.append(out["status"])
         if out["objective"] is None:
-            return Solution(
-                out["status"],
-                None,
-                None,
-                capacity_bytes,
-                None,
-                None,
-                None,
-                time.perf_counter() - t0,
-                "capacity",
-                solver,
-                {"windows": statuses},
-            )
+            return None, statuses
         steps.extend(model.steps(state))
-    schedule = Schedule(tuple(steps))
-    result = replay(graph, schedule, capacity_bytes)
-    info: dict[str, Any] = {"windows": statuses, "window": window}
-    info["windows_extra_dram_bytes"] = result.extra_dram_bytes
-    if refine_time_limit_s and result.extra_dram_bytes > 0:
+    return Schedule(tuple(steps)), statuses
+
+
+def solve_windows(
+    graph: Graph,
+    capacity_bytes: int,
+    *,
+    window: int = 8,
+    order: Sequence[str] | None = None,
+    solver: str = "highs",
+    time_limit_s: float | None = 10.0,
+    refine_time_limit_s: float | None = 60.0,
+    threads: int = 1,
+    passes: int = 1,
+    seeds: Sequence[Schedule] = (),
+) -> Solution:
+    """Divide and conquer for graphs too large to solve whole.
+
+    The ops, in ``order`` (default: the best baseline's order), are cut into consecutive
+    windows of ``window`` ops. Each window is solved exactly (its ops reordered freely within
+    it) from the scratchpad state the previous windows left (fixed boundary state); a tensor
+    still needed after the window is charged one reload if the window ends without it. With
+    ``passes`` > 1, further passes start from the best order so far with the boundaries shifted
+    by ``window / passes`` ops, so every boundary of one pass lies inside a window of the next
+    (overlapping windows). Refinement then re-solves the whole graph in fixed-order mode with
+    the best order (addresses and spills optimised globally, a much smaller ILP than the
+    free-order one) within ``refine_time_limit_s`` (0 or None skips it). The best baseline and
+    the ``seeds`` (schedules from elsewhere, e.g. found at a smaller capacity; those invalid at
+    ``capacity_bytes`` are skipped) compete as well. The least extra traffic wins;
+    ``info["source"]`` names it. The result is never claimed optimal (``feasible``).
+    ``time_limit_s`` applies per window.
+    """
+    t0 = time.perf_counter()
+    _check(graph, capacity_bytes, solver)
+    if window < 1:
+        raise ValueError(f"`window` must be a positive integer, but got {window}")
+    if passes < 1:
+        raise ValueError(f"`passes` must be a positive integer, but got {passes}")
+    base_name, base_sched, _ = best_baseline(graph, capacity_bytes)
+    if order is None:
+        order = base_sched.order
+    elif not graph.is_topological(order):
+        raise ValueError("`order` must list every op once, producers before consumers")
+    order = list(order)
+    n = len(order)
+    info: dict[str, Any] = {"window": window, "windows": []}
+    best: tuple[Replay, Schedule, str] | None = None
+
+    def consider(schedule: Schedule | None, source: str) -> None:
+        nonlocal best
+        if schedule is None:
+            return
+        try:
+            result = replay(graph, schedule, capacity_bytes)
+        except InvalidSchedule:  # a seed from a different capacity or graph
+            return
+        if best is None or result.extra_dram_bytes < best[0].extra_dram_bytes:
+            best = (result, schedule, source)
+
+    for p in range(passes):
+        shift = (p * window) // passes
+        cuts = sorted({0, n, *range(shift or window, n, window)})
+        start_order = order if best is None else list(best[0].order)
+        sched, statuses = _windows_pass(
+            graph, capacity_bytes, start_order, cuts, solver, time_limit_s, threads
+        )
+        info["windows"].extend(statuses)
+        consider(sched, f"windows pass {p + 1}")
+        if best is not None:
+            info[f"pass{p + 1}_extra_dram_bytes"] = best[0].extra_dram_bytes
+    consider(base_sched, f"baseline {base_name}")
+    for k, seed in enumerate(seeds):
+        consider(seed, f"seed {k}")
+    if refine_time_limit_s and best[0].extra_dram_bytes > 0:
         refined = solve(
             graph,
             capacity_bytes,
-            order=list(result.order),
+            order=list(best[0].order),
             solver=solver,
             time_limit_s=refine_time_limit_s,
             fallback=False,
             threads=threads,
         )
         info["refine_status"] = refined.status
-        if refined.replay is not None and refined.extra_dram_bytes < result.extra_dram_bytes:
-            schedule, result = refined.schedule, refined.replay
+        consider(refined.schedule, "fixed-order refinement")
+    result, schedule, info["source"] = best
     return Solution(
         status="feasible",
         schedule=schedule,
@@ -117,18 +156,3 @@ def solve_windows(
         solver=solver,
         info=info,
     )
-
-
-def _best_baseline_order(graph: Graph, capacity_bytes: int) -> list[str]:
-    best = None
-    for name in ORDERS:
-        o = resolve_order(graph, name)
-        for ev in EVICTIONS:
-            cost = replay(
-                graph,
-                heuristic_schedule(graph, capacity_bytes, order=o, eviction=ev),
-                capacity_bytes,
-            ).extra_dram_bytes
-            if best is None or cost < best[0]:
-                best = (cost, o)
-    return best[1]

@@ -70,9 +70,15 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
     for env_id in archgym.list_envs():
         env = archgym.make(env_id)
-        size = env.space.cardinality if env.space.is_finite else float("inf")
         first = (type(env).__doc__ or "").strip().splitlines()[0]
-        print(f"{env_id:32s} {size:>12,.0f} designs  {first}")
+        space = getattr(env, "space", None)
+        if space is None:  # multi-step envs act through their action space
+            size = f"{'multi-step':>12s}        "
+        elif space.is_finite:
+            size = f"{space.cardinality:>12,.0f} designs"
+        else:
+            size = f"{'continuous':>12s} designs"
+        print(f"{env_id:32s} {size}  {first}")
     return 0
 
 

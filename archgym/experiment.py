@@ -351,12 +351,17 @@ def execute_run(
     which is checked. Returns the number of new evaluations made.
     """
     import archgym
-    from agents.base import make_agent
+    from agents.base import get_agent, make_agent
     from archgym.dataset import RunWriter, read_run, result_of_row, schema_for
 
     env = archgym.make(run.env.id, **run.env.kwargs)
     env.reset(seed=run.seed)
-    agent = make_agent(run.agent, env.space, seed=run.seed, budget=run.budget, **run.hyperparams)
+    hyperparams = dict(run.hyperparams)
+    cls = get_agent(run.agent)
+    if cls.multi_objective and "n_objectives" in cls.hyperparams:
+        # Pareto agents search the env's objective vector unless told otherwise.
+        hyperparams.setdefault("n_objectives", env.objective.n_objectives)
+    agent = make_agent(run.agent, env.space, seed=run.seed, budget=run.budget, **hyperparams)
     evaluate = evaluate_many or _evaluate_here
     run_dir = Path(dataset_dir) / run.run_id
     recorded = [result_of_row(row, env.space) for row in read_run(run_dir).to_dict("records")]
