@@ -112,9 +112,7 @@ class ArchGymEnv(gym.Env):
         ``ValueError``; a design that violates a constraint or that the simulator cannot run comes
         back as an infeasible :class:`Result` with the reason, so a search goes on.
         """
-        if not isinstance(design, Mapping):
-            raise ValueError(f"a design must be a mapping, but got {design!r}")
-        canonical = self._check_in_box(design)
+        canonical = self.space.check_box(design)
         start = time.perf_counter()
         bad = self.space.violated(canonical)
         if bad:
@@ -141,23 +139,6 @@ class ArchGymEnv(gym.Env):
         )
         self.last_result = result
         return result
-
-    def _check_in_box(self, design: Mapping[str, Any]) -> Design:
-        """Validate names and ranges (constraints are checked separately)."""
-        for key in design:
-            if key not in self.space.names:
-                self.space[key]  # raises the did-you-mean error
-        out: Design = {}
-        for p in self.space:
-            if p.name not in design:
-                raise ValueError(f"design is missing parameter `{p.name}` ({p.describe()})")
-            value = p.normalise(design[p.name])
-            if not p.contains(value):
-                raise ValueError(
-                    f"parameter `{p.name}` must be {p.describe()}, but got {design[p.name]!r}"
-                )
-            out[p.name] = value
-        return out
 
     def _infeasible(self, design: Design, reason: str, start: float) -> Result:
         result = Result(

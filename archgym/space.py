@@ -463,12 +463,11 @@ class DesignSpace:
         """The texts of the constraints that ``design`` violates (empty when it is valid)."""
         return [c.text for c in self.constraints if not c(design)]
 
-    def validate(self, design: Mapping[str, Any]) -> Design:
-        """Check a design and return it with canonical Python values, in parameter order.
+    def check_box(self, design: Mapping[str, Any]) -> Design:
+        """Check names and ranges (not constraints); return canonical values in parameter order.
 
         Raises:
-            ValueError: naming the unknown, missing or out-of-range parameter and its value, or the
-                violated constraint.
+            ValueError: naming the unknown, missing or out-of-range parameter and its value.
         """
         if not isinstance(design, Mapping):
             raise ValueError(
@@ -487,6 +486,16 @@ class DesignSpace:
                     f"parameter `{p.name}` must be {p.describe()}, but got {design[p.name]!r}"
                 )
             out[p.name] = value
+        return out
+
+    def validate(self, design: Mapping[str, Any]) -> Design:
+        """Check a design and return it with canonical Python values, in parameter order.
+
+        Raises:
+            ValueError: naming the unknown, missing or out-of-range parameter and its value, or the
+                violated constraint.
+        """
+        out = self.check_box(design)
         bad = self.violated(out)
         if bad:
             shown = ", ".join(f"{k}={v!r}" for k, v in out.items())

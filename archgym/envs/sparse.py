@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from archgym.env import ArchGymEnv
+from archgym.errors import unknown_name
 from archgym.objective import Objective
 from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
@@ -163,11 +164,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
         render_mode: str | None = None,
     ) -> None:
         if fidelity not in FIDELITIES:
-            hint = difflib.get_close_matches(str(fidelity), FIDELITIES, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(
-                f"unknown fidelity {fidelity!r}{extra} (valid: {', '.join(FIDELITIES)})"
-            )
+            raise unknown_name("fidelity", fidelity, FIDELITIES)
         self.fidelity = fidelity
         self.layers, self.counts = sparse_workload(workload, pattern)
         self.precision = precision

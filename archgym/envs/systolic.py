@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from archgym.env import ArchGymEnv
+from archgym.errors import unknown_name
 from archgym.objective import Objective
 from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
 from archgym.workloads import get_workload, workload_family
@@ -120,13 +121,7 @@ class SystolicArrayEnv(ArchGymEnv):
         render_mode: str | None = None,
     ) -> None:
         if fidelity not in FIDELITIES:
-            import difflib
-
-            hint = difflib.get_close_matches(str(fidelity), FIDELITIES, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(
-                f"unknown fidelity {fidelity!r}{extra} (valid: {', '.join(FIDELITIES)})"
-            )
+            raise unknown_name("fidelity", fidelity, FIDELITIES)
         self.layers, self.counts = workload_layers(workload)
         self.fidelity = fidelity
         self.precision = precision
