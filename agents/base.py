@@ -181,6 +181,7 @@ BUILTIN_MODULES: list[str] = [
     "agents.aco",
     "agents.bayes",
     "agents.reinforce",
+    "agents.ilp",
 ]
 _loaded = False
 

@@ -2,7 +2,8 @@
 
 The objective is a cheap synthetic function on the GEMM roofline env's design space (5 params,
 5,280 valid designs), so the time measured is the agent's own. For scale, the table ends with
-the time of one real evaluation of two envs. Run::
+the time of one real evaluation of two envs, after the ``cosma_ilp`` agent's cost on the
+scratchpad-size env (its first ask solves the min-peak ILP; later asks walk a list). Run::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_agents.py [--evals 300] [--repeats 3]
 
@@ -32,6 +33,7 @@ AGENTS = [
     ("genetic", {}),
     ("aco", {}),
     ("reinforce", {}),
+    ("reinforce", {"memory": 0}),
     ("reinforce", {"algorithm": "ppo"}),
     ("optuna", {"sampler": "random"}),
     ("optuna", {"sampler": "qmc"}),
@@ -69,6 +71,29 @@ def time_agent(name: str, hp: dict, space, evals: int, seed: int) -> tuple[float
     return float(per.mean()), float(per[-max(1, evals // 10) :].mean())
 
 
+def ilp_overhead(repeats: int) -> tuple[float, float]:
+    """``cosma_ilp`` on the scratchpad-size space: first ask (the min-peak ILP) and later asks."""
+    from agents.ilp import CosmaILP
+    from archgym.envs.scratchpad import ScratchpadSizeEnv
+
+    env = ScratchpadSizeEnv("densenet-block-graph", method="belady")
+    first, rest = [], []
+    for seed in range(repeats):
+        agent = CosmaILP(env.space, seed=seed, graph=env.graph)
+        per = []
+        while not agent.finished:
+            t0 = time.perf_counter()
+            design = agent.ask()
+            t1 = time.perf_counter()
+            result = env.evaluate(design)
+            t2 = time.perf_counter()
+            agent.tell(design, result)
+            per.append((t1 - t0) + (time.perf_counter() - t2))
+        first.append(per[0])
+        rest.append(float(np.mean(per[1:])))
+    return float(np.median(first)), float(np.median(rest))
+
+
 def env_eval_s(env_id: str, kwargs: dict, n: int = 100) -> float:
     import gymnasium
 
@@ -101,6 +126,11 @@ def main() -> None:
     print(f"{'agent':<40} {'mean us':>10} {'at N us':>10} {'x random':>9}")
     for label, mean, last in rows:
         print(f"{label:<40} {mean * 1e6:>10.1f} {last * 1e6:>10.1f} {mean / base:>9.1f}")
+    first, rest = ilp_overhead(args.repeats)
+    print(
+        f"cosma_ilp on archgym/ScratchpadSize-v0 (densenet-block-graph): first ask (min-peak ILP) "
+        f"{first * 1e3:.1f} ms, then {rest * 1e6:.1f} us per evaluation ({rest / base:.1f} x)"
+    )
     print()
     for env_id, kw in [
         ("archgym/GemmRoofline-v0", {"workload": "bert-base"}),

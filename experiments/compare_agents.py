@@ -9,7 +9,9 @@ Two parts (``python experiments/compare_agents.py -h``):
     hyperparameter setting x seed then gets a budget under 5% of the space (558 evaluations).
     Writes ``runs.csv`` (one row per run: best reward, regret, evaluations until within 2% of
     the optimum), ``table.md``, ``lottery.png`` (regret per agent across hyperparameter
-    settings) and ``curves.png`` (median best-so-far regret per agent).
+    settings) and ``curves.png`` (median best-so-far regret per agent). ``--space gpu`` runs
+    the same study on the GPU tiling env (10,500 designs), ``--space scratchpad`` on the
+    scratchpad-size env (305 designs, 15 evaluations), where the ``cosma_ilp`` agent joins.
 
 ``figures DATASET``
     Tables and figures of a dataset written by ``archgym run experiments/compare_agents.toml``:
@@ -44,6 +46,7 @@ FAMILY = {
     "optuna": "Bayesian (Optuna)",
     "nsga2": "Bayesian (Optuna)",
     "reinforce": "reinforcement learning",
+    "cosma_ilp": "exact (ILP)",
 }
 
 # The hyperparameter grids of the optimum study (the "lottery"); each list is a grid axis.
@@ -54,9 +57,12 @@ STUDY_AGENTS: list[tuple[str, dict[str, list[Any]]]] = [
     ("genetic", {"population": [10, 30], "mutation_rate": [0.0, 0.3], "elite": [1, 4]}),
     ("aco", {"ants": [5, 20], "evaporation": [0.05, 0.2], "alpha": [1.0, 2.0]}),
     ("optuna", {"sampler": ["tpe", "tpe-multivariate", "cmaes", "qmc"]}),
-    ("nsga2", {"n_objectives": [1], "population": [20, 50]}),
-    ("reinforce", {"algorithm": ["reinforce", "ppo"], "lr": [0.3, 1.0], "batch": [8, 32]}),
+    ("nsga2", {"population": [20, 50]}),
+    ("reinforce", {"algorithm": ["reinforce", "ppo"], "lr": [0.3, 1.0], "memory": [0, 4]}),
+    ("cosma_ilp", {}),  # scratchpad space only (ONLY_ON)
 ]
+# Agents that serve only some study spaces.
+ONLY_ON = {"cosma_ilp": ("scratchpad",)}
 
 STUDY_SRAM_KIB = [16, 128, 1024]
 STUDY_BANDWIDTH = [2, 8, 32]
@@ -65,7 +71,7 @@ TOLERANCE = 0.02  # "within 2% of the optimum reward"
 _MAX_ENUMERATE = 100_000
 
 
-STUDY_SPACES = ("systolic", "gpu")
+STUDY_SPACES = ("systolic", "gpu", "scratchpad")
 
 
 def study_env(space: str = "systolic", workload: str | None = None) -> Any:
@@ -74,7 +80,14 @@ def study_env(space: str = "systolic", workload: str | None = None) -> Any:
     ``systolic``: the systolic env (``workload``, default ResNet-50, EDP) on a sub-space of
     11,178 designs (same model). ``gpu``: ``archgym/GPUGemmTiling-v0`` as registered (10,500
     tilings of a 4096^3 fp16 GEMM on an H100, kernel time; ``workload`` must be None).
+    ``scratchpad``: ``archgym/ScratchpadSize-v0`` (``workload`` is its graph, default
+    ``densenet-block-graph``; 305 designs, energy, ILP traffic), where ``cosma_ilp`` applies.
     """
+    if space == "scratchpad":
+        import agents.ilp  # noqa: F401 - registers cosma_ilp (not yet a built-in module)
+        from archgym.envs.scratchpad import ScratchpadSizeEnv
+
+        return ScratchpadSizeEnv(workload or "densenet-block-graph")
     if space == "gpu":
         import gymnasium
 
@@ -145,11 +158,17 @@ def regret_pct(reward: float, optimum: float) -> float:
 
 def _study_run(job: tuple[str, dict[str, Any], int, int, float, str, str | None]) -> dict[str, Any]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from agents import make_agent
+    from agents import get_agent, make_agent
 
     name, hp, seed, budget, optimum, space, workload = job
     env = study_env(space, workload)
-    agent = make_agent(name, env.space, seed=seed, budget=budget, **hp)
+    extra: dict[str, Any] = {}
+    if name == "cosma_ilp":
+        extra["graph"] = env.graph  # the env's own graph
+    cls = get_agent(name)
+    if cls.multi_objective and "n_objectives" in cls.hyperparams:
+        extra["n_objectives"] = env.objective.n_objectives  # as `archgym run` does
+    agent = make_agent(name, env.space, seed=seed, budget=budget, **{**extra, **hp})
     best = -math.inf
     curve = np.full(budget, -math.inf)
     first_hit = math.nan
@@ -188,9 +207,19 @@ def _study_run(job: tuple[str, dict[str, Any], int, int, float, str, str | None]
 
 
 def run_study(
-    out: Path, *, seeds: int, workers: int, space: str, workload: str | None, quick: bool
+    out: Path,
+    *,
+    seeds: int,
+    workers: int,
+    space: str,
+    workload: str | None,
+    quick: bool,
+    agents: list[tuple[str, dict[str, list[Any]]]] | None = None,
 ) -> pd.DataFrame:
-    """Enumerate the optimum, run every agent setting and seed, write the figures."""
+    """Enumerate the optimum, run every agent setting and seed, write the figures.
+
+    ``agents``: ``(name, grid)`` pairs to run instead of :data:`STUDY_AGENTS` (a tuning study).
+    """
     out.mkdir(parents=True, exist_ok=True)
     env = study_env(space, workload)
     cache = out / "optimum.json"
@@ -210,11 +239,9 @@ def run_study(
         cache.write_text(json.dumps(opt, indent=1))
     size = int(opt["designs"])
     budget = math.ceil(0.05 * size) - 1  # strictly under 5% of the space
-    agents = (
-        STUDY_AGENTS
-        if not quick
-        else [(n, {k: v[:1] for k, v in g.items()}) for n, g in STUDY_AGENTS]
-    )
+    agents = [(n, g) for n, g in agents or STUDY_AGENTS if space in ONLY_ON.get(n, (space,))]
+    if quick:
+        agents = [(n, {k: v[:1] for k, v in g.items()}) for n, g in agents]
     jobs = [
         (name, hp, seed, budget, float(opt["reward"]), space, workload)
         for name, grid in agents
@@ -402,15 +429,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--seeds", type=int, default=5)
     s.add_argument("--workers", type=int, default=2)
     s.add_argument("--space", choices=STUDY_SPACES, default="systolic")
-    s.add_argument("--workload", default=None, help="systolic only (default resnet50)")
+    s.add_argument(
+        "--workload",
+        default=None,
+        help="systolic: the network (default resnet50); scratchpad: the graph",
+    )
     s.add_argument("--quick", action="store_true", help="first setting of each grid only")
+    s.add_argument("--agent", default=None, help="run only this agent (a tuning study)")
+    s.add_argument(
+        "--grid",
+        type=json.loads,
+        default=None,
+        help="with --agent: its hyperparameter grid as JSON, e.g. '{\"memory\": [0, 4]}'",
+    )
     f = sub.add_parser("figures", help="tables and figures of an `archgym run` dataset")
     f.add_argument("dataset", type=Path)
     f.add_argument("--out", type=Path, default=None)
     f.add_argument("--enumerate", action="store_true", help="enumerate finite envs for regret")
     args = parser.parse_args(argv)
     if args.cmd == "optimum":
-        args.out = args.out or Path("runs/compare_agents") / args.space
+        if args.grid is not None and args.agent is None:
+            parser.error("--grid needs --agent")
+        only = None if args.agent is None else [(args.agent, args.grid or {})]
+        name = args.space if args.agent is None else f"{args.space}-{args.agent}"
+        args.out = args.out or Path("runs/compare_agents") / name
         df = run_study(
             args.out,
             seeds=args.seeds,
@@ -418,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             space=args.space,
             workload=args.workload,
             quick=args.quick,
+            agents=only,
         )
         print((args.out / "table.md").read_text())
         print(f"{len(df)} runs; files in {args.out}")

@@ -1,6 +1,7 @@
 """Smoke tests of experiments/compare_agents.{toml,py}: every agent runs from the one TOML."""
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -63,3 +64,15 @@ def test_enumerate_optimum_matches_brute_force():
     # Brute force by hand: cycles = (a-4)^2 + (b-1)^2 + 1 is 1 at (4, 1), which satisfies a+b <= 7;
     # 6 of the 36 pairs have a + b >= 8.
     assert design == {"a": 4, "b": 1} and reward == -1.0 and count == 36 - 6
+
+
+@pytest.mark.slow
+def test_scratchpad_study_runs_the_ilp_agent_only_there(tmp_path):
+    ca = _script()
+    assert "cosma_ilp" in ca.ONLY_ON and "scratchpad" in ca.STUDY_SPACES
+    df = ca.run_study(tmp_path, seeds=1, workers=1, space="scratchpad", workload=None, quick=True)
+    # 61 sizes (256..4096 KiB in 64 KiB steps) x 5 bank counts; budget under 5%: 15.
+    assert json.loads((tmp_path / "optimum.json").read_text())["designs"] == 61 * 5
+    assert len(df) == len(ca.STUDY_AGENTS) and set(df["evals"]) <= set(range(1, 16))
+    ilp = df[df["agent"] == "cosma_ilp"].iloc[0]
+    assert ilp["within_2pct"] and ilp["evals_to_2pct"] <= 5

@@ -134,3 +134,40 @@ def test_masked_policy_drives_the_scratchpad_schedule_env():
     assert len(invalid) == 5 * env.action_space.n  # every op runs once per episode
     assert not any(invalid)  # the mask is respected
     assert all(math.isfinite(r) and r <= 0 for r in returns)
+
+
+def test_memory_keeps_the_best_distinct_designs():
+    space = DesignSpace([Integer("x", 0, 9)])
+    agent = PolicyGradient(space, seed=0, memory=3, batch=100)
+    rewards = [5.0, 1.0, 7.0, 3.0, 9.0, 2.0]
+    for x, r in enumerate(rewards):
+        agent.tell({"x": x}, Result({"x": x}, {}, r))
+    agent.tell({"x": 4}, Result({"x": 4}, {}, 9.0))  # a repeat does not take two places
+    # Top 3 of `rewards` by hand: 9 (x=4), 7 (x=2), 5 (x=0).
+    assert [(r, a) for r, a in agent._memory] == [(9.0, [4]), (7.0, [2]), (5.0, [0])]
+
+
+def test_elite_advantages_are_the_cross_entropy_weights():
+    agent = PolicyGradient(DesignSpace([Integer("x", 0, 9)]), seed=0, elite=0.4)
+    adv = agent._advantages(np.array([3.0, 1.0, 5.0, 4.0, 2.0]))
+    # Top 2 of 5 (5.0 and 4.0) weighted 1, the rest 0, minus the mean weight 0.4.
+    assert adv == pytest.approx([-0.4, -0.4, 0.6, 0.6, -0.4])
+    tied = agent._advantages(np.array([1.0, 2.0, 2.0, 2.0, 0.0]))
+    assert tied.sum() == pytest.approx(0.0) and tied[1] == tied[2] == tied[3] > 0
+
+
+def test_anneal_stops_learning_when_the_budget_is_spent():
+    space = DesignSpace([Integer("x", 0, 9)])
+    agent = PolicyGradient(space, seed=0, anneal=True, budget=20, batch=4, memory=0)
+    run_loop(agent, lambda d: Result(d, {}, float(d["x"])), 20)
+    before = [lg.copy() for lg in agent.logits]
+    run_loop(agent, lambda d: Result(d, {}, float(d["x"])), 8)  # past the budget: lr is 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, agent.logits, strict=True))
+    assert agent.probabilities()[0][5:].sum() > 0.5  # it did learn before
+
+
+@pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
+def test_large_step_sizes_keep_the_policy_finite(algorithm):
+    agent = PolicyGradient(toy_space(), seed=0, algorithm=algorithm, lr=100.0, batch=4)
+    run_loop(agent, toy_problem, 40)  # without the logit floor this hit NaN within 24
+    assert all(np.isfinite(p).all() and p.min() > 0 for p in agent.probabilities())
