@@ -292,13 +292,16 @@ def _validate(ctx: _Ctx, experiment: Experiment) -> None:
     import archgym
     from agents.base import get_agent
 
+    objectives = []
     for env in experiment.envs:
         try:
-            archgym.make(env.id, **env.kwargs)
+            made = archgym.make(env.id, **env.kwargs)
         except UserError as exc:
             raise ctx.error("env.id" if "env id" in str(exc) else "env.kwargs", str(exc)) from None
         except (TypeError, ValueError, KeyError) as exc:
             raise ctx.error("env.kwargs", f"{env.id} rejected its kwargs: {exc}") from None
+        objective = getattr(made, "objective", None)
+        objectives.append((env.id, objective.n_objectives if objective is not None else 1))
     for agent in experiment.agents:
         try:
             cls = get_agent(agent.name)
@@ -312,6 +315,14 @@ def _validate(ctx: _Ctx, experiment: Experiment) -> None:
                 raise ctx.error(
                     f"agents.hyperparams.{key}" if key else "agents.hyperparams", str(exc)
                 ) from None
+            wanted = setting.get("n_objectives")
+            for env_id, n in objectives:
+                if cls.multi_objective and wanted is not None and wanted != n:
+                    raise ctx.error(
+                        "agents.hyperparams.n_objectives",
+                        f"agent {agent.name!r} asks for {wanted} objectives but {env_id}'s "
+                        f"objective has {n}; leave `n_objectives` out to use the env's",
+                    )
 
 
 def load_experiment(

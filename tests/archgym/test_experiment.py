@@ -186,3 +186,14 @@ def test_kill_and_resume_with_sigkill(tmp_path):
         [*cmd, "--out", str(tmp_path / "clean")], env=env, check=True, capture_output=True
     )
     pd.testing.assert_frame_equal(records(tmp_path / "killed"), records(tmp_path / "clean"))
+
+
+def test_pareto_agent_objective_count_must_match_the_env():
+    bad = EXP.replace(
+        'name = "random_walk"\nhyperparams = { dedupe = [true, false] }',
+        'name = "nsga2"\nhyperparams = { n_objectives = 2 }',
+    )
+    with pytest.raises(
+        ConfigError, match=r"asks for 2 objectives but archgym/GemmRoofline-v0's objective has 1"
+    ):
+        parse_experiment(bad, "exp.toml")
