@@ -1,4 +1,4 @@
-"""The custom agent of docs/agents.md runs and passes the contract suite."""
+"""The custom agent of the README runs and passes the contract suite."""
 
 import re
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 from agents.base import _REGISTRY, get_agent
 from archgym.testing import AgentContract
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "agents.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _example_class():
