@@ -379,12 +379,25 @@ def random_dag(
     return Graph(name, tensors, tuple(ops), inputs=inputs)
 
 
-def from_onnx(model: Any, *, bytes_per_element: int = 1, name: str | None = None) -> Graph:
+def from_onnx(
+    model: Any,
+    *,
+    bytes_per_element: int = 1,
+    name: str | None = None,
+    fold_constants: bool = True,
+) -> Graph:
     """Import an ONNX model (a path or a ``ModelProto``) with inferred shapes.
 
     Every tensor's size is its element count times ``bytes_per_element`` (the stated data
     width, 1 for int8). Initializers become weight tensors; nodes without a name get
-    ``<op_type>_<index>``. Tensors whose shape cannot be inferred raise ValueError.
+    ``<op_type>_<index>``. Tensors whose shape cannot be inferred raise ValueError, except an
+    output that nothing reads (e.g. Dropout's mask), which is left out.
+
+    With ``fold_constants`` (default), ``Constant`` and ``ConstantOfShape`` nodes whose inputs
+    are all initializers are not ops: their outputs become weight tensors (unproduced, loaded
+    from DRAM). The ``onnx`` package's "light" test models (ResNet-50, SqueezeNet, ...) strip
+    their weights this way (each weight is a ``ConstantOfShape`` of its shape), and a
+    compiler folds such nodes before scheduling.
     """
     import onnx  # lazy: optional dependency
     from onnx import shape_inference
@@ -411,13 +424,28 @@ def from_onnx(model: Any, *, bytes_per_element: int = 1, name: str | None = None
             )
         return t
 
+    init_names = {init.name for init in g.initializer}
+    read = {t for node in g.node for t in node.input}
+    graph_outputs = {vi.name for vi in g.output}
     ops = []
     for i, node in enumerate(g.node):
         op_name = node.name or f"{node.op_type}_{i}"
+        if (
+            fold_constants
+            and node.op_type in ("Constant", "ConstantOfShape")
+            and all(t in init_names for t in node.input if t)
+        ):
+            init_names.update(node.output)  # a weight now: its tensor is made when read
+            continue
         ins = tuple(dict.fromkeys(tensor(t, op_name) for t in node.input if t))
-        outs = tuple(tensor(t, op_name) for t in node.output if t)
+        # an optional output nobody reads and with no inferred shape (Dropout's mask at
+        # inference) is not materialised
+        outs = tuple(
+            tensor(t, op_name)
+            for t in node.output
+            if t and (t in shapes or t in read or t in graph_outputs)
+        )
         ops.append(Op(op_name, ins, outs))
-    init_names = {init.name for init in g.initializer}
     inputs = tuple(vi.name for vi in g.input if vi.name in tensors and vi.name not in init_names)
     outputs = tuple(vi.name for vi in g.output if vi.name in tensors)
     return Graph(name or g.name or "onnx", tensors, tuple(ops), inputs=inputs, outputs=outputs)

@@ -1,15 +1,21 @@
 """Baseline scratchpad schedulers (as in the COSMA paper) and the paper's capacity budgets.
 
 A baseline fixes an operator order (the graph's listed topological order or a greedy
-memory-aware order), places tensors with a best-fit arena allocator and, when a tensor does not
-fit, evicts resident tensors the current op does not use, chosen by
+memory-aware order) and places tensors with a best-fit arena allocator. When no free block
+fits a tensor, the ``hole`` allocator (default, the paper's baselines) evicts resident tensors
+the current op does not use: only sets whose removal opens a large-enough contiguous hole are
+considered, and among those the eviction policy picks
 
-- ``belady``: furthest next use first (optimal for equal sizes, not for variable sizes);
-- ``greedy``: smallest traffic first (a spill, if needed, plus the reload), then furthest use.
+- ``belady``: the set whose soonest next use is furthest away (furthest-next-use; optimal for
+  equal sizes, not for variable sizes), then the fewest bytes;
+- ``greedy``: the set with the least traffic (spills, if needed, plus the reloads), then the
+  furthest soonest next use.
 
-If evicting every unused tensor still leaves no hole (fragmentation), the op's resident inputs
-are evicted too and the op's tensors are packed from address 0, so a baseline always succeeds
-when the capacity holds the largest single-op footprint.
+If no such set exists (the op's own resident tensors fragment the arena), the op's resident
+inputs are evicted too and its tensors are packed from address 0, so a baseline always
+succeeds when the capacity holds the largest single-op footprint. The ``repack`` allocator is
+the first-pass behaviour kept for comparison: it evicts unused tensors one at a time in policy
+order until a hole fits (not only hole-opening ones) and re-packs as soon as that fails.
 """
 
 from __future__ import annotations
@@ -18,13 +24,16 @@ import bisect
 from collections.abc import Callable, Sequence
 
 from simulators.common import InfeasibleDesign
-from simulators.graph import Graph
-from simulators.scratchpad import Schedule, Step
+from simulators.graph import Graph, Op
+from simulators.scratchpad import Schedule, Step, replay
 
 __all__ = [
+    "ALLOCATORS",
     "EVICTIONS",
     "ORDERS",
     "EvictionPolicy",
+    "baseline_schedules",
+    "best_baseline",
     "budgets",
     "heuristic_schedule",
     "memory_aware_order",
@@ -35,6 +44,7 @@ __all__ = [
 
 ORDERS = ("topological", "memory-aware")
 EVICTIONS = ("belady", "greedy")
+ALLOCATORS = ("hole", "repack")
 
 
 def memory_aware_order(graph: Graph) -> list[str]:
@@ -96,11 +106,20 @@ class EvictionPolicy:
 
     ``next_use(tensor) -> int`` ranks how soon a tensor is read again (smaller is sooner); a
     baseline with a known order passes the step index, the multi-step env an estimate.
+    ``allocator`` is ``hole`` or ``repack`` (see the module docstring).
     """
 
-    def __init__(self, graph: Graph, capacity_bytes: int, eviction: str = "belady") -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        capacity_bytes: int,
+        eviction: str = "belady",
+        allocator: str = "hole",
+    ) -> None:
         if eviction not in EVICTIONS:
             raise ValueError(f"unknown eviction {eviction!r}; valid: {', '.join(EVICTIONS)}")
+        if allocator not in ALLOCATORS:
+            raise ValueError(f"unknown allocator {allocator!r}; valid: {', '.join(ALLOCATORS)}")
         need = graph.max_op_footprint_bytes()
         if capacity_bytes < need:
             raise InfeasibleDesign(
@@ -108,9 +127,48 @@ class EvictionPolicy:
                 f"({need} bytes): no schedule fits"
             )
         self.graph, self.capacity, self.eviction = graph, capacity_bytes, eviction
+        self.allocator = allocator
         self.in_dram = set(graph.unproduced())
         self.resident: dict[str, int] = {}
         self.remaining = {t: len(c) for t, c in graph.consumers.items()}
+
+    def _traffic(self, t: str) -> int:
+        size = self.graph.size(t)
+        return size + (0 if t in self.in_dram else size)
+
+    def _victim_key(self, t: str, next_use: Callable[[str], float]) -> tuple:
+        if self.eviction == "belady":
+            return (-next_use(t), -self.graph.size(t))
+        return (self._traffic(t), -next_use(t))
+
+    def _hole_victims(
+        self, size: int, protected: set[str], next_use: Callable[[str], float]
+    ) -> list[str] | None:
+        """The cheapest set of unprotected residents whose removal opens ``size`` bytes.
+
+        A window of ``size`` bytes can start at 0 or right after a resident tensor (sliding
+        any other window left to such a point only drops tensors it overlaps), must stay in
+        the arena and must not overlap a protected tensor. None if no window qualifies.
+        """
+        graph = self.graph
+        spans = sorted((a, a + graph.size(t), t) for t, a in self.resident.items())
+        best: tuple | None = None
+        for start in sorted({0} | {hi for _, hi, _ in spans}):
+            end = start + size
+            if end > self.capacity:
+                break
+            hit = [t for lo, hi, t in spans if lo < end and hi > start]
+            if any(t in protected for t in hit):
+                continue
+            uses = [next_use(t) for t in hit]
+            nbytes = sum(graph.size(t) for t in hit)
+            if self.eviction == "belady":
+                key = (-min(uses), nbytes, start)
+            else:
+                key = (sum(self._traffic(t) for t in hit), -min(uses), start)
+            if best is None or key < best[0]:
+                best = (key, hit)
+        return None if best is None else best[1]
 
     def step(self, name: str, next_use: Callable[[str], float]) -> Step:
         """The step that runs op ``name`` (and the state after it)."""
@@ -121,13 +179,6 @@ class EvictionPolicy:
         load: dict[str, int] = {}
         alloc: dict[str, int] = {}
 
-        def victim_key(t: str) -> tuple:
-            size = graph.size(t)
-            if self.eviction == "belady":
-                return (-next_use(t), -size)
-            traffic = size + (0 if t in self.in_dram else size)
-            return (traffic, -next_use(t))
-
         def drop(t: str) -> None:
             del resident[t]
             evict.append(t)
@@ -135,30 +186,30 @@ class EvictionPolicy:
 
         wanted = [t for t in op.inputs if t not in resident] + list(op.outputs)
         wanted.sort(key=lambda t: -graph.size(t))
-        for t in wanted:
+        budget = 2 * len(protected) + 2  # own inputs evicted and re-queued: bound the rounds
+        while wanted:
+            t = wanted.pop(0)
             addr = _best_fit(graph, resident, graph.size(t), self.capacity)
-            while addr is None:
+            if addr is None and self.allocator == "hole":
+                victims = self._hole_victims(graph.size(t), protected, next_use)
+                if victims is None and budget > 0:
+                    # the op's own earlier-resident inputs may move (evicted, reloaded below)
+                    budget -= 1
+                    victims = self._hole_victims(graph.size(t), set(load) | set(alloc), next_use)
+                for v in victims or ():
+                    drop(v)
+                    if v in protected:
+                        wanted.append(v)
+                if victims is not None:
+                    addr = _best_fit(graph, resident, graph.size(t), self.capacity)
+            while addr is None and self.allocator == "repack":
                 candidates = [v for v in resident if v not in protected]
                 if not candidates:
                     break
-                drop(min(candidates, key=victim_key))
+                drop(min(candidates, key=lambda v: self._victim_key(v, next_use)))
                 addr = _best_fit(graph, resident, graph.size(t), self.capacity)
             if addr is None:
-                # fragmented by the op's own tensors: re-pack all of them from address 0
-                for v in [v for v in resident if v in protected]:
-                    if v in load or v in alloc:  # placed during this step: just undo it
-                        load.pop(v, None)
-                        alloc.pop(v, None)
-                        del resident[v]
-                    else:
-                        drop(v)
-                cursor = 0
-                # largest first; ties in the op's own order (never set order: hash-seeded)
-                own = list(dict.fromkeys(op.inputs + op.outputs))
-                for v in sorted(own, key=lambda v: -graph.size(v)):
-                    (alloc if v in op.outputs else load)[v] = cursor
-                    resident[v] = cursor
-                    cursor += graph.size(v)
+                self._repack(op, protected, load, alloc, drop)
                 break
             (alloc if t in op.outputs else load)[t] = addr
             resident[t] = addr
@@ -170,6 +221,34 @@ class EvictionPolicy:
                 del resident[t]
         return Step(name, tuple(evict), load, alloc)
 
+    def _repack(
+        self,
+        op: Op,
+        protected: set[str],
+        load: dict[str, int],
+        alloc: dict[str, int],
+        drop: Callable[[str], None],
+    ) -> None:
+        """Fragmented by the op's own tensors: pack all of them from address 0."""
+        graph, resident = self.graph, self.resident
+        need = sum(graph.size(v) for v in set(op.inputs) | set(op.outputs))
+        for v in [v for v in resident if v not in protected and resident[v] < need]:
+            drop(v)  # unprotected tensors in the range the op's tensors are packed into
+        for v in [v for v in resident if v in protected]:
+            if v in load or v in alloc:  # placed during this step: just undo it
+                load.pop(v, None)
+                alloc.pop(v, None)
+                del resident[v]
+            else:
+                drop(v)
+        cursor = 0
+        # largest first; ties in the op's own order (never set order: hash-seeded)
+        own = list(dict.fromkeys(op.inputs + op.outputs))
+        for v in sorted(own, key=lambda v: -graph.size(v)):
+            (alloc if v in op.outputs else load)[v] = cursor
+            resident[v] = cursor
+            cursor += graph.size(v)
+
 
 def heuristic_schedule(
     graph: Graph,
@@ -177,9 +256,10 @@ def heuristic_schedule(
     *,
     order: str | Sequence[str] = "topological",
     eviction: str = "belady",
+    allocator: str = "hole",
 ) -> Schedule:
     """A baseline schedule (see the module docstring); raise InfeasibleDesign below the minimum."""
-    policy = EvictionPolicy(graph, capacity_bytes, eviction)
+    policy = EvictionPolicy(graph, capacity_bytes, eviction, allocator)
     names = resolve_order(graph, order)
     uses: dict[str, list[int]] = {t: [] for t in graph.tensors}
     for i, n in enumerate(names):
@@ -194,6 +274,47 @@ def heuristic_schedule(
 
         steps.append(policy.step(n, next_use))
     return Schedule(tuple(steps))
+
+
+def baseline_schedules(
+    graph: Graph,
+    capacity_bytes: int,
+    *,
+    order: str | Sequence[str] | None = None,
+    allocators: Sequence[str] = ALLOCATORS,
+) -> dict[str, Schedule]:
+    """Every baseline, keyed ``order/eviction/allocator`` (``order`` None: both named orders).
+
+    A given order list is keyed ``given/...``.
+    """
+    orders = ORDERS if order is None else (order,)
+    out = {}
+    for o in orders:
+        label = o if isinstance(o, str) else "given"
+        for ev in EVICTIONS:
+            for al in allocators:
+                out[f"{label}/{ev}/{al}"] = heuristic_schedule(
+                    graph, capacity_bytes, order=o, eviction=ev, allocator=al
+                )
+    return out
+
+
+def best_baseline(
+    graph: Graph,
+    capacity_bytes: int,
+    *,
+    order: str | Sequence[str] | None = None,
+    allocators: Sequence[str] = ALLOCATORS,
+) -> tuple[str, Schedule, int]:
+    """``(name, schedule, extra_dram_bytes)`` of the baseline with the least extra traffic."""
+    best = None
+    for name, sched in baseline_schedules(
+        graph, capacity_bytes, order=order, allocators=allocators
+    ).items():
+        cost = replay(graph, sched, capacity_bytes).extra_dram_bytes
+        if best is None or cost < best[2]:
+            best = (name, sched, cost)
+    return best
 
 
 def _step_bytes(graph: Graph, live: set[str], op_name: str) -> int:

@@ -23,7 +23,9 @@ from simulators.common import InfeasibleDesign
 from simulators.graph import Graph
 from simulators.scratchpad import Replayer, replay
 from simulators.scratchpad_baselines import (
+    ALLOCATORS,
     EVICTIONS,
+    ORDERS,
     EvictionPolicy,
     budgets,
     heuristic_schedule,
@@ -165,19 +167,23 @@ def scratchpad_traffic(
 ) -> tuple[Any, bool]:
     """``(Replay, proven_optimal)`` of ``method`` at ``capacity_bytes``.
 
-    The baselines run first (both orders; ``ilp`` tries both evictions); zero extra traffic
+    The baselines run first (both orders; ``ilp`` tries both evictions and allocators); zero extra traffic
     is optimal, so the ILP is solved only when they leave some. ``ilp`` keeps the best baseline
     when the solver finds nothing better in time. Proven optimal: ILP ``optimal`` or zero.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    evictions = EVICTIONS if method == "ilp" else (method,)
     best = None
-    for ev in EVICTIONS if method == "ilp" else (method,):
-        for order in ("topological", "memory-aware"):
-            sched = heuristic_schedule(graph, capacity_bytes, order=order, eviction=ev)
-            r = replay(graph, sched, capacity_bytes)
-            if best is None or r.extra_dram_bytes < best.extra_dram_bytes:
-                best = r
+    for ev in evictions:
+        for order in ORDERS:
+            for allocator in ALLOCATORS if method == "ilp" else ("hole",):
+                sched = heuristic_schedule(
+                    graph, capacity_bytes, order=order, eviction=ev, allocator=allocator
+                )
+                r = replay(graph, sched, capacity_bytes)
+                if best is None or r.extra_dram_bytes < best.extra_dram_bytes:
+                    best = r
     if method == "ilp" and best.extra_dram_bytes > 0:  # zero is optimal: no solve needed
         from agents.cosma import solve
 

@@ -15,6 +15,11 @@ the preceding op; biases and layer-norm parameters (a few KiB) are left out.
   before it), 48 ops: the "larger graph" for the divide-and-conquer mode.
 - ``densenet-block-graph``: DenseNet-121 dense block 1 (6 layers at 56x56, growth 32) and its
   transition layer; every layer reads all earlier feature maps (14 ops).
+- ``onnx-<model>-graph`` (``resnet50``, ``squeezenet``, ``inception-v1``, ``densenet121``): the
+  real CNNs the ``onnx`` package ships as test data (``onnx/backend/test/data/light``, weights
+  replaced by ``ConstantOfShape`` of their shapes), imported with
+  :func:`simulators.graph.from_onnx` at 1 byte per element; batch norm and activations stay
+  separate ops, biases are tensors. Needs the optional ``onnx`` package.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 from simulators.graph import Graph, Op, Tensor
 
-__all__ = ["WORKLOADS", "load_graph"]
+__all__ = ["ONNX_MODELS", "WORKLOADS", "load_graph", "onnx_test_model"]
 
 
 class _Builder:
@@ -162,6 +167,28 @@ def densenet_block(layers: int = 6, hw: int = 56, c0: int = 64, growth: int = 32
     return b.graph(["x0"])
 
 
+ONNX_MODELS = ("resnet50", "squeezenet", "inception-v1", "densenet121")
+
+
+def onnx_test_model(model: str) -> Graph:
+    """A real CNN from the ``onnx`` package's test data (lazy ``onnx`` import), int8 sizes."""
+    if model not in ONNX_MODELS:
+        close = difflib.get_close_matches(model, ONNX_MODELS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown ONNX test model {model!r}; valid: {', '.join(ONNX_MODELS)}{hint}"
+        )
+    import onnx  # lazy: optional dependency
+
+    from simulators.graph import from_onnx
+
+    stem = model.replace("-", "_")
+    path = Path(onnx.__file__).parent / "backend/test/data/light" / f"light_{stem}.onnx"
+    if not path.exists():
+        raise ValueError(f"the installed onnx {onnx.__version__} does not ship {path.name}")
+    return from_onnx(path, bytes_per_element=1, name=f"onnx-{model}")
+
+
 WORKLOADS: dict[str, Callable[[], Graph]] = {
     "resnet50-graph": resnet50,
     "mobilenetv2-graph": mobilenetv2,
@@ -169,17 +196,23 @@ WORKLOADS: dict[str, Callable[[], Graph]] = {
     "nasnet-cell-graph": nasnet_cells,
     "nasnet-3cells-graph": lambda: nasnet_cells(3),
     "densenet-block-graph": densenet_block,
+    **{f"onnx-{m}-graph": (lambda m=m: onnx_test_model(m)) for m in ONNX_MODELS},
 }
 
 
 def load_graph(name_or_path: str | Path) -> Graph:
-    """A built-in graph by name (``resnet50`` and ``resnet50-graph`` both work) or a JSON file."""
+    """A built-in graph by name (``resnet50`` and ``resnet50-graph`` both work), a JSON file or
+    an ``.onnx`` file (1 byte per element)."""
     key = str(name_or_path)
     if key in WORKLOADS:
         return WORKLOADS[key]()
     if f"{key}-graph" in WORKLOADS:
         return WORKLOADS[f"{key}-graph"]()
     path = Path(key)
+    if path.suffix == ".onnx":
+        from simulators.graph import from_onnx
+
+        return from_onnx(path)
     if path.suffix == ".json" or path.exists():
         return Graph.load(path)
     close = difflib.get_close_matches(key, list(WORKLOADS), n=1)

@@ -223,6 +223,36 @@ def test_windows_mode_replays_and_is_no_worse_than_its_start() -> None:
     assert dc.extra_dram_bytes >= whole.extra_dram_bytes
 
 
+def test_windows_seeded_from_a_smaller_capacity_are_monotone() -> None:
+    """A schedule valid at a capacity is valid at any larger one (same addresses fit)."""
+    rng = np.random.default_rng(5)
+    graph = random_dag(16, rng, size_range=(1, 6), max_inputs=3)
+    small = graph.max_op_footprint_bytes()
+    first = solve_windows(graph, small, window=4, passes=2, refine_time_limit_s=5)
+    assert first.info["source"]
+    assert replay(graph, first.schedule, small).extra_dram_bytes == first.extra_dram_bytes
+    second = solve_windows(
+        graph, small + 3, window=4, refine_time_limit_s=0, seeds=[first.schedule]
+    )
+    assert second.extra_dram_bytes <= first.extra_dram_bytes
+    with pytest.raises(ValueError, match="`passes` must be a positive integer"):
+        solve_windows(graph, small, passes=0)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_solvers_emit_no_deprecation_warnings(solver: str) -> None:
+    """PuLP 3.3 warns about APIs that PuLP 4.0 removes; the model uses none of them."""
+    import warnings
+
+    graph = random_dag(5, np.random.default_rng(2), size_range=(1, 4))
+    cap = graph.max_op_footprint_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        sol = solve(graph, cap, solver=solver, warm_start=True)
+        solve_windows(graph, cap, window=2, solver=solver, refine_time_limit_s=5)
+    assert sol.status == "optimal"
+
+
 def test_timeout_is_not_reported_as_optimal_or_infeasible() -> None:
     rng = np.random.default_rng(11)
     graph = random_dag(30, rng, size_range=(1, 9), max_inputs=3)

@@ -127,8 +127,7 @@ def test_constructor_validates_types() -> None:
 
 
 def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper  # onnx is in the test extras
 
     from simulators.graph import from_onnx
 
@@ -149,4 +148,30 @@ def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
     assert [op.name for op in g.ops] == ["conv", "relu", "Add_2"]
     assert g.size("x") == 3 * 64 and g.size("w") == 8 * 27 and g.size("c") == 8 * 64
     assert g.inputs == ("x",) and g.outputs == ("y",)
-    assert onnx is not None
+
+
+def test_from_onnx_folds_constant_weights_and_drops_unread_unknown_outputs() -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    from simulators.graph import from_onnx
+
+    shape = numpy_helper.from_array(np.array([8, 3, 3, 3], dtype=np.int64), "w_shape")
+    nodes = [
+        helper.make_node("ConstantOfShape", ["w_shape"], ["w"]),
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Dropout", ["c"], ["y", "mask"], name="drop"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "folded",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
+        initializer=[shape],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)])
+    g = from_onnx(model)
+    assert [op.name for op in g.ops] == ["conv", "drop"]
+    assert g.size("w") == 8 * 27 and "w" in g.unproduced()  # a weight: loaded, not computed
+    assert g.op_by_name["drop"].outputs == ("y",)
+    kept = from_onnx(model, fold_constants=False)
+    assert kept.ops[0].name == "ConstantOfShape_0"

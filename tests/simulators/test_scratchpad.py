@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 from simulators.graph import Graph, Op, Tensor, random_dag
 from simulators.scratchpad import InvalidSchedule, Replayer, Schedule, Step, replay
 from simulators.scratchpad_baselines import (
+    ALLOCATORS,
     EVICTIONS,
     ORDERS,
+    baseline_schedules,
+    best_baseline,
     budgets,
     heuristic_schedule,
     min_peak_bytes,
@@ -125,11 +128,11 @@ def test_baselines_always_replay_and_compulsory_traffic_is_fixed(seed: int, n: i
     g = _graphs(seed, n)
     cap = g.max_op_footprint_bytes() + extra
     compulsory = sum(g.size(t) for t in g.unproduced()) + sum(g.size(t) for t in g.outputs)
-    for order in ORDERS:
-        for ev in EVICTIONS:
-            r = replay(g, heuristic_schedule(g, cap, order=order, eviction=ev), cap)
-            assert r.compulsory_dram_bytes == compulsory  # independent of the schedule
-            assert r.extra_dram_bytes >= 0 and r.arena_bytes <= cap
+    for name, sched in baseline_schedules(g, cap).items():
+        r = replay(g, sched, cap)
+        assert r.compulsory_dram_bytes == compulsory, name  # independent of the schedule
+        assert r.extra_dram_bytes >= 0 and r.arena_bytes <= cap, name
+    assert len(baseline_schedules(g, cap)) == len(ORDERS) * len(EVICTIONS) * len(ALLOCATORS)
     # with room for every tensor at once nothing is ever evicted
     total = sum(t.bytes for t in g.tensors.values())
     assert replay(g, heuristic_schedule(g, total), total).extra_dram_bytes == 0
@@ -156,12 +159,55 @@ def test_no_spill_peak_by_hand() -> None:
     assert budgets(g) == {"tight": 11, "mid": 12, "min_peak": 14}
 
 
+def fragmented() -> Graph:
+    """a, b, c (2 bytes each) fill a 6-byte arena; d (4 bytes) needs two adjacent ones gone."""
+    sizes = {"a": 2, "b": 2, "c": 2, "d": 4, "ya": 1, "yb": 1, "yc": 1}
+    ops = [
+        Op("pa", (), ("a",)),
+        Op("pb", (), ("b",)),
+        Op("pc", (), ("c",)),
+        Op("pd", (), ("d",)),
+        Op("rb", ("b",), ("yb",)),
+        Op("rc", ("c",), ("yc",)),
+        Op("ra", ("a",), ("ya",)),
+    ]
+    return Graph(
+        "fragmented",
+        {t: Tensor(t, s) for t, s in sizes.items()},
+        tuple(ops),
+        outputs=("d", "ya", "yb", "yc"),
+    )
+
+
+@pytest.mark.parametrize("eviction", EVICTIONS)
+def test_hole_allocator_evicts_only_a_hole_opening_set(eviction: str) -> None:
+    """By hand: best fit puts a, b, c at 0, 2, 4. d needs 4 contiguous bytes: {a, b} or {b, c}.
+
+    Belady: both sets hold b (next use soonest), equal bytes, lowest address first -> {a, b}.
+    Greedy: both cost 2 x (spill 2 + reload 2) = 8 -> {a, b} too. Extra traffic: spills of a
+    and b (4) + their reloads (4) = 8, c stays. The first pass's ``repack`` allocator evicts in
+    policy order (a, c for belady: furthest first) until a hole fits, so it also evicts c:
+    spills 6 + reloads 6 = 12.
+    """
+    g = fragmented()
+    hole = heuristic_schedule(g, 6, eviction=eviction, allocator="hole")
+    assert hole.steps[3].evict == ("a", "b")
+    assert replay(g, hole, 6).extra_dram_bytes == 8
+    repack = heuristic_schedule(g, 6, eviction=eviction, allocator="repack")
+    assert sorted(repack.steps[3].evict) == ["a", "b", "c"]
+    assert replay(g, repack, 6).extra_dram_bytes == 12
+    name, sched, cost = best_baseline(g, 6, order="topological")  # memory-aware: 0
+    assert cost == 8 and name.endswith("/hole") and sched.steps[3].evict == ("a", "b")
+
+
 def test_baseline_errors() -> None:
     g = chain()
     with pytest.raises(ValueError, match="below the largest single-op footprint"):
         heuristic_schedule(g, 10)
     with pytest.raises(ValueError, match="unknown eviction 'lru'"):
         heuristic_schedule(g, 20, eviction="lru")
+    with pytest.raises(ValueError, match="unknown allocator 'arena'"):
+        heuristic_schedule(g, 20, allocator="arena")
     with pytest.raises(ValueError, match="not a topological order"):
         heuristic_schedule(g, 20, order=["h", "f", "g"])
 
