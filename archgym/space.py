@@ -553,18 +553,35 @@ class DesignSpace:
     def _count_valid(self) -> int:
         if not self.constraints:
             return int(self.box_size)
-        sizes = [p.size for p in self.params]  # type: ignore[attr-defined]
-        total, chunk = int(self.box_size), 1 << 20
+        # Parameters no constraint mentions multiply the count; constraints that share
+        # parameters are counted together over just those parameters. A callable constraint
+        # may read any parameter, so it joins every parameter into one group.
+        groups: list[tuple[set[str], list[Constraint]]] = []
+        for c in self.constraints:
+            names = set(c.names) if c.names else set(self.names)
+            merged = [g for g in groups if g[0] & names]
+            for g in merged:
+                groups.remove(g)
+                names |= g[0]
+            groups.append((names, [x for g in merged for x in g[1]] + [c]))
+        constrained = set().union(*(g[0] for g in groups))
+        count = math.prod(p.size for p in self.params if p.name not in constrained)  # type: ignore[attr-defined]
+        for names, constraints in groups:
+            count *= self._count_group([p for p in self.params if p.name in names], constraints)
+        return int(count)
+
+    @staticmethod
+    def _count_group(params: list[Parameter], constraints: list[Constraint]) -> int:
+        """Valid combinations of ``params`` under ``constraints`` (vectorised, in chunks)."""
+        sizes = [p.size for p in params]  # type: ignore[attr-defined]
+        values = [np.asarray(p.values, dtype=object) for p in params]  # type: ignore[attr-defined]
+        total, chunk = math.prod(sizes), 1 << 20
         count = 0
         for start in range(0, total, chunk):
-            flat = np.arange(start, min(total, start + chunk))
-            idx = np.unravel_index(flat, sizes)
-            cols = {
-                p.name: np.asarray(p.values, dtype=object)[i]  # type: ignore[attr-defined]
-                for p, i in zip(self.params, idx, strict=True)
-            }
-            ok = np.ones(len(flat), dtype=bool)
-            for c in self.constraints:
+            idx = np.unravel_index(np.arange(start, min(total, start + chunk)), sizes)
+            cols = {p.name: v[i] for p, v, i in zip(params, values, idx, strict=True)}
+            ok = np.ones(len(idx[0]), dtype=bool)
+            for c in constraints:
                 ok &= c.evaluate_columns(cols)
             count += int(ok.sum())
         return count

@@ -201,3 +201,25 @@ def test_decode_clips_any_vector_into_the_box(vec):
     d = space.decode(vec)
     for p in space:
         assert p.contains(d[p.name])
+
+
+def test_cardinality_by_constraint_groups_equals_enumeration():
+    space = DesignSpace(
+        [
+            PowerOfTwo("a", 1, 64),
+            Integer("b", 0, 9),
+            Categorical("c", ["x", "y", "z"]),
+            Integer("d", 1, 6),
+            Integer("e", 1, 6),
+            Integer("free", 0, 4),
+        ],
+        constraints=[
+            "a * b <= 40",
+            "c != 'z' or b > 3",
+            "d + e <= 7",
+            lambda d: d["free"] != 2 or d["a"] > 1,
+        ],
+    )
+    assert space.cardinality == len(list(space.grid()))
+    no_callable = DesignSpace(space.params, constraints=list(space.constraints[:3]))
+    assert no_callable.cardinality == len(list(no_callable.grid()))
