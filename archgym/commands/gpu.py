@@ -114,10 +114,25 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _find_checkout() -> Path | None:
+    """The source checkout holding ``experiments/gpu/validate.py`` and ``data/gpu/``.
+
+    Looked for next to the installed package (editable installs), then in the current folder
+    and its parents (a regular install run from inside a clone).
+    """
+    rel = Path("experiments") / "gpu" / "validate.py"
+    candidates = [Path(__file__).resolve().parents[2], *[Path.cwd(), *Path.cwd().parents]]
+    return next((c for c in candidates if (c / rel).is_file()), None)
+
+
 def _load_validate():
-    path = Path(__file__).resolve().parents[2] / "experiments" / "gpu" / "validate.py"
-    if not path.exists():
-        raise UserError(f"`archgym gpu validate` needs a source checkout; {path} not found")
+    root = _find_checkout()
+    if root is None:
+        raise UserError(
+            "`archgym gpu validate` needs a source checkout (experiments/gpu/validate.py and "
+            "data/gpu/); run it from inside a clone of the archgym repository"
+        )
+    path = root / "experiments" / "gpu" / "validate.py"
     spec = importlib.util.spec_from_file_location("archgym_gpu_validate", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
