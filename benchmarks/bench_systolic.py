@@ -38,6 +38,7 @@ from simulators.systolic import (
 )
 from simulators.systolic.io import write_cfg, write_topology
 from simulators.systolic.layers import _layer_table
+from simulators.systolic.refcases import case_config, case_layer
 from simulators.systolic.replay import scalesim_calc_analyze
 from simulators.systolic.scalar import _calc_capacity
 
@@ -69,29 +70,6 @@ def _vectorised(config: ArrayConfig, layers) -> dict:
     """One design through the NumPy pass (what ``analyze`` runs for long workloads)."""
     return analyze_batch(
         designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
-    )
-
-
-def _case_layer(case: dict) -> ConvLayer | GemmLayer:
-    dims = [int(x) for x in case["dims"].split()]
-    if case["kind"] == "gemm":
-        return GemmLayer(*dims, name=case["layer"])
-    h, w, r, s, c, k, stride = dims
-    return ConvLayer(h, w, r, s, c, k, stride, depthwise="DP" in case["layer"], name=case["layer"])
-
-
-def _case_config(case: dict) -> ArrayConfig:
-    bw = float(case["bw"]) if case["mode"] == "USER" else None
-    return ArrayConfig(
-        rows=int(case["rows"]),
-        cols=int(case["cols"]),
-        dataflow=case["dataflow"],
-        ifmap_sram_kib=int(case["ifmap_kb"]),
-        filter_sram_kib=int(case["filter_kb"]),
-        ofmap_sram_kib=int(case["ofmap_kb"]),
-        read_bw_words=bw,
-        write_bw_words=bw,
-        scalesim_compat=True,
     )
 
 
@@ -138,7 +116,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory() as tmp_name:
         for i, case in enumerate(cases):
-            layer, config = _case_layer(case), _case_config(case)
+            layer, config = case_layer(case), case_config(case)
             groups = layer.groups
             ref_s, source = float(case["scalesim_s"]), "recorded"
             if i < live_n:
@@ -172,8 +150,8 @@ def main() -> int:
         )
 
     # Amortised: every stored design on every stored layer in one batched call.
-    designs = designs_from_configs([_case_config(c) for c in cases])
-    layers = [_case_layer(c) for c in cases]
+    designs = designs_from_configs([case_config(c) for c in cases])
+    layers = [case_layer(c) for c in cases]
     t_grid = _median_s(lambda: analyze_batch(designs, layers, scalesim_compat=True), 5)
     per_pair = t_grid / (len(cases) * len(layers))
     mean_ref = float(np.mean([float(c["scalesim_s"]) for c in cases]))
@@ -235,7 +213,7 @@ def _bench_replay(cases: list[dict]) -> None:
     stored runs where it replays (a convolution whose windows overlap, input not fitting)."""
     ratios, times = [], []
     for case in cases:
-        layer, config = _case_layer(case), _case_config(case)
+        layer, config = case_layer(case), case_config(case)
         if case["mode"] != "CALC" or not isinstance(layer, ConvLayer):
             continue
         m, _, k = layer.gemm_shape()

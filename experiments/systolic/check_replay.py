@@ -13,7 +13,8 @@ import csv
 import time
 from pathlib import Path
 
-from simulators.systolic import ArrayConfig, ConvLayer, analyze
+from simulators.systolic import analyze
+from simulators.systolic.refcases import case_config, case_layer
 from simulators.systolic.replay import (
     ifmap_request_stream,
     replay_calc_buffer,
@@ -40,17 +41,7 @@ def main() -> int:
     for case in cases:
         if case["mode"] != "CALC" or case["kind"] != "conv":
             continue
-        h, w, r, s, c, k, stride = (int(x) for x in case["dims"].split())
-        layer = ConvLayer(h, w, r, s, c, k, stride, depthwise="DP" in case["layer"])
-        config = ArrayConfig(
-            rows=int(case["rows"]),
-            cols=int(case["cols"]),
-            dataflow=case["dataflow"],
-            ifmap_sram_kib=int(case["ifmap_kb"]),
-            filter_sram_kib=int(case["filter_kb"]),
-            ofmap_sram_kib=int(case["ofmap_kb"]),
-            scalesim_compat=True,
-        )
+        layer, config = case_layer(case), case_config(case)
         ref = reads[case["case"]]
         closed = int(analyze(config, [layer])["ifmap_dram_reads"][0]) // layer.groups
         t0 = time.perf_counter()

@@ -25,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from simulators.systolic.io import write_cfg
+from simulators.systolic.refcases import case_config
+
 DRIVER = r"""
 import sys, time, io, contextlib
 from scalesim.scale_sim import scalesim
@@ -36,45 +39,6 @@ with contextlib.redirect_stdout(io.StringIO()):
     s.run_scale(top_path=out)
     dt = time.perf_counter() - t0
 print(dt)
-"""
-
-CFG_TEMPLATE = """[general]
-run_name = case
-
-[architecture_presets]
-ArrayHeight = {rows}
-ArrayWidth = {cols}
-IfmapSramSzkB = {ifmap_kb}
-FilterSramSzkB = {filter_kb}
-OfmapSramSzkB = {ofmap_kb}
-IfmapOffset = 0
-FilterOffset = 10000000
-OfmapOffset = 20000000
-Bandwidth = {bw}
-Dataflow = {dataflow}
-ReadRequestBuffer = 32
-WriteRequestBuffer = 32
-
-[layout]
-IfmapCustomLayout = False
-IfmapSRAMBankBandwidth = {bw}
-IfmapSRAMBankNum = 1
-IfmapSRAMBankPort = 2
-FilterCustomLayout = False
-FilterSRAMBankBandwidth = {bw}
-FilterSRAMBankNum = 1
-FilterSRAMBankPort = 2
-
-[sparsity]
-SparsitySupport = false
-SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
-RandomNumberGeneratorSeed = 40
-
-[run_presets]
-InterfaceBandwidth = {mode}
-UseRamulatorTrace = False
 """
 
 # name -> (kind, fields): gemm fields M, N, K; conv fields H, W, R, S, C, K, stride.
@@ -226,7 +190,7 @@ def main() -> int:
         for case in cases:
             cdir = tmp / f"c{case['case']}"
             cdir.mkdir()
-            (cdir / "scale.cfg").write_text(CFG_TEMPLATE.format(**case))
+            write_cfg(cdir / "scale.cfg", case_config(case), run_name="case")
             topo, gemm = topology_text(case["layer"])
             (cdir / "topo.csv").write_text(topo)
             cmd = [

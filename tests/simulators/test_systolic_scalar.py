@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_systolic_scalesim import _cases, _config, _layer, _replay
+from test_systolic_scalesim import _cases, _replay
 
 from simulators.systolic import (
     METRICS,
@@ -32,6 +32,7 @@ from simulators.systolic import (
     designs_from_configs,
 )
 from simulators.systolic.layers import layer_table
+from simulators.systolic.refcases import case_config, case_layer
 
 
 def _vectorised(config, layers):
@@ -52,7 +53,7 @@ def _assert_same(fast, slow):
 def test_scalar_path_equals_vectorised_on_reference_cases(compat):
     for param in _cases():
         case = param.values[0]
-        config, layer = _config(case, compat=compat), _layer(case)
+        config, layer = case_config(case, compat=compat), case_layer(case)
         _assert_same(analyze(config, [layer]), _vectorised(config, [layer]))
 
 

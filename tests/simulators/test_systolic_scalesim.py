@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze, simulate
+from simulators.systolic import analyze, simulate
+from simulators.systolic.refcases import case_config, case_layer
 from simulators.systolic.replay import (
     ifmap_request_stream,
     replay_calc_buffer,
@@ -53,30 +54,6 @@ def _data():
     for row in _read("detailed.csv"):
         detailed.setdefault(row["case"], []).append(row)
     return cases, compute, detailed
-
-
-def _layer(case):
-    dims = [int(x) for x in case["dims"].split()]
-    if case["kind"] == "gemm":
-        return GemmLayer(*dims, name=case["layer"])
-    h, w, r, s, c, k, stride = dims
-    return ConvLayer(h, w, r, s, c, k, stride, depthwise="DP" in case["layer"], name=case["layer"])
-
-
-def _config(case, compat=True):
-    user = case["mode"] == "USER"
-    bw = float(case["bw"]) if user else None
-    return ArrayConfig(
-        rows=int(case["rows"]),
-        cols=int(case["cols"]),
-        dataflow=case["dataflow"],
-        ifmap_sram_kib=int(case["ifmap_kb"]),
-        filter_sram_kib=int(case["filter_kb"]),
-        ofmap_sram_kib=int(case["ofmap_kb"]),
-        read_bw_words=bw,
-        write_bw_words=bw,
-        scalesim_compat=compat,
-    )
 
 
 def _per_group(metrics, layer):
@@ -112,8 +89,8 @@ def test_matrix_covers_the_issue():
 @pytest.mark.parametrize("case", _cases())
 def test_exact_compute_and_sram(case):
     _, compute, detailed = _data()
-    layer = _layer(case)
-    ours = _per_group(analyze(_config(case), [layer]), layer)
+    layer = case_layer(case)
+    ours = _per_group(analyze(case_config(case), [layer]), layer)
     rows = compute[case["case"]]
     assert len(rows) == layer.groups  # SCALE-Sim runs a depthwise layer per channel
     for ref, det in zip(rows, detailed[case["case"]], strict=True):
@@ -135,9 +112,9 @@ def test_exact_compute_and_sram(case):
 
 @pytest.mark.parametrize("case", _cases())
 def test_corrected_model_differs_only_by_documented_quirks(case):
-    layer = _layer(case)
-    compat = _per_group(analyze(_config(case), [layer]), layer)
-    fixed = _per_group(analyze(_config(case, compat=False), [layer]), layer)
+    layer = case_layer(case)
+    compat = _per_group(analyze(case_config(case), [layer]), layer)
+    fixed = _per_group(analyze(case_config(case, compat=False), [layer]), layer)
     assert fixed["compute_cycles"] == compat["compute_cycles"] + 1
     extra = compat["folds"] * (int(case["rows"]) + int(case["cols"]))
     if case["dataflow"] == "os":
@@ -157,8 +134,8 @@ def test_corrected_model_differs_only_by_documented_quirks(case):
 @pytest.mark.parametrize("case", _cases())
 def test_dram_traffic_and_stalls(case):
     _, compute, detailed = _data()
-    layer = _layer(case)
-    config = _config(case)
+    layer = case_layer(case)
+    config = case_config(case)
     ours = _per_group(analyze(config, [layer]), layer)
     det = detailed[case["case"]][0]
     ref_stall = int(compute[case["case"]][0]["Stall Cycles"])
@@ -203,7 +180,7 @@ def _replay(stream, words: int) -> int:
 def _replayable(case) -> bool:
     if case["mode"] != "CALC" or case["kind"] != "conv":
         return False
-    m, n, k = _layer(case).gemm_shape()
+    m, n, k = case_layer(case).gemm_shape()
     passes = 1 if case["dataflow"] == "is" else -(-n // int(case["cols"]))
     return m * k * passes <= 100_000  # keep the replays cheap
 
@@ -213,7 +190,7 @@ def test_replay_gives_scalesim_conv_ifmap_reads_exactly(case):
     """scalesim_calc_analyze replays SCALE-Sim's buffer on its request stream: exact also where
     the closed form only bounds it (os/is convolutions with overlapping windows)."""
     _, _, detailed = _data()
-    layer, config = _layer(case), _config(case)
+    layer, config = case_layer(case), case_config(case)
     ref = int(detailed[case["case"]][0]["DRAM IFMAP Reads"])
     stream = ifmap_request_stream(config, layer)
     assert replay_calc_buffer(stream, config.sram_words("ifmap")) == ref
@@ -225,8 +202,8 @@ def test_replay_gives_scalesim_conv_ifmap_reads_exactly(case):
 
 @pytest.mark.parametrize("case", _cases()[::7])
 def test_cycle_model_matches_in_calc_mode(case):
-    layer = _layer(case)
-    config = _config(case)
+    layer = case_layer(case)
+    config = case_config(case)
     a = analyze(config, [layer])
     c = simulate(config, [layer]).metrics
     if case["mode"] == "CALC":
