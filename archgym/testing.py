@@ -11,8 +11,8 @@ Subclass :class:`AgentContract` in a pytest module and set ``agent_name`` (a reg
 
 The suite checks that asked designs are valid, that the same seed and results give the same
 designs, that a budget-long loop runs, that infeasible results are accepted, that spaces with a
-single value per parameter and constrained spaces work, and that the agent improves on a simple
-problem no worse than it started.
+single value per parameter and constrained spaces work, and that the agent explores more than one
+design.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any, ClassVar
-
-import numpy as np
 
 from agents.base import Agent, get_agent
 from archgym.result import Result
@@ -123,10 +121,10 @@ class AgentContract:
         with pytest.raises(ValueError, match=r"did you mean|valid"):
             self.make(toy_space(), no_such_hyperparameter_xyz=1)
 
-    def test_best_is_not_worse_than_first(self) -> None:
+    def test_explores_more_than_one_design(self) -> None:
         history = run_loop(self.make(toy_space(), seed=3), toy_problem, self.budget)
-        rewards = np.array([r.reward for _, r in history])
-        assert rewards.max() >= rewards[0]
+        distinct = {tuple(d.values()) for d, _ in history}
+        assert len(distinct) > 1, "the agent asked the same design for the whole budget"
 
     def test_state_dict_round_trip(self) -> None:
         agent = self.make(toy_space(), seed=11)
