@@ -128,6 +128,13 @@ def _figure():
     return plt
 
 
+def _save(plt, fig, path: str | os.PathLike[str]) -> Path:
+    fig.tight_layout()
+    fig.savefig(Path(path), dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_best_so_far(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Best reward so far against evaluations: median over runs per agent, 25-75 % band."""
     plt = _figure()
@@ -150,11 +157,7 @@ def plot_best_so_far(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         ax.set_ylabel("best reward so far")
         ax.set_title(env_id)
         ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_pareto(
@@ -185,11 +188,7 @@ def plot_pareto(
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def default_pareto_metrics(df: pd.DataFrame) -> tuple[str, str] | None:
