@@ -16,6 +16,7 @@ from archgym.experiment import load_experiment, run_experiment
 from archgym.proxy import (
     ProxyMismatch,
     attach_proxy,
+    designs_of,
     evaluate_batch,
     evaluate_proxy,
     train_proxy,
@@ -187,7 +188,10 @@ def test_multi_fidelity_proxy_of_the_cycle_level_systolic_model(tmp_path):
     env = gymnasium.make(env_id, backend="proxy", proxy=str(path), workload="gpt2-decode",
                          fidelity="cycle", objective="edp")  # fmt: skip
     env.reset(seed=0)
-    _, reward, _, _, info = env.step(env.action_space.sample())
+    # A design the cycle-level model ran (a random action may violate the PE constraint).
+    df = load(out)
+    design = designs_of(df[df["feasible"]], env.unwrapped.space)[0]
+    _, reward, _, _, info = env.step(env.unwrapped.space.to_action(design))
     assert info["feasible"] and np.isfinite(reward)
     with pytest.raises(ProxyMismatch, match="reference metrics differ"):
         gymnasium.make(env_id, backend="proxy", proxy=str(path), workload="gpt2-decode")
