@@ -174,14 +174,14 @@ _REGISTRY: dict[str, type[Agent]] = {}
 # Modules of the built-in agents; imported on first registry look-up so that `import agents`
 # stays cheap and optional dependencies stay optional.
 BUILTIN_MODULES: list[str] = [
-    "agents.random_walk",
-    "agents.local_walk",
-    "agents.grid",
-    "agents.genetic",
-    "agents.aco",
-    "agents.bayes",
-    "agents.reinforce",
-    "agents.ilp",
+    "archgym.agents.random_walk",
+    "archgym.agents.local_walk",
+    "archgym.agents.grid",
+    "archgym.agents.genetic",
+    "archgym.agents.aco",
+    "archgym.agents.bayes",
+    "archgym.agents.reinforce",
+    "archgym.agents.ilp",
 ]
 _loaded = False
 

@@ -8,8 +8,9 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from agents._util import design_key, score
-from agents.base import Agent, HyperParam, register_agent
+from archgym.agents._util import design_key, score
+from archgym.agents.base import Agent, HyperParam, register_agent
+
 from archgym.result import Result
 from archgym.space import Design, PowerOfTwo
 

@@ -19,11 +19,11 @@ the DAG, so nothing is modelled outside it):
   at ``t``, one binary orders them (below/above: the two exclusive choices of the paper, as one
   variable) when both are resident.
 - Objective: the non-compulsory bytes ``sum size * (reloads + spills)`` of
-  :mod:`simulators.scratchpad` (first loads of unproduced tensors are compulsory).
+  :mod:`archgym.simulators.scratchpad` (first loads of unproduced tensors are compulsory).
 
-Every solution is turned into a :class:`~simulators.scratchpad.Schedule` and replayed by the
+Every solution is turned into a :class:`~archgym.simulators.scratchpad.Schedule` and replayed by the
 scratchpad simulator; the replay's figures are the ones reported. The divide-and-conquer mode
-for large graphs is :func:`agents.cosma_windows.solve_windows`.
+for large graphs is :func:`archgym.agents.cosma_windows.solve_windows`.
 """
 
 from __future__ import annotations
@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulp
-
-from simulators.common import InfeasibleDesign
-from simulators.graph import Graph
-from simulators.scratchpad import Replay, Schedule, Step, replay
-from simulators.scratchpad_baselines import best_baseline, heuristic_schedule
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.graph import Graph
+from archgym.simulators.scratchpad import Replay, Schedule, Step, replay
+from archgym.simulators.scratchpad_baselines import best_baseline, heuristic_schedule
 
 __all__ = ["MODES", "SOLVERS", "Solution", "make_solver", "solve"]
 

@@ -15,10 +15,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agents.cosma import Solution, _check, _Model, _run, _State, solve
-from simulators.graph import Graph
-from simulators.scratchpad import InvalidSchedule, Replay, Schedule, Step, replay
-from simulators.scratchpad_baselines import best_baseline
+from archgym.agents.cosma import Solution, _check, _Model, _run, _State, solve
+from archgym.simulators.graph import Graph
+from archgym.simulators.scratchpad import InvalidSchedule, Replay, Schedule, Step, replay
+from archgym.simulators.scratchpad_baselines import best_baseline
 
 __all__ = ["solve_windows"]
 

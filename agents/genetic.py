@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from archgym.agents._util import MAX_TRIES, design_key, score
+from archgym.agents.base import Agent, HyperParam, register_agent
 
-from agents._util import MAX_TRIES, design_key, score
-from agents.base import Agent, HyperParam, register_agent
 from archgym.result import Result
 from archgym.space import Categorical, Design, Real
 

@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 import numpy as np
+from archgym.agents._util import MAX_TRIES, design_key
+from archgym.agents.base import Agent, HyperParam, register_agent
 
-from agents._util import MAX_TRIES, design_key
-from agents.base import Agent, HyperParam, register_agent
 from archgym.result import Result
 from archgym.space import Design, Real
 

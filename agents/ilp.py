@@ -1,7 +1,7 @@
 """The COSMA ILP as an agent: exact scheduling picks where a scratchpad-size search starts.
 
 On ``archgym/ScratchpadSize-v0`` (a space of exactly ``sram_kib`` and ``banks``) the agent
-solves :func:`agents.cosma.solve` in ``min-peak`` mode once: the smallest arena with no extra
+solves :func:`archgym.agents.cosma.solve` in ``min-peak`` mode once: the smallest arena with no extra
 DRAM traffic. It then proposes sizes from that point outward (the zero-traffic size, one step
 above, one step below, two steps above, ...), every bank count at each size, bank counts in
 the order of the best reward seen with them. Below the zero-traffic size the traffic rises;
@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from agents._util import design_key, score
-from agents.base import Agent, HyperParam, register_agent
-from agents.random_walk import RandomWalk
+from archgym.agents._util import design_key, score
+from archgym.agents.base import Agent, HyperParam, register_agent
+from archgym.agents.random_walk import RandomWalk
+
 from archgym.result import Result
 from archgym.space import Categorical, Design, DesignSpace, Integer
 
@@ -31,8 +32,8 @@ SUPPORTED_ENV = "archgym/ScratchpadSize-v0"
 
 
 def _load_graph(graph: Any) -> Any:
-    """A :class:`simulators.graph.Graph` from a graph object, a built-in name or a JSON path."""
-    from simulators.graph import Graph
+    """A :class:`archgym.simulators.graph.Graph` from a graph object, a built-in name or a JSON path."""
+    from archgym.simulators.graph import Graph
 
     if isinstance(graph, Graph):
         return graph
@@ -48,9 +49,9 @@ def zero_traffic_bytes(graph: Any, *, solver: str = "highs", time_limit_s: float
     When the solver proves nothing in ``time_limit_s`` the arena of the best heuristic schedule
     at unbounded capacity is used instead (an upper bound on the true minimum).
     """
-    from agents.cosma import solve
-    from simulators.scratchpad import replay
-    from simulators.scratchpad_baselines import heuristic_schedule
+    from archgym.agents.cosma import solve
+    from archgym.simulators.scratchpad import replay
+    from archgym.simulators.scratchpad_baselines import heuristic_schedule
 
     sol = solve(graph, mode="min-peak", solver=solver, time_limit_s=time_limit_s)
     if sol.capacity_bytes is not None:
@@ -73,7 +74,7 @@ class CosmaILP(Agent):
     """Scratchpad sizing seeded by the COSMA ILP's zero-traffic size (see the module docstring).
 
     ``graph`` must be the graph the env evaluates (a built-in name, a JSON path or a
-    :class:`~simulators.graph.Graph`; the env's default is ``densenet-block-graph``). The ILP is
+    :class:`~archgym.simulators.graph.Graph`; the env's default is ``densenet-block-graph``). The ILP is
     solved at the first :meth:`ask`. Sizes below the graph's largest single-op footprint are
     never proposed (the env reports them infeasible); when every other design has been asked,
     :attr:`finished` is True.

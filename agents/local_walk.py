@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from agents._util import design_key, score
-from agents.base import Agent, HyperParam, register_agent
+from archgym.agents._util import design_key, score
+from archgym.agents.base import Agent, HyperParam, register_agent
+
 from archgym.result import Result
 from archgym.space import Design
 

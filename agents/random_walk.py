@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agents.base import Agent, HyperParam, register_agent
+from archgym.agents.base import Agent, HyperParam, register_agent
+
 from archgym.result import Result
 from archgym.space import Design
 

@@ -15,9 +15,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from archgym.agents._util import (
+    MAX_TRIES,
+    choice_index,
+    choice_sizes,
+    choice_value,
+    design_key,
+    score,
+)
+from archgym.agents.base import Agent, HyperParam, register_agent
 
-from agents._util import MAX_TRIES, choice_index, choice_sizes, choice_value, design_key, score
-from agents.base import Agent, HyperParam, register_agent
 from archgym.result import Result
 from archgym.space import Design
 

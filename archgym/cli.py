@@ -83,7 +83,7 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_agents(args: argparse.Namespace) -> int:
-    from agents.base import get_agent, list_agents
+    from archgym.agents.base import get_agent, list_agents
 
     for name in list_agents():
         cls = get_agent(name)

@@ -19,8 +19,8 @@ from gymnasium import spaces
 
 from archgym.objective import Objective, make_objective
 from archgym.result import Result
+from archgym.simulators.common import InfeasibleDesign
 from archgym.space import Design, DesignSpace
-from simulators.common import InfeasibleDesign
 
 __all__ = ["ArchGymEnv", "Simulate"]
 

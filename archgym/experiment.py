@@ -290,7 +290,7 @@ def _parse_agent(ctx: _Ctx, table: Any) -> AgentSpec:
 
 def _validate(ctx: _Ctx, experiment: Experiment) -> None:
     import archgym
-    from agents.base import get_agent
+    from archgym.agents.base import get_agent
 
     objectives = []
     for env in experiment.envs:
@@ -362,7 +362,7 @@ def execute_run(
     which is checked. Returns the number of new evaluations made.
     """
     import archgym
-    from agents.base import get_agent, make_agent
+    from archgym.agents.base import get_agent, make_agent
     from archgym.dataset import RunWriter, read_run, result_of_row, schema_for
 
     env = archgym.make(run.env.id, **run.env.kwargs)

@@ -9,7 +9,7 @@ agent's search) and then stands in for the simulator::
 
 The model file records the env id and class, the design space, the env's reference metrics (a
 fingerprint of its workload and simulator), the metrics and the library versions; attaching it to
-an env that differs in any of them raises :class:`cost_models.proxy.ProxyMismatch`.
+an env that differs in any of them raises :class:`archgym.cost_models.proxy.ProxyMismatch`.
 
 Multi-fidelity: with ``base_env_kwargs`` (e.g. ``{"fidelity": "analytical"}`` for a proxy of
 the cycle-level systolic model) the proxy learns the correction of a cheaper model of the same
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from archgym.cost_models.proxy import ProxyMismatch, ProxyModel, fit_proxy, regression_report
 from archgym.errors import UserError, unknown_name
-from cost_models.proxy import ProxyMismatch, ProxyModel, fit_proxy, regression_report
-from simulators.common import InfeasibleDesign
+from archgym.simulators.common import InfeasibleDesign
 
 __all__ = [
     "ProxyMismatch",
@@ -350,7 +350,7 @@ def attach_proxy(env: Any, model: ProxyModel | str | os.PathLike[str]) -> Any:
     import archgym
 
     if isinstance(model, ProxyModel):
-        from cost_models.proxy import check_header
+        from archgym.cost_models.proxy import check_header
 
         check_header(
             model.header,

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from agents.base import Agent, get_agent
+from archgym.agents.base import Agent, get_agent
 from archgym.result import Result
 from archgym.space import Categorical, DesignSpace, Integer, PowerOfTwo
 

@@ -21,9 +21,9 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+from archgym.agents import make_agent
 
 import archgym  # noqa: F401 - registers the env ids
-from agents import make_agent
 from archgym.result import Result
 
 AGENTS = [
@@ -73,7 +73,8 @@ def time_agent(name: str, hp: dict, space, evals: int, seed: int) -> tuple[float
 
 def ilp_overhead(repeats: int) -> tuple[float, float]:
     """``cosma_ilp`` on the scratchpad-size space: first ask (the min-peak ILP) and later asks."""
-    from agents.ilp import CosmaILP
+    from archgym.agents.ilp import CosmaILP
+
     from archgym.envs.scratchpad import ScratchpadSizeEnv
 
     env = ScratchpadSizeEnv("densenet-block-graph", method="belady")

@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py [--repeats 20]
 
-Per workload: the median time of one ``simulators.systolic.analyze`` call on the dense layers,
+Per workload: the median time of one ``archgym.simulators.systolic.analyze`` call on the dense layers,
 of ``analyze_sparse`` (analytical) and ``simulate_sparse`` (fold-level) on the pruned layers,
 and one ``SparseTensorCoreEnv.evaluate`` (energy and area included); ratios against the
 systolic call.
@@ -17,10 +17,10 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+from archgym.simulators.sparse import SparseConfig, analyze_sparse, simulate_sparse
+from archgym.simulators.systolic import ArrayConfig, analyze
 
 from archgym.envs.sparse import SparseTensorCoreEnv, sparse_workload
-from simulators.sparse import SparseConfig, analyze_sparse, simulate_sparse
-from simulators.systolic import ArrayConfig, analyze
 
 WORKLOADS = ("resnet50-sparse", "llama2-7b-prefill-venom64-sparse")
 DESIGN = {

@@ -23,10 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from archgym.envs.systolic import SystolicArrayEnv
-from archgym.workloads.networks import resnet50
-from simulators.systolic import (
+from archgym.simulators.systolic import (
     ArrayConfig,
     ConvLayer,
     GemmLayer,
@@ -36,11 +33,14 @@ from simulators.systolic import (
     designs_from_configs,
     simulate,
 )
-from simulators.systolic.io import write_cfg, write_topology
-from simulators.systolic.layers import _layer_table
-from simulators.systolic.refcases import case_config, case_layer
-from simulators.systolic.replay import scalesim_calc_analyze
-from simulators.systolic.scalar import _calc_capacity
+from archgym.simulators.systolic.io import write_cfg, write_topology
+from archgym.simulators.systolic.layers import _layer_table
+from archgym.simulators.systolic.refcases import case_config, case_layer
+from archgym.simulators.systolic.replay import scalesim_calc_analyze
+from archgym.simulators.systolic.scalar import _calc_capacity
+
+from archgym.envs.systolic import SystolicArrayEnv
+from archgym.workloads.networks import resnet50
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "scalesim"

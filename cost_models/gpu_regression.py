@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-from simulators.gpu.devices import DTYPES, KINDS, check_kind, get_dtype
+from archgym.simulators.gpu.devices import DTYPES, KINDS, check_kind, get_dtype
 
 __all__ = ["GemmRegressor", "gemm_features"]
 

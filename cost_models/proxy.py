@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from cost_models.proxy_features import SpaceEncoder
+from archgym.cost_models.proxy_features import SpaceEncoder
 
 __all__ = [
     "CANDIDATES",
@@ -122,7 +121,7 @@ class MetricModel:
     log_target: bool
     uses_base: bool = False
     cv_rel_rmse: dict[str, float] = field(default_factory=dict)
-    #: A numpy copy of the trees for small batches (see :mod:`cost_models.proxy_trees`).
+    #: A numpy copy of the trees for small batches (see :mod:`archgym.cost_models.proxy_trees`).
     flat: Any = None
 
     def _raw(self, x: np.ndarray) -> np.ndarray:
@@ -184,7 +183,7 @@ def _choose(
         best = candidates[0]
     model = _fit_one(best, x, y, log_target, seed, base)
     model.cv_rel_rmse = scores
-    from cost_models.proxy_trees import flatten
+    from archgym.cost_models.proxy_trees import flatten
 
     model.flat = flatten(model.estimator, (x if base is None else _with_base(x, base))[:256])
     return model

@@ -1,5 +1,5 @@
 """Energy and area of the extra logic of a structured-sparse engine (select muxes, gather
-network, metadata registers), at the 45 nm node of :mod:`cost_models.energy`'s default table.
+network, metadata registers), at the 45 nm node of :mod:`archgym.cost_models.energy`'s default table.
 
 Sources (estimates at the cell level, to be replaced by users' own synthesis numbers):
 
@@ -8,7 +8,7 @@ Sources (estimates at the cell level, to be replaced by users' own synthesis num
 - 2:1 multiplexer switching energy: about 2 fJ per bit per selection, the order of a 45 nm
   ``MUX2_X1``'s internal plus output energy at 0.9-1.1 V in the library's Liberty tables (a
   full 8-bit MAC is 200-300 fJ in Horowitz ISSCC 2014, so muxes stay a few percent of a MAC).
-- Flip-flop area: 6 um^2 per bit, the figure :func:`cost_models.energy.horowitz_45nm` uses for
+- Flip-flop area: 6 um^2 per bit, the figure :func:`archgym.cost_models.energy.horowitz_45nm` uses for
   PE pipeline registers (Nangate ``DFF_X1`` is 4.522 um^2 plus clocking overhead).
 """
 

@@ -84,7 +84,8 @@ def study_env(space: str = "systolic", workload: str | None = None) -> Any:
     ``densenet-block-graph``; 305 designs, energy, ILP traffic), where ``cosma_ilp`` applies.
     """
     if space == "scratchpad":
-        import agents.ilp  # noqa: F401 - registers cosma_ilp (not yet a built-in module)
+        import archgym.agents.ilp
+
         from archgym.envs.scratchpad import ScratchpadSizeEnv
 
         return ScratchpadSizeEnv(workload or "densenet-block-graph")
@@ -158,7 +159,7 @@ def regret_pct(reward: float, optimum: float) -> float:
 
 def _study_run(job: tuple[str, dict[str, Any], int, int, float, str, str | None]) -> dict[str, Any]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from agents import get_agent, make_agent
+    from archgym.agents import get_agent, make_agent
 
     name, hp, seed, budget, optimum, space, workload = job
     env = study_env(space, workload)

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-
-from simulators.sparse.patterns import VENOM_SELECT, Pattern, parse_pattern
+from archgym.simulators.sparse.patterns import VENOM_SELECT, Pattern, parse_pattern
 
 __all__ = ["check_pattern", "nm_mask", "patterns_satisfied", "prune", "pruning_mask", "venom_mask"]
 

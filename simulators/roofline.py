@@ -8,7 +8,7 @@ multiplication: A is read ``ceil(N/tn)`` times, B ``ceil(M/tm)`` times, C writte
 GEMM is the larger of compute time and DRAM time (perfect overlap: the roofline bound).
 
 Energy counts MACs, PE register traffic, buffer reads/writes and DRAM bytes with a
-:class:`cost_models.energy.TechTable`; area is the PE array plus the buffer.
+:class:`archgym.cost_models.energy.TechTable`; area is the PE array plus the buffer.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from cost_models.energy import DEFAULT_TABLE, PRECISIONS, TechTable
-from simulators.common import InfeasibleDesign
+from archgym.cost_models.energy import DEFAULT_TABLE, PRECISIONS, TechTable
+from archgym.simulators.common import InfeasibleDesign
 
 __all__ = ["METRICS", "RooflineConfig", "simulate_gemms"]
 

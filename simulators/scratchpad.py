@@ -26,9 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from simulators.common import InfeasibleDesign
-from simulators.graph import Graph
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.graph import Graph
 
 __all__ = ["InvalidSchedule", "Replay", "Replayer", "Schedule", "Step", "live_after", "replay"]
 

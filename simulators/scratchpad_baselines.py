@@ -23,9 +23,9 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 
-from simulators.common import InfeasibleDesign
-from simulators.graph import Graph, Op
-from simulators.scratchpad import Schedule, Step, replay
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.graph import Graph, Op
+from archgym.simulators.scratchpad import Schedule, Step, replay
 
 __all__ = [
     "ALLOCATORS",

@@ -55,7 +55,7 @@ def _positive_int(row: dict, field: str, where: str) -> int:
 
 def read_requests(path: str) -> tuple[list[str], list[dict]]:
     """The CSV's columns and its rows, validated; errors name the row (1 = first data row)."""
-    from simulators.gpu import DTYPES, KINDS, TileConfig
+    from archgym.simulators.gpu import DTYPES, KINDS, TileConfig
 
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -93,8 +93,8 @@ def read_requests(path: str) -> tuple[list[str], list[dict]]:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from simulators.common import InfeasibleDesign
-    from simulators.gpu import GemmModel
+    from archgym.simulators.common import InfeasibleDesign
+    from archgym.simulators.gpu import GemmModel
 
     model = GemmModel(args.device)
     columns, rows = read_requests(args.input)

@@ -86,10 +86,10 @@ def run_method(
     time_limit_s: float = 60.0,
 ) -> dict[str, Any]:
     """One method at one capacity -> the JSON record of ``archgym schedule --json``."""
-    from agents.cosma import solve
-    from simulators.common import InfeasibleDesign
-    from simulators.scratchpad import replay
-    from simulators.scratchpad_baselines import heuristic_schedule
+    from archgym.agents.cosma import solve
+    from archgym.simulators.common import InfeasibleDesign
+    from archgym.simulators.scratchpad import replay
+    from archgym.simulators.scratchpad_baselines import heuristic_schedule
 
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")

@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from simulators.systolic import analyze, simulate
-    from simulators.systolic.io import read_cfg, read_topology
-    from simulators.systolic.reports import write_reports
+    from archgym.simulators.systolic import analyze, simulate
+    from archgym.simulators.systolic.io import read_cfg, read_topology
+    from archgym.simulators.systolic.reports import write_reports
 
     config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
     layers = read_topology(args.topology, gemm=True if args.gemm else None)

@@ -7,9 +7,9 @@ from typing import Any
 
 from archgym.env import ArchGymEnv
 from archgym.objective import Objective
+from archgym.simulators.gpu import GemmModel, TileConfig, get_dtype
+from archgym.simulators.gpu.devices import check_kind
 from archgym.space import Categorical, DesignSpace, Integer, PowerOfTwo
-from simulators.gpu import GemmModel, TileConfig, get_dtype
-from simulators.gpu.devices import check_kind
 
 __all__ = ["METRICS", "GPUGemmTilingEnv"]
 
@@ -20,7 +20,7 @@ class GPUGemmTilingEnv(ArchGymEnv):
     """Pick the CTA tile, warps, pipeline stages and K split of a GEMM kernel on a GPU.
 
     ## Description
-    A one-step env over :mod:`simulators.gpu`: the tile-level analytical model (occupancy, wave
+    A one-step env over :mod:`archgym.simulators.gpu`: the tile-level analytical model (occupancy, wave
     quantisation, pipelined mainloop, HBM floor, launch cost) predicts the kernel time of
     ``C[m, n] = A[m, k] @ B[k, n]`` for the chosen mapping, with the efficiency constants
     calibrated on measured H100 Triton tile sweeps (``data/gpu/``). Tiles that overflow shared

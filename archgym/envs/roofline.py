@@ -7,10 +7,10 @@ from typing import Any
 
 from archgym.env import ArchGymEnv
 from archgym.objective import Objective
+from archgym.simulators.roofline import METRICS, RooflineConfig, simulate_gemms
 from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads import get_workload, workload_family
 from archgym.workloads.gemms import GemmShape
-from simulators.roofline import METRICS, RooflineConfig, simulate_gemms
 
 __all__ = ["GemmRooflineEnv", "gemm_rows"]
 
@@ -43,7 +43,7 @@ class GemmRooflineEnv(ArchGymEnv):
     """Choose the PE array, buffer, clock and DRAM bandwidth of a GEMM accelerator.
 
     ## Description
-    A one-step env over :mod:`simulators.roofline`: compute time from the PE array's folds,
+    A one-step env over :mod:`archgym.simulators.roofline`: compute time from the PE array's folds,
     DRAM time from blocked-GEMM traffic given the buffer, latency the larger of the two per GEMM;
     energy and area from the Horowitz 45 nm table.
 

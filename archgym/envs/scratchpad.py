@@ -1,8 +1,8 @@
 """Scratchpad environments: schedule a DNN graph op by op, or size the scratchpad.
 
 ``archgym/ScratchpadSchedule-v0`` (multi-step) and ``archgym/ScratchpadSize-v0`` (one step).
-Cost accounting is :mod:`simulators.scratchpad`'s, the traffic comes from the COSMA ILP
-(:mod:`agents.cosma`) or a baseline, area and energy from :mod:`cost_models.energy`.
+Cost accounting is :mod:`archgym.simulators.scratchpad`'s, the traffic comes from the COSMA ILP
+(:mod:`archgym.agents.cosma`) or a baseline, area and energy from :mod:`archgym.cost_models.energy`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
 from archgym.objective import Objective
-from archgym.space import Categorical, DesignSpace, Integer
-from archgym.workloads.graphs import load_graph
-from cost_models.energy import DEFAULT_TABLE, TechTable
-from simulators.common import InfeasibleDesign
-from simulators.graph import Graph
-from simulators.scratchpad import Replayer, replay
-from simulators.scratchpad_baselines import (
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.graph import Graph
+from archgym.simulators.scratchpad import Replayer, replay
+from archgym.simulators.scratchpad_baselines import (
     ALLOCATORS,
     EVICTIONS,
     ORDERS,
@@ -30,6 +28,8 @@ from simulators.scratchpad_baselines import (
     budgets,
     heuristic_schedule,
 )
+from archgym.space import Categorical, DesignSpace, Integer
+from archgym.workloads.graphs import load_graph
 
 __all__ = ["SIZE_METRICS", "ScratchpadScheduleEnv", "ScratchpadSizeEnv", "scratchpad_traffic"]
 
@@ -56,7 +56,7 @@ class ScratchpadScheduleEnv(gym.Env):
     Each step picks the next operator among the ready ones; the environment then evicts tensors
     with ``eviction`` (Belady with next use estimated from the graph's listed topological order,
     or greedy smallest traffic) and places them best-fit, as the baselines do. The episode is a
-    full schedule, replayed step by step by :class:`simulators.scratchpad.Replayer`.
+    full schedule, replayed step by step by :class:`archgym.simulators.scratchpad.Replayer`.
 
     ## Action space
     ``Discrete(n_ops)``: the index of an op in ``graph.ops``. ``info["action_mask"]`` (int8)
@@ -185,7 +185,7 @@ def scratchpad_traffic(
                 if best is None or r.extra_dram_bytes < best.extra_dram_bytes:
                     best = r
     if method == "ilp" and best.extra_dram_bytes > 0:  # zero is optimal: no solve needed
-        from agents.cosma import solve
+        from archgym.agents.cosma import solve
 
         sol = solve(graph, capacity_bytes, time_limit_s=time_limit_s)
         if sol.replay is not None and sol.replay.extra_dram_bytes <= best.extra_dram_bytes:

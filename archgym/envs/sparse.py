@@ -9,14 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
 from archgym.errors import unknown_name
 from archgym.objective import Objective
-from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
-from archgym.workloads.sparse import WORKLOADS, sparsify
-from cost_models.energy import DEFAULT_TABLE, TechTable
-from simulators.common import InfeasibleDesign
-from simulators.sparse import (
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.sparse import (
     Pattern,
     SparseConfig,
     SparseLayer,
@@ -24,8 +22,10 @@ from simulators.sparse import (
     area_mm2,
     simulate_sparse,
 )
-from simulators.sparse import energy_pj as sparse_energy_pj
-from simulators.systolic import ArrayConfig
+from archgym.simulators.sparse import energy_pj as sparse_energy_pj
+from archgym.simulators.systolic import ArrayConfig
+from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
+from archgym.workloads.sparse import WORKLOADS, sparsify
 
 __all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
 
@@ -111,7 +111,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
     """Choose the shape, supported sparsity patterns and buffers of a structured-sparse engine.
 
     ## Description
-    A one-step env over :mod:`simulators.sparse` (the systolic-array model extended with N:M and
+    A one-step env over :mod:`archgym.simulators.sparse` (the systolic-array model extended with N:M and
     V:N:M weight sparsity: compressed weights and metadata, select muxes, VENOM gather network).
     A layer whose pattern no supported pattern covers makes the design infeasible (or runs dense
     with ``dense_fallback=True``).

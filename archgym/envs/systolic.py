@@ -8,15 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
 from archgym.errors import unknown_name
 from archgym.objective import Objective
-from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
-from archgym.workloads import get_workload, workload_family
-from archgym.workloads.gemms import GemmShape
-from cost_models.energy import DEFAULT_TABLE, TechTable
-from simulators.common import InfeasibleDesign
-from simulators.systolic import (
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.systolic import (
     ArrayConfig,
     ConvLayer,
     GemmLayer,
@@ -25,7 +22,10 @@ from simulators.systolic import (
     designs_from_configs,
     simulate,
 )
-from simulators.systolic.energy import area_mm2, energy_pj
+from archgym.simulators.systolic.energy import area_mm2, energy_pj
+from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
+from archgym.workloads import get_workload, workload_family
+from archgym.workloads.gemms import GemmShape
 
 __all__ = ["METRICS", "SystolicArrayEnv", "workload_layers"]
 
@@ -76,9 +76,9 @@ class SystolicArrayEnv(ArchGymEnv):
     """Choose the shape, dataflow, scratchpads and DRAM bandwidth of a systolic array.
 
     ## Description
-    A one-step env over :mod:`simulators.systolic`: the SCALE-Sim-validated analytical model (or
+    A one-step env over :mod:`archgym.simulators.systolic`: the SCALE-Sim-validated analytical model (or
     the fold-level timing model with ``fidelity="cycle"``) runs the whole workload; energy and
-    area come from :mod:`cost_models.energy` (Horowitz 45 nm by default).
+    area come from :mod:`archgym.cost_models.energy` (Horowitz 45 nm by default).
 
     ## Action space
     ``Dict`` of ``Discrete`` indices: ``rows``, ``cols`` (4..256, powers of two), ``dataflow``

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 from archgym.workloads.gemms import GemmShape, transformer_gemms
-from simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 
 __all__ = [
     "WORKLOADS",

@@ -1,6 +1,6 @@
 """Sparse workloads: networks and transformer GEMM sets with pruned weights (suffix ``-sparse``).
 
-Each entry is a tuple of :class:`simulators.sparse.SparseLayer` (repeated layers repeated, as in
+Each entry is a tuple of :class:`archgym.simulators.sparse.SparseLayer` (repeated layers repeated, as in
 :mod:`archgym.workloads.networks`). Weight GEMMs (projections, FFNs, convolutions, FC layers)
 get the pattern; activation-by-activation GEMMs (attention scores and values) and layers whose
 K (or N, for V:N:M) the format cannot divide stay dense, as a pruning tool would leave them.
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from archgym.simulators.sparse import SparseLayer, parse_pattern
+from archgym.simulators.sparse.patterns import Pattern
+from archgym.simulators.systolic.layers import ConvLayer, Layer
 from archgym.workloads.gemms import transformer_gemms
 from archgym.workloads.networks import gemm_layers, resnet50
-from simulators.sparse import SparseLayer, parse_pattern
-from simulators.sparse.patterns import Pattern
-from simulators.systolic.layers import ConvLayer, Layer
 
 __all__ = ["ACTIVATION_GEMMS", "WORKLOADS", "sparsify"]
 

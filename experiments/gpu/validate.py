@@ -21,10 +21,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-
-from simulators.gpu import GemmModel, TileConfig
-from simulators.gpu.calibration import fit_efficiency
-from simulators.gpu.model import LEGACY_DTYPES, Efficiency, library_path
+from archgym.simulators.gpu import GemmModel, TileConfig
+from archgym.simulators.gpu.calibration import fit_efficiency
+from archgym.simulators.gpu.model import LEGACY_DTYPES, Efficiency, library_path
 
 ROOT = Path(__file__).resolve().parents[2]
 GEMM_CSV = ROOT / "data" / "gpu" / "h100_gemm.csv"
@@ -296,7 +295,7 @@ def _sparse_check(rows, pred_by_key) -> dict:
 
 
 def _baseline(rows) -> dict:
-    from cost_models.gpu_regression import GemmRegressor
+    from archgym.cost_models.gpu_regression import GemmRegressor
 
     train = [r for r in rows if not r["test"]]
     test = [r for r in rows if r["test"]]

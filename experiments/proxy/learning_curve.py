@@ -21,10 +21,11 @@ import argparse
 import json
 from pathlib import Path
 
+from archgym.cost_models.proxy import regression_report
+
 from archgym.dataset import load
 from archgym.experiment import Experiment, parse_experiment, run_experiment
 from archgym.proxy import evaluate_proxy, train_proxy
-from cost_models.proxy import regression_report
 
 
 def experiment(name: str, env: str, kwargs: dict, agent: str, params: dict, n: int, seed: int) -> Experiment:  # fmt: skip

@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from agents.cosma import solve
-from agents.cosma_windows import solve_windows
+from archgym.agents.cosma import solve
+from archgym.agents.cosma_windows import solve_windows
+from archgym.simulators.scratchpad_baselines import best_baseline, budgets
+
 from archgym.workloads.graphs import load_graph
-from simulators.scratchpad_baselines import best_baseline, budgets
 
 
 def _f(value: float | None) -> str:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 
-from agents.cosma import solve
+from archgym.agents.cosma import solve
+from archgym.simulators.scratchpad_baselines import budgets
+
 from archgym.workloads.graphs import load_graph
-from simulators.scratchpad_baselines import budgets
 
 
 def main() -> None:

@@ -16,9 +16,10 @@ import argparse
 import csv
 from pathlib import Path
 
+from archgym.simulators.scratchpad_baselines import budgets
+
 from archgym.commands.scratchpad import METHODS, plot_sweep, sweep
 from archgym.workloads.graphs import load_graph
-from simulators.scratchpad_baselines import budgets
 
 
 def main() -> None:

@@ -19,11 +19,12 @@ import csv
 import time
 from pathlib import Path
 
-from agents.cosma import solve
-from agents.cosma_windows import solve_windows
+from archgym.agents.cosma import solve
+from archgym.agents.cosma_windows import solve_windows
+from archgym.simulators.scratchpad import replay
+from archgym.simulators.scratchpad_baselines import baseline_schedules, budgets
+
 from archgym.workloads.graphs import WORKLOADS
-from simulators.scratchpad import replay
-from simulators.scratchpad_baselines import baseline_schedules, budgets
 
 GRAPHS = [
     "nasnet-3cells-graph",

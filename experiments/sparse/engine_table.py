@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from archgym.simulators.sparse import SparseConfig, analyze_sparse, area_mm2, energy_pj
+from archgym.simulators.systolic import ArrayConfig
 
 from archgym.envs.sparse import sparse_workload
-from simulators.sparse import SparseConfig, analyze_sparse, area_mm2, energy_pj
-from simulators.systolic import ArrayConfig
 
 CASES = (
     ("resnet50", "2:4", ("2:4",)),

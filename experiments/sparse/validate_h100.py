@@ -22,9 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-
-from simulators.gpu.devices import get_device, get_dtype
-from simulators.sparse.gpu import (
+from archgym.simulators.gpu.devices import get_device, get_dtype
+from archgym.simulators.sparse.gpu import (
     H100_SPARSE_EFFICIENCY,
     TensorCoreEfficiency,
     gemm_time_s,

@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python experiments/systolic/check_replay.py
 
 For each run: SCALE-Sim's DRAM IFMAP Reads, the closed form (``analyze``, compat), the replay
-(``simulators.systolic.replay``), the request-stream length and the replay's time. The tests
+(``archgym.simulators.systolic.replay``), the request-stream length and the replay's time. The tests
 cover the runs with up to 100 k requests; this covers all of them (up to 3.6 M).
 """
 
@@ -13,9 +13,9 @@ import csv
 import time
 from pathlib import Path
 
-from simulators.systolic import analyze
-from simulators.systolic.refcases import case_config, case_layer
-from simulators.systolic.replay import (
+from archgym.simulators.systolic import analyze
+from archgym.simulators.systolic.refcases import case_config, case_layer
+from archgym.simulators.systolic.replay import (
     ifmap_request_stream,
     replay_calc_buffer,
     scalesim_calc_analyze,

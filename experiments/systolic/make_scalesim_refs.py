@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulators.systolic.io import write_cfg
-from simulators.systolic.refcases import case_config
+from archgym.simulators.systolic.io import write_cfg
+from archgym.simulators.systolic.refcases import case_config
 
 DRIVER = r"""
 import sys, time, io, contextlib

@@ -5,9 +5,9 @@ tile), ``TileConfig`` (the mapping an env searches), ``Efficiency`` (calibrated 
 ``GPUSpec`` / ``DEVICES`` / ``get_device`` (datasheet specs), ``DTYPES`` and ``KINDS`` (names).
 """
 
-from simulators.gpu.devices import DEVICES, DTYPES, KINDS, GPUSpec, get_device, get_dtype
-from simulators.gpu.model import Efficiency, TileConfig, kernel_time_s, library_candidates
-from simulators.gpu.predictor import BACKENDS, GemmModel
+from archgym.simulators.gpu.devices import DEVICES, DTYPES, KINDS, GPUSpec, get_device, get_dtype
+from archgym.simulators.gpu.model import Efficiency, TileConfig, kernel_time_s, library_candidates
+from archgym.simulators.gpu.predictor import BACKENDS, GemmModel
 
 __all__ = [
     "BACKENDS",

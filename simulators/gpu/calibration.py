@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 
 import numpy as np
-
-from simulators.gpu.model import Efficiency
+from archgym.simulators.gpu.model import Efficiency
 
 __all__ = ["H100_EFFICIENCY", "fit_efficiency"]
 

@@ -37,9 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-
-from simulators.common import InfeasibleDesign
-from simulators.gpu.devices import GPUSpec, check_kind, get_device, get_dtype
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.gpu.devices import GPUSpec, check_kind, get_device, get_dtype
 
 __all__ = [
     "CUTLASS_TILES",

@@ -1,6 +1,6 @@
 """`GemmModel`: predicted GEMM time for a shape, with the library's tile choice or a given tile.
 
->>> from simulators.gpu import GemmModel, TileConfig
+>>> from archgym.simulators.gpu import GemmModel, TileConfig
 >>> model = GemmModel("h100-sxm")
 >>> model.predict_us(4096, 4096, 4096, "bf16")              # library (cuBLAS-like) choice
 >>> model.predict_us(4096, 4096, 4096, "fp16", tile=TileConfig(128, 256, 64, 8, 4))
@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 import numpy as np
-
-from simulators.common import InfeasibleDesign
-from simulators.gpu.calibration import H100_EFFICIENCY
-from simulators.gpu.devices import check_kind, get_device, get_dtype
-from simulators.gpu.model import (
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.gpu.calibration import H100_EFFICIENCY
+from archgym.simulators.gpu.devices import check_kind, get_device, get_dtype
+from archgym.simulators.gpu.model import (
     SMALL_M,
     Efficiency,
     TileConfig,
@@ -46,7 +45,7 @@ class GemmModel:
     """Analytical GEMM time model of one device.
 
     Args:
-        device: a name from ``simulators.gpu.DEVICES`` or a ``GPUSpec``.
+        device: a name from ``archgym.simulators.gpu.DEVICES`` or a ``GPUSpec``.
         efficiency: maps ``(dtype, kind, backend)`` to ``Efficiency``; defaults to the constants
             calibrated on the H100 training split (used for the other devices too, which is
             an extrapolation: only the H100 was measured).
@@ -161,7 +160,7 @@ class GemmModel:
     ) -> TileConfig:
         """The candidate the model takes as the library's choice (its fastest).
 
-        Its kernel path (``simulators.gpu.model.library_path``) is in ``breakdown()``.
+        Its kernel path (``archgym.simulators.gpu.model.library_path``) is in ``breakdown()``.
         """
         path = str(library_path(n, k, dtype, kind))
         cands = library_candidates(dtype, kind, path)

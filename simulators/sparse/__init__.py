@@ -1,15 +1,15 @@
 """Structured-sparse tensor engines: N:M and V:N:M patterns, a sparse extension of the systolic
 array model, and its GPU (tensor-core) instantiation validated against measured H100 kernels.
 
->>> from simulators.sparse import SparseConfig, SparseLayer, analyze_sparse
->>> from simulators.systolic import ArrayConfig, GemmLayer
+>>> from archgym.simulators.sparse import SparseConfig, SparseLayer, analyze_sparse
+>>> from archgym.simulators.systolic import ArrayConfig, GemmLayer
 >>> cfg = SparseConfig(ArrayConfig(rows=8, cols=8), patterns=("2:4",))
 >>> int(analyze_sparse(cfg, [SparseLayer(GemmLayer(64, 64, 64), "2:4")])["compute_cycles"][0])
 2944
 """
 
-from simulators.sparse.cycle import simulate_sparse
-from simulators.sparse.engine import (
+from archgym.simulators.sparse.cycle import simulate_sparse
+from archgym.simulators.sparse.engine import (
     SPARSE_METRICS,
     SparseConfig,
     SparseLayer,
@@ -20,7 +20,13 @@ from simulators.sparse.engine import (
     energy_pj,
     execution_patterns,
 )
-from simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, operand_bytes, parse_pattern
+from archgym.simulators.sparse.patterns import (
+    DENSE,
+    VENOM_SELECT,
+    Pattern,
+    operand_bytes,
+    parse_pattern,
+)
 
 __all__ = [
     "DENSE",

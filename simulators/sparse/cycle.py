@@ -1,8 +1,8 @@
 """Fold-level timing of the sparse engine through the systolic fold-level model.
 
-Every layer runs the systolic array's fold schedule (:mod:`simulators.systolic.cycle`) on the
+Every layer runs the systolic array's fold schedule (:mod:`archgym.simulators.systolic.cycle`) on the
 K its execution pattern leaves (compressed for os/ws), with the sparse engine's per-operand DRAM
-totals (:func:`~simulators.sparse.engine.analyze_sparse`: dense activations or gathered ones,
+totals (:func:`~archgym.simulators.sparse.engine.analyze_sparse`: dense activations or gathered ones,
 compressed weights plus metadata on the filter port) spread over the folds. In CALC mode (no
 bandwidth) the result equals the analytical model; with every layer dense it equals the
 systolic fold-level model.
@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-from simulators.sparse.engine import (
+from archgym.simulators.sparse.engine import (
     SparseConfig,
     SparseLayer,
     analyze_sparse,
@@ -22,8 +21,8 @@ from simulators.sparse.engine import (
     execution_patterns,
     run_k,
 )
-from simulators.systolic.cycle import CycleResult, _fold_weights, _layer_timeline
-from simulators.systolic.layers import Layer, layer_table
+from archgym.simulators.systolic.cycle import CycleResult, _fold_weights, _layer_timeline
+from archgym.simulators.systolic.layers import Layer, layer_table
 
 __all__ = ["simulate_sparse"]
 

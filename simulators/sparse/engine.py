@@ -7,7 +7,7 @@ plus index metadata) and skips the pruned MACs where the dataflow lets it:
   ``K_eff = ceil(K / M) * N`` long: each PE holds or receives one kept weight and a ``M:1``
   select mux (driven by the metadata) picks its activation from the group's M. The engine is
   the dense systolic array running ``K_eff`` instead of K: folds, skew and compute cycles come
-  from :mod:`simulators.systolic.analytical` on the compressed layer.
+  from :mod:`archgym.simulators.systolic.analytical` on the compressed layer.
 - **is** keeps the (dense) activations stationary and streams weights; a weight column's kept
   positions differ per column, so nothing is skipped: cycles are dense, only the weight traffic
   shrinks (decompressed at the array edge).
@@ -31,16 +31,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from cost_models.energy import DEFAULT_TABLE, TechTable
-from cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
-from simulators.common import InfeasibleDesign
-from simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
-from simulators.systolic.analytical import _memory_time, analyze_batch, designs_from_configs
-from simulators.systolic.config import ArrayConfig
-from simulators.systolic.energy import area_mm2 as systolic_area_mm2
-from simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
-from simulators.systolic.layers import ConvLayer, GemmLayer, Layer, layer_table
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
+from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
+from archgym.simulators.systolic.analytical import _memory_time, analyze_batch, designs_from_configs
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.energy import area_mm2 as systolic_area_mm2
+from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, layer_table
 
 __all__ = [
     "SPARSE_METRICS",
@@ -57,7 +56,7 @@ __all__ = [
     "run_k",
 ]
 
-#: Per-layer outputs added to the systolic :data:`~simulators.systolic.analytical.METRICS`.
+#: Per-layer outputs added to the systolic :data:`~archgym.simulators.systolic.analytical.METRICS`.
 SPARSE_METRICS = (
     "dense_macs",
     "useful_macs",

@@ -1,13 +1,13 @@
 """The sparse engine model on a GPU: tensor cores as an array of SMs, and weight-only quantisation.
 
-The same model family as :mod:`simulators.sparse.engine`, with the GPU's units as the array:
+The same model family as :mod:`archgym.simulators.sparse.engine`, with the GPU's units as the array:
 a GEMM ``C[m, n] = A[m, k] @ B[k, n]`` (B the pruned weights) is cut into ``bm x bn`` output
 tiles (the systolic model's folds), which run in waves over the SMs (``ceil(tiles / SMs)``
 waves); a tile takes ``2 * bm * bn * k_eff / (peak / SMs * mma)`` seconds with ``k_eff = k *
 N/M`` (a sparse tensor core runs the compressed K at the dense rate: "2x math" for 2:4). Memory
 time is the compressed traffic (A, B's kept values plus metadata, C) over the HBM bandwidth
 times ``hbm``; the kernel takes ``launch_us + max(compute, memory)`` for the best tile shape.
-Device numbers come from :mod:`simulators.gpu.devices` (datasheets); ``mma``, ``hbm`` and
+Device numbers come from :mod:`archgym.simulators.gpu.devices` (datasheets); ``mma``, ``hbm`` and
 ``launch_us`` are per (dtype, kind) efficiencies fitted on measured kernels
 (``experiments/sparse/validate_h100.py --fit``).
 
@@ -21,9 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from simulators.gpu.devices import GPUSpec, get_device, get_dtype
-from simulators.sparse.patterns import DENSE, Pattern, parse_pattern
+from archgym.simulators.gpu.devices import GPUSpec, get_device, get_dtype
+from archgym.simulators.sparse.patterns import DENSE, Pattern, parse_pattern
 
 __all__ = [
     "A10_FP16_FLOPS",

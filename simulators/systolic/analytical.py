@@ -27,7 +27,7 @@ back, padding fetched as data; in CALC mode (no bandwidth) also its estimate rea
 and the one partial ofmap drain line it counts as full (``_partial_drain_line``).
 
 :func:`analyze` on one design and up to :data:`SCALAR_MAX_LAYERS` layers runs the same closed
-form in pure Python (:mod:`simulators.systolic.scalar`), free of NumPy's per-call overhead.
+form in pure Python (:mod:`archgym.simulators.systolic.scalar`), free of NumPy's per-call overhead.
 """
 
 from __future__ import annotations
@@ -35,11 +35,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-
-from simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
-from simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
-from simulators.systolic.metrics import METRICS
-from simulators.systolic.scalar import analyze_scalar
+from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
+from archgym.simulators.systolic.metrics import METRICS
+from archgym.simulators.systolic.scalar import analyze_scalar
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "designs_from_configs"]
 
@@ -345,7 +344,7 @@ def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, n
     """Evaluate one design; every output has shape ``(L,)`` (see :func:`analyze_batch`).
 
     Up to :data:`SCALAR_MAX_LAYERS` layers go through the pure-Python path
-    (:mod:`simulators.systolic.scalar`, same numbers, no NumPy call overhead); longer workloads
+    (:mod:`archgym.simulators.systolic.scalar`, same numbers, no NumPy call overhead); longer workloads
     through one vectorised pass.
     """
     if isinstance(layers, (ConvLayer, GemmLayer)):

@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from simulators.systolic.analytical import analyze
-from simulators.systolic.config import ArrayConfig
-from simulators.systolic.layers import Layer, layer_table
+from archgym.simulators.systolic.analytical import analyze
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.layers import Layer, layer_table
 
 __all__ = ["CycleResult", "FoldTrace", "simulate"]
 
@@ -67,7 +66,7 @@ class FoldTrace:
 
 @dataclass(frozen=True)
 class CycleResult:
-    """Per-layer metrics (same keys and shapes as :func:`~simulators.systolic.analytical.analyze`)
+    """Per-layer metrics (same keys and shapes as :func:`~archgym.simulators.systolic.analytical.analyze`)
     and one :class:`FoldTrace` per layer."""
 
     metrics: dict[str, np.ndarray]

@@ -1,6 +1,6 @@
 """Energy and area of a systolic-array design running a workload.
 
-Energy (pJ) is a sum of per-access energies from a :class:`cost_models.energy.TechTable`
+Energy (pJ) is a sum of per-access energies from a :class:`archgym.cost_models.energy.TechTable`
 (default: Horowitz 45 nm, sources in ``cost_models/energy.py``) times the access counts the
 analytical or cycle-level model reports:
 
@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-
-from cost_models.energy import DEFAULT_TABLE, TechTable
-from simulators.systolic.config import ArrayConfig
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
+from archgym.simulators.systolic.config import ArrayConfig
 
 __all__ = ["area_mm2", "energy_breakdown_pj", "energy_pj"]
 

@@ -20,8 +20,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from simulators.systolic.config import DATAFLOWS, ArrayConfig
-from simulators.systolic.layers import ConvLayer, GemmLayer, Layer
+from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 
 __all__ = ["CfgError", "read_cfg", "read_topology", "write_cfg", "write_topology"]
 

@@ -2,7 +2,7 @@
 
 __all__ = ["METRICS"]
 
-#: Per-layer outputs of :func:`~simulators.systolic.analytical.analyze` (all totals over the layer's groups).
+#: Per-layer outputs of :func:`~archgym.simulators.systolic.analytical.analyze` (all totals over the layer's groups).
 METRICS = (
     "compute_cycles",
     "stall_cycles",

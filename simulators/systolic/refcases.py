@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulators.systolic.config import ArrayConfig
-from simulators.systolic.layers import ConvLayer, GemmLayer
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer
 
 __all__ = ["case_config", "case_layer"]
 

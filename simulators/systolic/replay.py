@@ -3,7 +3,7 @@
 SCALE-Sim 3.0.0's estimated-bandwidth read buffer (``memory/read_buffer_estimate_bw.py``) keeps
 every distinct word fetched since its last flush and drops all of them once it holds
 ``50 * floor(words / 100)`` (see ``analytical._calc_capacity``). The closed forms in
-:mod:`simulators.systolic.analytical` (``scalesim_compat=True``) reproduce its DRAM reads exactly
+:mod:`archgym.simulators.systolic.analytical` (``scalesim_compat=True``) reproduce its DRAM reads exactly
 whenever the request stream is made of blocks of distinct words; the ifmap of a convolution whose
 windows overlap is not: how many words it fetches depends on where each flush falls among the
 duplicate addresses of a fold's skewed stream. :func:`scalesim_calc_analyze` replays the buffer
@@ -19,10 +19,9 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-
-from simulators.systolic.analytical import _calc_capacity, analyze
-from simulators.systolic.config import ArrayConfig
-from simulators.systolic.layers import ConvLayer, GemmLayer, Layer
+from archgym.simulators.systolic.analytical import _calc_capacity, analyze
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 
 __all__ = ["ifmap_request_stream", "replay_calc_buffer", "scalesim_calc_analyze"]
 

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from simulators.systolic.config import ArrayConfig
-from simulators.systolic.layers import Layer, layer_table
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.layers import Layer, layer_table
 
 __all__ = ["BANDWIDTH_COLUMNS", "COMPUTE_COLUMNS", "DETAILED_COLUMNS", "write_reports"]
 

@@ -1,11 +1,11 @@
 """Fast scalar path of the analytical model for one design and a few layers.
 
-:func:`~simulators.systolic.analytical.analyze_batch` pays ~100-250 us of NumPy call overhead
+:func:`~archgym.simulators.systolic.analytical.analyze_batch` pays ~100-250 us of NumPy call overhead
 whatever the problem size, which dominates when one design meets one small layer. This module
 evaluates the same closed form with Python ints and floats, one layer at a time, and returns the
 same numbers (same keys, shapes and dtypes: ``tests/simulators/test_systolic_scalar.py`` checks
 every metric on the SCALE-Sim matrix and on hypothesis-generated designs and layers).
-:func:`~simulators.systolic.analytical.analyze` picks it automatically for short workloads.
+:func:`~archgym.simulators.systolic.analytical.analyze` picks it automatically for short workloads.
 
 Float expressions are written as NumPy evaluates them (both operands converted to float64,
 then one division), so the results are bit-identical rather than merely close.
@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-
-from simulators.systolic.config import ArrayConfig
-from simulators.systolic.layers import ConvLayer, GemmLayer, Layer
-from simulators.systolic.metrics import METRICS
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
+from archgym.simulators.systolic.metrics import METRICS
 
 __all__ = ["analyze_scalar"]
 
@@ -111,7 +110,7 @@ def _os_filter_calc(k: int, n: int, cols: int, fr: int, fc: int, cap: int) -> in
 
 
 def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
-    """:func:`~simulators.systolic.analytical.analyze` in pure Python; same outputs."""
+    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
     compat = config.scalesim_compat
     rows, cols, df = config.rows, config.cols, config.dataflow
     is_os, is_ws, is_is = df == "os", df == "ws", df == "is"

@@ -1,8 +1,8 @@
 import math
 
 import numpy as np
+from archgym.agents.aco import AntColony
 
-from agents.aco import AntColony
 from archgym.result import Result
 from archgym.space import DesignSpace, Integer, Real
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space

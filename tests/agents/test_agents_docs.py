@@ -3,7 +3,8 @@
 import re
 from pathlib import Path
 
-from agents.base import _REGISTRY, get_agent
+from archgym.agents.base import _REGISTRY, get_agent
+
 from archgym.testing import AgentContract
 
 DOC = Path(__file__).resolve().parents[2] / "README.md"

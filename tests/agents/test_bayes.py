@@ -2,9 +2,9 @@ import importlib.util
 import math
 
 import pytest
+from archgym.agents.bayes import SAMPLERS, OptunaAgent, OptunaNSGA2
 from optuna.trial import TrialState
 
-from agents.bayes import SAMPLERS, OptunaAgent, OptunaNSGA2
 from archgym.result import Result
 from archgym.space import DesignSpace, Integer, PowerOfTwo, Real
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space

@@ -7,13 +7,17 @@ import itertools
 
 import numpy as np
 import pytest
-
-from agents.cosma import solve
-from agents.cosma_windows import solve_windows
-from simulators.common import InfeasibleDesign
-from simulators.graph import Graph, Op, Tensor, random_dag
-from simulators.scratchpad import replay
-from simulators.scratchpad_baselines import EVICTIONS, ORDERS, heuristic_schedule, min_peak_bytes
+from archgym.agents.cosma import solve
+from archgym.agents.cosma_windows import solve_windows
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.graph import Graph, Op, Tensor, random_dag
+from archgym.simulators.scratchpad import replay
+from archgym.simulators.scratchpad_baselines import (
+    EVICTIONS,
+    ORDERS,
+    heuristic_schedule,
+    min_peak_bytes,
+)
 
 
 def brute_force_extra_bytes(graph: Graph, capacity: int) -> int:

@@ -1,6 +1,7 @@
 import math
 
-from agents.genetic import Genetic
+from archgym.agents.genetic import Genetic
+
 from archgym.result import Result
 from archgym.space import DesignSpace, Integer, Real
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space

@@ -1,6 +1,6 @@
 import pytest
+from archgym.agents.grid import Grid
 
-from agents.grid import Grid
 from archgym.result import Result
 from archgym.space import Categorical, DesignSpace, Integer, PowerOfTwo, Real
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space

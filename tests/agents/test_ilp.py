@@ -2,13 +2,13 @@ import math
 
 import numpy as np
 import pytest
+from archgym.agents.ilp import CosmaILP, zero_traffic_bytes
+from archgym.agents.random_walk import RandomWalk
+from archgym.simulators.scratchpad import replay
+from archgym.simulators.scratchpad_baselines import heuristic_schedule
 
-from agents.ilp import CosmaILP, zero_traffic_bytes
-from agents.random_walk import RandomWalk
 from archgym.envs.scratchpad import ScratchpadSizeEnv
 from archgym.testing import AgentContract, run_loop, toy_space
-from simulators.scratchpad import replay
-from simulators.scratchpad_baselines import heuristic_schedule
 
 
 class TestCosmaILPFallbackContract(AgentContract):
@@ -30,7 +30,7 @@ def env():
 
 
 def test_zero_traffic_size_is_the_smallest_without_extra_traffic(env):
-    from agents.cosma import solve
+    from archgym.agents.cosma import solve
 
     graph = env.graph
     need = zero_traffic_bytes(graph)

@@ -1,6 +1,7 @@
 import math
 
-from agents.local_walk import LocalWalk
+from archgym.agents.local_walk import LocalWalk
+
 from archgym.result import Result
 from archgym.space import DesignSpace, Integer
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space

@@ -1,4 +1,5 @@
-from agents.random_walk import RandomWalk
+from archgym.agents.random_walk import RandomWalk
+
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space
 
 

@@ -3,9 +3,9 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
+from archgym.agents.reinforce import MaskedPolicyGradient, PolicyGradient
 from gymnasium import spaces
 
-from agents.reinforce import MaskedPolicyGradient, PolicyGradient
 from archgym.result import Result
 from archgym.space import DesignSpace, Integer
 from archgym.testing import AgentContract, run_loop, toy_problem, toy_space

@@ -4,9 +4,9 @@ import math
 import gymnasium
 import numpy as np
 import pytest
+from archgym.agents.sb3 import DesignActionWrapper, train
 
 import archgym  # noqa: F401 - registers the env ids
-from agents.sb3 import DesignActionWrapper, train
 
 HAS_SB3 = importlib.util.find_spec("stable_baselines3") is not None
 

@@ -6,10 +6,10 @@ import argparse
 import csv
 
 import pytest
+from archgym.simulators.gpu import GemmModel, TileConfig
 
 from archgym.commands.gpu import register
 from archgym.errors import UserError
-from simulators.gpu import GemmModel, TileConfig
 
 
 def _run(argv):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from archgym.simulators.gpu import GemmModel, TileConfig
 from gymnasium.utils.env_checker import check_env
 
 from archgym.envs.gpu import METRICS, GPUGemmTilingEnv
-from simulators.gpu import GemmModel, TileConfig
 
 GOOD = {
     "block_m": 128,

@@ -7,10 +7,10 @@ import csv
 import json
 
 import pytest
+from archgym.simulators.graph import Graph
 
 from archgym.commands.scratchpad import parse_bytes, parse_sizes, register
 from archgym.errors import UserError
-from simulators.graph import Graph
 
 GRAPH = {
     "name": "tiny",

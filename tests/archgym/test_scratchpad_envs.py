@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from archgym.simulators.graph import random_dag
+from archgym.simulators.scratchpad import replay
+from archgym.simulators.scratchpad_baselines import budgets, heuristic_schedule
 from gymnasium.utils.env_checker import check_env
 
 from archgym.envs.scratchpad import ScratchpadScheduleEnv, ScratchpadSizeEnv, scratchpad_traffic
 from archgym.workloads.graphs import WORKLOADS, load_graph
-from simulators.graph import random_dag
-from simulators.scratchpad import replay
-from simulators.scratchpad_baselines import budgets, heuristic_schedule
 
 
 def _small():

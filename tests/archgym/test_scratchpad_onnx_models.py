@@ -9,11 +9,11 @@ minimum no-spill peak are the same tensors and must match byte for byte.
 from __future__ import annotations
 
 import pytest
+from archgym.agents.cosma import solve
+from archgym.simulators.scratchpad import replay
+from archgym.simulators.scratchpad_baselines import baseline_schedules, budgets, min_peak_bytes
 
-from agents.cosma import solve
 from archgym.workloads.graphs import WORKLOADS, load_graph, onnx_test_model
-from simulators.scratchpad import replay
-from simulators.scratchpad_baselines import baseline_schedules, budgets, min_peak_bytes
 
 
 def test_onnx_resnet50_matches_the_hand_built_graph() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from archgym.simulators.sparse import SparseLayer
+from archgym.simulators.systolic import GemmLayer
 from gymnasium.utils.env_checker import check_env
 
 from archgym.envs.sparse import PATTERN_SETS, SparseTensorCoreEnv, sparse_workload
 from archgym.workloads.sparse import WORKLOADS
-from simulators.sparse import SparseLayer
-from simulators.systolic import GemmLayer
 
 DESIGN = {
     "rows": 32,

@@ -6,10 +6,10 @@ import argparse
 import csv
 
 import pytest
+from archgym.simulators.systolic import ArrayConfig, ConvLayer
+from archgym.simulators.systolic.io import write_cfg, write_topology
 
 from archgym.commands.systolic import register
-from simulators.systolic import ArrayConfig, ConvLayer
-from simulators.systolic.io import write_cfg, write_topology
 
 
 def _run(argv):

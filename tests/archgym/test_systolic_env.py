@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
+from archgym.simulators.systolic.energy import area_mm2
 from gymnasium.utils.env_checker import check_env
 
 from archgym.envs.systolic import SystolicArrayEnv, workload_layers
 from archgym.workloads.networks import WORKLOADS
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
-from simulators.systolic.energy import area_mm2
 
 DESIGN = {
     "rows": 16,

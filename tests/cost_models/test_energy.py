@@ -6,10 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+from archgym.cost_models.energy import DEFAULT_TABLE, PRECISIONS, TechTable
 from hypothesis import given
 from hypothesis import strategies as st
-
-from cost_models.energy import DEFAULT_TABLE, PRECISIONS, TechTable
 
 
 def test_default_table_reproduces_its_sources():

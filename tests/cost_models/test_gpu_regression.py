@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from cost_models.gpu_regression import GemmRegressor, gemm_features
+from archgym.cost_models.gpu_regression import GemmRegressor, gemm_features
 
 pytest.importorskip("sklearn")
 DATA = Path(__file__).resolve().parents[2] / "data" / "gpu" / "h100_gemm.csv"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("sklearn")
 
-from cost_models.proxy import (
+from archgym.cost_models.proxy import (
     ProxyMismatch,
     ProxyModel,
     SpaceEncoder,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("sklearn")
 
-from cost_models.proxy_trees import flatten
+from archgym.cost_models.proxy_trees import flatten
 
 
 def data(seed: int, n: int = 300) -> tuple[np.ndarray, np.ndarray]:

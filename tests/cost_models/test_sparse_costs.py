@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from cost_models.energy import DEFAULT_TABLE
-from cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
+from archgym.cost_models.energy import DEFAULT_TABLE
+from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 
 
 def test_an_m_input_mux_is_m_minus_1_two_input_muxes_per_bit():

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from simulators.common import InfeasibleDesign
-from simulators.gpu import (
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.gpu import (
     DEVICES,
     DTYPES,
     Efficiency,
@@ -22,7 +19,9 @@ from simulators.gpu import (
     get_device,
     kernel_time_s,
 )
-from simulators.gpu.model import SMALL_M, access_bytes, library_candidates, library_path
+from archgym.simulators.gpu.model import SMALL_M, access_bytes, library_candidates, library_path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = GemmModel("h100-sxm")

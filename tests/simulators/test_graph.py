@@ -6,10 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from archgym.simulators.graph import Graph, Op, Tensor, random_dag
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from simulators.graph import Graph, Op, Tensor, random_dag
 
 ISSUE_EXAMPLE = {
     "name": "tiny",
@@ -127,9 +126,8 @@ def test_constructor_validates_types() -> None:
 
 
 def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
+    from archgym.simulators.graph import from_onnx
     from onnx import TensorProto, helper, numpy_helper  # onnx is in the test extras
-
-    from simulators.graph import from_onnx
 
     w = numpy_helper.from_array(np.zeros((8, 3, 3, 3), dtype=np.float32), "w")
     nodes = [
@@ -151,9 +149,8 @@ def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
 
 
 def test_from_onnx_folds_constant_weights_and_drops_unread_unknown_outputs() -> None:
+    from archgym.simulators.graph import from_onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from simulators.graph import from_onnx
 
     shape = numpy_helper.from_array(np.array([8, 3, 3, 3], dtype=np.int64), "w_shape")
     nodes = [

@@ -6,10 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from simulators.pruning import (
+from archgym.simulators.pruning import (
     check_pattern,
     nm_mask,
     patterns_satisfied,
@@ -17,7 +14,9 @@ from simulators.pruning import (
     pruning_mask,
     venom_mask,
 )
-from simulators.sparse import Pattern
+from archgym.simulators.sparse import Pattern
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _brute_force_nm(w: np.ndarray, n: int, m: int) -> np.ndarray:

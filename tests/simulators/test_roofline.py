@@ -4,12 +4,11 @@ import math
 
 import numpy as np
 import pytest
+from archgym.cost_models.energy import DEFAULT_TABLE
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.roofline import RooflineConfig, simulate_gemms
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from cost_models.energy import DEFAULT_TABLE
-from simulators.common import InfeasibleDesign
-from simulators.roofline import RooflineConfig, simulate_gemms
 
 
 def test_hand_computed_compute_bound_case():

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from simulators.graph import Graph, Op, Tensor, random_dag
-from simulators.scratchpad import InvalidSchedule, Replayer, Schedule, Step, replay
-from simulators.scratchpad_baselines import (
+from archgym.simulators.graph import Graph, Op, Tensor, random_dag
+from archgym.simulators.scratchpad import InvalidSchedule, Replayer, Schedule, Step, replay
+from archgym.simulators.scratchpad_baselines import (
     ALLOCATORS,
     EVICTIONS,
     ORDERS,
@@ -20,6 +17,8 @@ from simulators.scratchpad_baselines import (
     min_peak_bytes,
     no_spill_peak_bytes,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def chain() -> Graph:
@@ -220,9 +219,9 @@ def test_baselines_do_not_depend_on_the_hash_seed() -> None:
 
     code = (
         "import numpy as np\n"
-        "from simulators.graph import random_dag\n"
-        "from simulators.scratchpad import replay\n"
-        "from simulators.scratchpad_baselines import heuristic_schedule\n"
+        "from archgym.simulators.graph import random_dag\n"
+        "from archgym.simulators.scratchpad import replay\n"
+        "from archgym.simulators.scratchpad_baselines import heuristic_schedule\n"
         "g = random_dag(25, np.random.default_rng(4), size_range=(1, 3), max_inputs=3)\n"
         "cap = g.max_op_footprint_bytes()\n"
         "print([s.to_dict() for s in heuristic_schedule(g, cap, eviction='greedy').steps])\n"

@@ -7,11 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from simulators.common import InfeasibleDesign
-from simulators.sparse import (
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.sparse import (
     DENSE,
     SPARSE_METRICS,
     Pattern,
@@ -25,9 +22,18 @@ from simulators.sparse import (
     parse_pattern,
     simulate_sparse,
 )
-from simulators.systolic import METRICS, ArrayConfig, ConvLayer, GemmLayer, analyze, simulate
-from simulators.systolic.energy import area_mm2 as systolic_area
-from simulators.systolic.energy import energy_breakdown_pj as systolic_energy
+from archgym.simulators.systolic import (
+    METRICS,
+    ArrayConfig,
+    ConvLayer,
+    GemmLayer,
+    analyze,
+    simulate,
+)
+from archgym.simulators.systolic.energy import area_mm2 as systolic_area
+from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 LAYERS = [
     GemmLayer(64, 64, 64),

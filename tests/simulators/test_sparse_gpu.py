@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from simulators.sparse.gpu import (
+from archgym.simulators.sparse.gpu import (
     H100_SPARSE_EFFICIENCY,
     TensorCoreEfficiency,
     gemm_time_s,

@@ -8,15 +8,14 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
-from simulators.sparse import (
+from archgym.simulators.sparse import (
     SparseConfig,
     SparseLayer,
     analyze_sparse,
     operand_bytes,
     parse_pattern,
 )
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer
+from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer
 
 ROOT = Path(__file__).resolve().parents[2]
 REFS = ROOT / "tests" / "data" / "sparse" / "scalesim_sparse.csv"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from cost_models.energy import DEFAULT_TABLE
-from simulators.systolic import ArrayConfig, GemmLayer, analyze
-from simulators.systolic.energy import area_mm2, energy_breakdown_pj, energy_pj
+from archgym.cost_models.energy import DEFAULT_TABLE
+from archgym.simulators.systolic import ArrayConfig, GemmLayer, analyze
+from archgym.simulators.systolic.energy import area_mm2, energy_breakdown_pj, energy_pj
 
 
 def test_hand_computed_energy():

@@ -6,10 +6,15 @@ import csv
 from pathlib import Path
 
 import pytest
-
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
-from simulators.systolic.io import CfgError, read_cfg, read_topology, write_cfg, write_topology
-from simulators.systolic.reports import write_reports
+from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
+from archgym.simulators.systolic.io import (
+    CfgError,
+    read_cfg,
+    read_topology,
+    write_cfg,
+    write_topology,
+)
+from archgym.simulators.systolic.reports import write_reports
 
 V2_CFG = """[general]
 run_name = "scale_example_run_32x32_os"

@@ -6,10 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from simulators.systolic import (
+from archgym.simulators.systolic import (
     ArrayConfig,
     ConvLayer,
     GemmLayer,
@@ -18,6 +15,8 @@ from simulators.systolic import (
     designs_from_configs,
     simulate,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 dims = st.integers(1, 300)
 pow2 = st.sampled_from([2, 4, 8, 16, 32, 64, 128])

@@ -1,4 +1,4 @@
-"""simulators.systolic.replay: SCALE-Sim's CALC read buffer replayed on its request stream.
+"""archgym.simulators.systolic.replay: SCALE-Sim's CALC read buffer replayed on its request stream.
 
 References: the pure-Python, word-by-word replay of the buffer (``_replay`` in
 test_systolic_scalesim.py, written from SCALE-Sim's ``read_buffer_estimate_bw.py`` semantics);
@@ -12,16 +12,16 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from test_systolic_scalesim import _replay
-
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
-from simulators.systolic.replay import (
+from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
+from archgym.simulators.systolic.replay import (
     ifmap_request_stream,
     replay_calc_buffer,
     scalesim_calc_analyze,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .test_systolic_scalesim import _replay
 
 
 @settings(max_examples=80, deadline=None)

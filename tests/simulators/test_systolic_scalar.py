@@ -1,6 +1,6 @@
 """The scalar fast path equals the vectorised model; SCALE-Sim's CALC read buffer, replayed.
 
-- ``analyze`` on a short workload runs :mod:`simulators.systolic.scalar`; it must return exactly
+- ``analyze`` on a short workload runs :mod:`archgym.simulators.systolic.scalar`; it must return exactly
   (bit for bit, same dtypes and key order) what ``analyze_batch`` returns, on all stored
   SCALE-Sim cases in both modes and on hypothesis-generated designs and layers.
 - The closed-form CALC-mode DRAM reads of ``scalesim_compat`` (``_calc_capacity``,
@@ -17,11 +17,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from test_systolic_scalesim import _cases, _replay
-
-from simulators.systolic import (
+from archgym.simulators.systolic import (
     METRICS,
     ArrayConfig,
     ConvLayer,
@@ -31,8 +27,12 @@ from simulators.systolic import (
     analyze_batch,
     designs_from_configs,
 )
-from simulators.systolic.layers import layer_table
-from simulators.systolic.refcases import case_config, case_layer
+from archgym.simulators.systolic.layers import layer_table
+from archgym.simulators.systolic.refcases import case_config, case_layer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .test_systolic_scalesim import _cases, _replay
 
 
 def _vectorised(config, layers):
@@ -215,7 +215,7 @@ def _replay_writes(writes: int, words: int, line: int) -> int:
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 3000), st.integers(100, 1200), st.integers(1, 40))
 def test_calc_ofmap_writes_replay_scalesim_drain_lines(writes, words, cols):
-    from simulators.systolic.scalar import _partial_drain_line
+    from archgym.simulators.systolic.scalar import _partial_drain_line
 
     extra = cols - 1 if _partial_drain_line(writes, words, cols) else 0
     assert writes + extra == _replay_writes(writes, words, cols)

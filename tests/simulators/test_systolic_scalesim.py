@@ -27,15 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from simulators.systolic import analyze, simulate
-from simulators.systolic.refcases import case_config, case_layer
-from simulators.systolic.replay import (
+from archgym.simulators.systolic import analyze, simulate
+from archgym.simulators.systolic.refcases import case_config, case_layer
+from archgym.simulators.systolic.replay import (
     ifmap_request_stream,
     replay_calc_buffer,
     scalesim_calc_analyze,
 )
-from simulators.systolic.scalar import _calc_capacity
+from archgym.simulators.systolic.scalar import _calc_capacity
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scalesim"
 

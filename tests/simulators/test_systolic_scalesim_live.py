@@ -12,9 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
-from simulators.systolic.io import write_cfg, write_topology
+from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
+from archgym.simulators.systolic.io import write_cfg, write_topology
 
 PYTHON = os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python")
 
