@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "archgym.commands.gpu",
     "archgym.commands.proxy",
     "archgym.commands.scratchpad",
+    "archgym.commands.workloads",
 ]
 
 
@@ -93,14 +94,6 @@ def _cmd_agents(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_workloads(args: argparse.Namespace) -> int:
-    from archgym.workloads import list_workloads, workload_family
-
-    for name in list_workloads():
-        print(f"{name:28s} {workload_family(name)}")
-    return 0
-
-
 def _cmd_show(args: argparse.Namespace) -> int:
     from archgym.dataset import load
     from archgym.results import format_table, summary
@@ -161,7 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("envs", help="list registered environments").set_defaults(func=_cmd_envs)
     sub.add_parser("agents", help="list registered agents").set_defaults(func=_cmd_agents)
-    sub.add_parser("workloads", help="list built-in workloads").set_defaults(func=_cmd_workloads)
 
     p = sub.add_parser("show", help="print the per-agent summary of a dataset")
     p.add_argument("dataset", help="experiment folder, dataset folder or Parquet file")
