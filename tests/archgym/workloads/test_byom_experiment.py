@@ -1,4 +1,4 @@
-"""Smoke test of experiments/byom/search.py (tiny budget, a short decode)."""
+"""Smoke tests of experiments/byom/search.py and benchmarks/bench_workloads.py (tiny args)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).parents[3]
 
 
+@pytest.mark.slow
 def test_byom_search_runs_on_a_config_and_an_onnx_cnn(tmp_path):
     pytest.importorskip("onnx")
     out = tmp_path / "search.json"
@@ -29,3 +30,18 @@ def test_byom_search_runs_on_a_config_and_an_onnx_cnn(tmp_path):
     rows = json.loads(out.read_text())
     assert {r["task"].split(":")[0] for r in rows} == {"systolic", "scratchpad"}
     assert all(r["design"] is not None and r["reward"] < 0 for r in rows)
+
+
+def test_import_benchmark_runs_with_tiny_args():
+    pytest.importorskip("onnx")
+    script = str(ROOT / "benchmarks" / "bench_workloads.py")
+    run = subprocess.run(
+        [sys.executable, script, "--layers", "5", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1].split()[0] == "5"
