@@ -18,6 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archgym.workloads.workload import Workload
 
 __all__ = ["format_workload", "register"]
 
@@ -52,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=_cmd_export)
 
 
-def _resolve(args: argparse.Namespace):
+def _resolve(args: argparse.Namespace) -> Workload:
     from archgym.workloads import resolve_workload
 
     return resolve_workload(
@@ -73,7 +77,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_workload(workload) -> str:
+def format_workload(workload: Workload) -> str:
     """The layer table and totals of a :class:`~archgym.workloads.Workload` as text."""
     rows = workload.rows()
     total = max(1, workload.flops())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from archgym.simulators.systolic.io import read_topology
 
 from archgym.cli import main
@@ -51,3 +52,26 @@ def test_user_mistakes_exit_2_with_one_line(capsys, tmp_path):
     bad.write_text('{"model_type": "t5"}')
     assert main(["workloads", "show", str(bad)]) == 2
     assert "unknown model_type" in capsys.readouterr().err
+
+
+def test_skip_unsupported_reports_the_skipped_flops(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    import onnx
+    from onnx import helper
+
+    from .onnx_models import model, weight
+
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["a"]),
+        helper.make_node("Einsum", ["a", "b"], ["e"], equation="ij,jk->ik"),
+    ]
+    path = tmp_path / "m.onnx"
+    m = model(nodes, [("x", [2, 8])], [("e", [2, 3])], [weight("w", 8, 8), weight("b", 8, 3)])
+    onnx.save(m, str(path))
+    assert main(["workloads", "show", str(path)]) == 2
+    assert "unsupported ONNX op(s) Einsum x1" in capsys.readouterr().err
+    assert main(["workloads", "show", str(path), "--skip-unsupported", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["skipped_ops"] == {"Einsum": 1} and data["skipped_flops"] == 2 * 2 * 8 * 3
+    assert main(["workloads", "show", str(path), "--skip-unsupported"]) == 0
+    assert "skipped {'Einsum': 1} (96 FLOPs not counted above)" in capsys.readouterr().out

@@ -106,6 +106,20 @@ def test_gemm_roofline_env_evaluates_a_config_json():
     assert feasible and all(r.metrics["latency_s"] > 0 for r in feasible)
 
 
+def test_gemm_roofline_env_evaluates_an_all_gemm_onnx_file(tmp_path):
+    pytest.importorskip("onnx")
+    import onnx
+
+    from .onnx_models import attention_block
+
+    path = tmp_path / "block.onnx"
+    onnx.save(attention_block(), str(path))
+    spec = f"{path}?tokens=16&batch=2"
+    assert workload_family(spec) == "gemms"
+    feasible = _evaluate("archgym/GemmRoofline-v0", spec)
+    assert feasible and all(r.metrics["latency_s"] > 0 for r in feasible)
+
+
 def test_parse_spec_keeps_paths_with_question_marks_out_of_built_ins():
     target, opts = parse_spec("model.onnx?batch=2")
     assert target == "model.onnx" and opts.batch == 2
