@@ -123,3 +123,18 @@ def test_gemm_roofline_env_evaluates_an_all_gemm_onnx_file(tmp_path):
 def test_parse_spec_keeps_paths_with_question_marks_out_of_built_ins():
     target, opts = parse_spec("model.onnx?batch=2")
     assert target == "model.onnx" and opts.batch == 2
+
+
+def test_an_experiment_toml_names_a_config_json_as_its_workload(tmp_path):
+    from archgym.dataset import load
+    from archgym.experiment import load_experiment, run_experiment
+
+    toml = tmp_path / "byom.toml"
+    toml.write_text(
+        '[experiment]\nname = "byom"\nbudget = 3\nseeds = 1\nworkers = 1\n\n'
+        '[env]\nid = "archgym/SystolicArray-v0"\n'
+        f'kwargs = {{ workload = "{MODELS / "gpt2.json"}?phase=decode&batch=4" }}\n\n'
+        '[[agents]]\nname = "random_walk"\n'
+    )
+    dataset = run_experiment(load_experiment(toml), tmp_path / "run", show_progress=False)
+    assert len(load(dataset)) == 3
