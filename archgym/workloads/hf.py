@@ -138,9 +138,8 @@ def _llama_like(c: _Config, model_type: str) -> Transformer:
     heads = c.int("num_attention_heads")
     if model_type == "qwen2":
         c.refuse("use_sliding_window", "per-layer windows")
-    window = c.int("sliding_window", default=None) if model_type in ("mistral", "mixtral") else None
-    if model_type == "phi3":
-        window = c.int("sliding_window", default=None)
+    windowed = model_type in ("mistral", "mixtral", "phi3")  # qwen2's needs use_sliding_window
+    window = c.int("sliding_window", default=None) if windowed else None
     experts = c.int("num_local_experts") if model_type == "mixtral" else 0
     vocab = c.int("vocab_size")
     return Transformer(

@@ -113,6 +113,26 @@ def test_errors_name_the_problem(tmp_path):
         resolve_workload(tmp_path, tokens=2048)  # a checkpoint folder works too
 
 
+@pytest.mark.parametrize(
+    ("name", "change", "options", "message"),
+    [
+        ("qwen2-7b", {"use_sliding_window": True}, {}, "use_sliding_window=True is not modelled"),
+        ("bert-base-uncased", {}, {"phase": "decode"}, "encoder has no decode phase"),
+        ("gpt2", {"architectures": ["A", "B"]}, {}, "names 2 classes"),
+        ("llama3-8b", {"architectures": ["LlamaForTokenClassification"]}, {}, "not modelled"),
+        ("llama3-8b", {"num_key_value_heads": 5}, {}, "not a multiple of 5 KV heads"),
+        ("llama3-8b", {"hidden_size": 4096.0}, {}, "'hidden_size' must be a positive integer"),
+        ("llama3-8b", {}, {"tokens": 64, "context": 32}, "must be at least `tokens`"),
+    ],
+)
+def test_config_mistakes_are_one_line_errors(tmp_path, name, change, options, message):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config(name), **change}))
+    with pytest.raises(UserError, match=message) as info:
+        resolve_workload(path, **options)
+    assert "\n" not in str(info.value)
+
+
 def full_forward_flops(name: str, tokens: int) -> tuple[float, float]:
     """(matmul FLOPs, all FLOPs) of one prefill pass of batch 1, written from the model
     definitions: matmuls from the module shapes, plus the elementwise work (norms 5/elem,
