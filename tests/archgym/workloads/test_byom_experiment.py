@@ -1,4 +1,4 @@
-"""Smoke tests of experiments/byom/search.py and benchmarks/bench_workloads.py (tiny args)."""
+"""Smoke tests of experiments/byom/ and benchmarks/bench_workloads.py (tiny args)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,18 @@ def test_import_benchmark_runs_with_tiny_args():
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1].split()[0] == "5"
+
+
+def test_coverage_script_runs_on_one_model():
+    pytest.importorskip("onnx_tool")
+    script = str(ROOT / "experiments" / "byom" / "coverage.py")
+    run = subprocess.run(
+        [sys.executable, script, "--models", "squeezenet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1].startswith("squeezenet")

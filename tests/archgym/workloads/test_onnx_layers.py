@@ -180,3 +180,43 @@ def test_a_1000_layer_graph_imports_in_under_5_seconds():
     elapsed = time.perf_counter() - start
     assert len(w.entries) == 1000 and w.weight_flops == 1000 * 2 * 8 * 8 * 8 * 72
     assert elapsed < 5.0
+
+
+def _onnx_tool_gemm_macs(model_or_path) -> int:
+    """MACs of Conv/Gemm/MatMul nodes by onnx-tool (an independent ONNX profiler), less the
+    bias adds it counts (one per output element of a Conv or Gemm with a bias input)."""
+    import onnx
+    from onnx import shape_inference
+    from onnx_tool import Model
+
+    proto = (
+        model_or_path
+        if isinstance(model_or_path, onnx.ModelProto)
+        else onnx.load(str(model_or_path))
+    )
+    graph = Model(proto).graph
+    graph.shape_infer()
+    graph.profile()
+    macs = 0
+    for node in graph.nodemap.values():
+        if node.op_type in ("Conv", "Gemm", "MatMul"):
+            m = node.macs
+            macs += int(m[0] if isinstance(m, (list, tuple)) else m)
+    inferred = shape_inference.infer_shapes(proto).graph
+    shapes = {
+        vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+        for vi in [*inferred.value_info, *inferred.output]
+    }
+    bias = sum(
+        math.prod(shapes[n.output[0]])
+        for n in inferred.node
+        if n.op_type in ("Conv", "Gemm") and len(n.input) == 3 and n.input[2]
+    )
+    return macs - bias
+
+
+@pytest.mark.parametrize("name", [*LIGHT_MODELS, "small_cnn"])
+def test_macs_equal_an_independent_onnx_profiler(name):
+    pytest.importorskip("onnx_tool")
+    model_or_path = small_cnn()[0] if name == "small_cnn" else LIGHT / f"light_{name}.onnx"
+    assert resolve_workload(model_or_path).weight_flops == 2 * _onnx_tool_gemm_macs(model_or_path)
