@@ -129,6 +129,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from archgym.workloads.gemms import GemmShape
 
     workload = _resolve(args)
+    if workload.notes.get("built_in") == "sparse":
+        from archgym.errors import UserError
+
+        raise UserError(
+            f"{args.workload!r} has sparsity patterns, which a dense topology CSV cannot hold; "
+            "export its dense network instead"
+        )
     layers = []
     for item in workload.items():  # SCALE-Sim splits fields on commas: keep names clean
         if isinstance(item, GemmShape):

@@ -48,6 +48,8 @@ def test_user_mistakes_exit_2_with_one_line(capsys, tmp_path):
     assert main(["workloads", "show", "resnet19"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("archgym: error: unknown workload 'resnet19'") and err.count("\n") == 1
+    assert main(["workloads", "export", "resnet50-sparse", "-o", str(tmp_path / "t.csv")]) == 2
+    assert "sparsity patterns" in capsys.readouterr().err
     bad = tmp_path / "config.json"
     bad.write_text('{"model_type": "t5"}')
     assert main(["workloads", "show", str(bad)]) == 2

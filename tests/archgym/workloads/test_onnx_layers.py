@@ -99,6 +99,25 @@ def test_microsoft_attention_has_its_projection():
     assert w.attention_flops == 2 * 2 * 4 * 10 * 10 * 16
 
 
+def test_microsoft_multi_head_and_group_query_attention():
+    mha = helper.make_node(
+        "MultiHeadAttention", ["q", "k", "v"], ["y"], domain="com.microsoft", num_heads=4
+    )
+    io = [("q", [2, 6, 64]), ("k", [2, 9, 64]), ("v", [2, 9, 64])]
+    w = resolve_workload(model([mha], io, [("y", [2, 6, 64])], ms=True))
+    assert [e.item.gemm_shape() for e in w.entries] == [(6, 9, 16), (6, 16, 9)]
+    assert {e.runs for e in w.entries} == {2 * 4}
+    inputs = ["q", "k", "v", "pk", "pv"]
+    gqa = helper.make_node(
+        "GroupQueryAttention", inputs, ["y"], domain="com.microsoft", num_heads=8, kv_num_heads=2
+    )
+    io = [("q", [1, 1, 128]), ("k", [1, 1, 32]), ("v", [1, 1, 32])]
+    io += [("pk", [1, 2, 99, 16]), ("pv", [1, 2, 99, 16])]
+    w = resolve_workload(model([gqa], io, [("y", [1, 1, 128])], ms=True))
+    scores = w.entries[0]  # one new token, 4 query heads per KV head, 99 cached + 1 new keys
+    assert scores.item.gemm_shape() == (4, 100, 16) and scores.runs == 2
+
+
 def test_unsupported_ops_are_refused_or_skipped_with_their_flops():
     nodes = [
         helper.make_node("MatMul", ["x", "w"], ["a"]),
