@@ -41,7 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("measurements", help="measurement CSV (data/gpu format, archgym gpu measure)")
     c.add_argument("--device", required=True, help="device name (see --device of predict)")
     c.add_argument("-o", "--out", required=True, help="calibration JSON to write")
-    c.add_argument("--start", help="device whose shipped constants start the fit")
+    c.add_argument(
+        "--start",
+        help="transfer: start from this device's shipped constants, refit mma, hbm, launch",
+    )
     c.add_argument(
         "--max-kernels", type=int, help="few-shot: fit mma, hbm, launch on at most N kernels"
     )
@@ -155,7 +158,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     start = load_calibration(args.start or device)
     try:
         text = calibrate_file(
-            args.measurements, device, start=start, max_kernels=args.max_kernels, seed=args.seed
+            args.measurements,
+            device,
+            start=start,
+            max_kernels=args.max_kernels,
+            seed=args.seed,
+            start_device=args.start,
         )
     except (OSError, ValueError) as exc:
         raise UserError(f"{args.measurements}: {exc}") from None

@@ -99,15 +99,17 @@ def calibrate(
     start: Mapping[Key, Efficiency] | None = None,
     max_kernels: int | None = None,
     seed: int = 0,
+    transfer: bool = False,
 ) -> tuple[dict[Key, Efficiency], list[dict]]:
     """Constants per calibration key fitted on the training rows; also returns those rows.
 
-    ``start``: constants to start from (and to fall back on for keys without rows);
-    ``max_kernels``: few-shot mode (see the module docstring).
+    ``start``: constants to fall back on for keys without rows; with ``transfer`` (another
+    device's constants) the fit starts from them and refits only ``FEW_SHOT_PARAMS`` where
+    ``start`` has the key; ``max_kernels``: few-shot mode (implies ``transfer``).
     """
     train = [r for r in rows if not r["test"]]
-    few_shot = max_kernels is not None
-    if few_shot:
+    few_shot = transfer or max_kernels is not None
+    if max_kernels is not None:
         train = _sample(train, max_kernels, seed)
     out: dict[Key, Efficiency] = {}
     base = dict(start or {})
@@ -128,7 +130,8 @@ def calibrate(
         def predict(eff, sel=sel, key=key):
             return predict_rows(GemmModel(device, efficiency={**base, **out, key: eff}), sel)
 
-        out[key] = fit_efficiency(predict, measured, first, _params(key, few_shot))
+        params = _params(key, few_shot and key in base)
+        out[key] = fit_efficiency(predict, measured, first, params)
     return out, train
 
 
@@ -139,11 +142,22 @@ def calibrate_file(
     start: Mapping[Key, Efficiency] | None = None,
     max_kernels: int | None = None,
     seed: int = 0,
+    start_device: str | None = None,
 ) -> str:
-    """The calibration file text (``calibration_json``) fitted from one measurement CSV."""
+    """The calibration file text (``calibration_json``) fitted from one measurement CSV.
+
+    ``start_device``: the device ``start`` came from, for a transfer fit (recorded).
+    """
     path = Path(csv_path)
     rows = load_measurements(path)
-    constants, train = calibrate(rows, device, start=start, max_kernels=max_kernels, seed=seed)
+    constants, train = calibrate(
+        rows,
+        device,
+        start=start,
+        max_kernels=max_kernels,
+        seed=seed,
+        transfer=start_device is not None,
+    )
     library = "triton" if all(r["backend"] == "triton" for r in rows) else "library"
     source = {
         "file": path.name,
@@ -151,6 +165,7 @@ def calibrate_file(
         "rows": len(rows),
         "fit_rows": len(train),
         "few_shot": max_kernels,
+        "start": start_device,
         "seed": seed if max_kernels is not None else None,
     }
     return calibration_json(constants, device=device, library=library, source=source)
