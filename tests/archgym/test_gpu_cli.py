@@ -141,3 +141,24 @@ def test_predict_layout_columns(tmp_path):
 def test_calibrate_rejects_unknown_device(tmp_path):
     with pytest.raises(UserError, match="did you mean 'h100-sxm'"):
         _run(["gpu", "calibrate", "x.csv", "--device", "h100-sx", "-o", str(tmp_path / "c.json")])
+
+
+def test_experiments_validate_wrapper_smoke(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    src = _write(
+        tmp_path / "new.csv",
+        "family,m,n,k,dtype,kind,time_us,status\nx,4096,4096,4096,bf16,dense,190.0,ok\n"
+        "x,64,4096,4096,bf16,dense,20.0,ok\nx,8,4096,4096,bf16,dense,15.0,ok\n",
+    )
+    script = root / "experiments" / "gpu" / "validate.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--csv", src, "--no-baseline"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Every row of the CSV" in out.stdout
