@@ -155,7 +155,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         device = get_device(args.device).name
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    start = load_calibration(args.start or device)
+    start = load_calibration(args.start or device, borrow=False)
     try:
         text = calibrate_file(
             args.measurements,

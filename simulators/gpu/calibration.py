@@ -67,7 +67,7 @@ def parse_calibration(text: str, where: str = "calibration") -> dict[Key, Effici
 
 
 @cache
-def _load(device: str) -> tuple[tuple[Key, Efficiency], ...]:
+def _load(device: str, borrow: bool) -> tuple[tuple[Key, Efficiency], ...]:
     files = shipped_files()
     merged: dict[Key, Efficiency] = {}
     for dev in dict.fromkeys((REFERENCE, device)):
@@ -75,16 +75,20 @@ def _load(device: str) -> tuple[tuple[Key, Efficiency], ...]:
             if (dev, lib) in files:
                 merged.update(parse_calibration(files[(dev, lib)], f"{dev}_{lib}.json"))
     # The int8 nn (WMMA) kernel is calibrated on whichever Hopper campaign timed it.
-    for (dev, lib), text in sorted(files.items()):
+    for (dev, lib), text in sorted(files.items()) if borrow else ():
         for key, eff in parse_calibration(text, f"{dev}_{lib}.json").items():
             if key[2] == "wmma":
                 merged.setdefault(key, eff)
     return tuple(merged.items())
 
 
-def load_calibration(device: str = REFERENCE) -> dict[Key, Efficiency]:
-    """Shipped constants of ``device`` over the H100's (see the module docstring)."""
-    return dict(_load(device))
+def load_calibration(device: str = REFERENCE, *, borrow: bool = True) -> dict[Key, Efficiency]:
+    """Shipped constants of ``device`` over the H100's (see the module docstring).
+
+    ``borrow``: take the int8 nn (``wmma``) constants from another device's file where the
+    device has none (off for the start of a fit, so that a fit never reads its own output).
+    """
+    return dict(_load(device, borrow))
 
 
 def _round(value: float) -> float:

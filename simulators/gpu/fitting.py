@@ -74,7 +74,8 @@ def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
     if key[2] == "triton":
         return TRITON_PARAMS
     params = LIBRARY_PARAMS + (("compressed_hbm",) if key[1] == "sparse24" else ())
-    return params + (LEGACY_PARAMS if key[0] in LEGACY_DTYPES and key[1] == "dense" else ())
+    legacy = (key[0] in LEGACY_DTYPES and key[1] == "dense") or key[2] == "wmma"
+    return params + (LEGACY_PARAMS if legacy else ())
 
 
 def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:

@@ -71,7 +71,7 @@ GEMV_DTYPES = ("fp32", "bf16", "fp16")
 # ``s16816`` / ``wmma`` kernels for 4-byte aligned rows, cutlass_75 ``s1688`` for 2-byte ones).
 LEGACY_DTYPES = ("bf16", "fp16")
 # Kernel paths: Hopper TMA + wgmma, sm80-style (cp.async, mma.sync), sm75-style (scalar loads).
-PATHS = ("tma", "sm80", "sm75")
+PATHS = ("tma", "sm80", "sm75", "wmma")
 LAYOUTS = ("row", "col")
 # ``triton.testing.do_bench`` zeroes a 256 MiB buffer before every timed run to flush L2: the
 # GPU is idle for at least that long between kernels, which sets the duty cycle of the power
@@ -230,7 +230,11 @@ def library_candidates(
         tiles = _SM80_TILES if path == "sm80" else _SM75_TILES
         if path == "sm75" and dtype == "fp16":
             tiles += _SM75_FP16_TILES
-        return [TileConfig(*t, split_k=s) for t in tiles for s in splits]
+        # cuBLAS's small-M kernel (gemmSN) runs alone, with no split-K reduction kernel
+        # (data/gpu/raw/h100_kernels_train.csv: one kernel per call), so it never splits K.
+        return [
+            TileConfig(*t, split_k=s) for t in tiles for s in (splits if t[0] > SMALL_M else (1,))
+        ]
     bk = int(128 // dt.in_bytes)
     out = []
     nvjet = dtype in NVJET_DTYPES and check_kind(kind) == "dense"
@@ -345,6 +349,8 @@ def kernel_time_s(
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
     ld_n, ld_k = (n, k) if ld is None else (np.asarray(ld), np.asarray(ld))
+    if path == "wmma":  # int8 nn: the sm75 path (predictor.GemmModel._candidates)
+        path = "sm75"
     if path == "tma":
         align = np.where(_aligned(ld_n, ld_k, in_b, rule), 1.0, eff.misaligned)
         bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align

@@ -87,10 +87,7 @@ class GemmModel:
         keys = [(dtype, kind, backend), ("fp16", "dense", backend)]
         if backend == "wmma":  # no calibration of the nn kernel: the tn kernel's constants
             keys = [(dtype, kind, backend), (dtype, kind, "library")]
-        for key in keys:
-            if key in self.efficiency:
-                return self.efficiency[key]
-        return Efficiency()
+        return next((self.efficiency[key] for key in keys if key in self.efficiency), Efficiency())
 
     def _layout(self, dtype: str, a_major: str, b_major: str | None) -> tuple[str, str]:
         b_major = b_major or ("col" if dtype == "fp8" else "row")
@@ -106,11 +103,11 @@ class GemmModel:
         ld = leading_dims(m.astype(np.int64), n.astype(np.int64), k.astype(np.int64), *layout)
         paths = library_path(n, k, dtype, kind, ld=ld, device=self.device)
         if self._library(dtype, kind, layout) == "wmma":
-            paths = np.full(len(m), "sm80")
+            paths = np.full(len(m), "wmma")
         t = np.full(len(m), np.inf)
         for path in np.unique(paths):
             sel = paths == path
-            cand = _tile_arrays(library_candidates(dtype, kind, str(path), self.device))
+            cand = _tile_arrays(self._candidates(dtype, kind, str(path)))
             t[sel] = _library_min(
                 m[sel],
                 cand,
@@ -225,7 +222,7 @@ class GemmModel:
         """
         layout = self._layout(dtype, a_major, b_major)
         path = self._path(m, n, k, dtype, kind, layout)
-        cands = library_candidates(dtype, kind, path, self.device)
+        cands = self._candidates(dtype, kind, path)
         eff = self.efficiency_for(dtype, kind, self._library(dtype, kind, layout))
         t = kernel_time_s(
             m,
@@ -242,9 +239,20 @@ class GemmModel:
         t = np.where([c.block_m <= SMALL_M < m for c in cands], np.inf, t)
         return cands[int(np.argmin(t))]
 
+    def _candidates(self, dtype: str, kind: str, path: str) -> list[TileConfig]:
+        """Library tiles of a path; ``wmma`` (int8 nn): the register-staged sm75 tiles.
+
+        The int8 nn kernel runs on the H200 as one latency-bound kernel: about one memory
+        latency per 32-wide K step of a 128 x 128 tile and no K split (training rows of
+        data/gpu/h200_dense.csv: time ~ K steps x waves of 128 x 128 tiles at small m).
+        """
+        if path != "wmma":
+            return library_candidates(dtype, kind, path, self.device)
+        return [TileConfig(128, 128, 32, 4, 2)]
+
     def _path(self, m, n, k, dtype, kind, layout) -> str:
         if self._library(dtype, kind, layout) == "wmma":
-            return "sm80"
+            return "wmma"
         ld = leading_dims(m, n, k, *layout)
         return str(library_path(n, k, dtype, kind, ld=ld, device=self.device))
 
