@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,49 @@ def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:
     return out
 
 
+def _scaled(start: Mapping[Key, Efficiency], x) -> dict[Key, Efficiency]:
+    mma, hbm, launch = x
+    return {
+        key: replace(
+            eff,
+            mma=min(1.0, eff.mma * mma),
+            hbm=min(1.0, eff.hbm * hbm),
+            launch_us=max(0.0, eff.launch_us + launch),
+        )
+        for key, eff in start.items()
+    }
+
+
+def _joint_transfer(
+    train: list[dict], device: str, start: dict[Key, Efficiency]
+) -> dict[Key, Efficiency]:
+    """Few-shot: three device-wide corrections of ``start`` fitted on all rows at once.
+
+    A factor on every math efficiency, a factor on every HBM efficiency and an offset on
+    every launch cost: what changes between two GPUs of one architecture (clocks under power,
+    memory technology, driver), not per-kernel detail that a few kernels cannot pin down.
+    """
+    from scipy.optimize import least_squares
+
+    measured = np.log([r["time_us"] for r in train])
+
+    def residual(x):
+        model = GemmModel(device, efficiency=_scaled(start, x))
+        return np.log(np.maximum(predict_rows(model, train), 1e-3)) - measured
+
+    fit = least_squares(
+        residual,
+        [1.0, 1.0, 0.0],
+        bounds=([0.5, 0.5, -3.0], [1.5, 2.0, 10.0]),
+        loss="soft_l1",
+        f_scale=0.1,
+        diff_step=1e-3,
+        max_nfev=200,
+    )
+    keys = {row_key(r) for r in train}
+    return {k: e for k, e in _scaled(start, fit.x).items() if k in keys or k[2] != "triton"}
+
+
 def calibrate(
     rows: list[dict],
     device: str,
@@ -112,6 +156,7 @@ def calibrate(
     few_shot = transfer or max_kernels is not None
     if max_kernels is not None:
         train = _sample(train, max_kernels, seed)
+        return _joint_transfer(train, device, dict(start or {})), train
     out: dict[Key, Efficiency] = {}
     base = dict(start or {})
     keys = sorted({row_key(r) for r in train}, key=lambda key: key[2] == "triton")

@@ -86,6 +86,11 @@ def _features(rows):
     )
 
 
+def _zero_shot(device: str) -> GemmModel:
+    """The H100 constants only (no constants borrowed from another device's campaign)."""
+    return GemmModel(device, efficiency=load_calibration("h100-sxm", borrow=False))
+
+
 def _predict(model: GemmModel, rows: list[dict], column: str) -> None:
     for r, p in zip(rows, predict_rows(model, rows), strict=True):
         r[f"pred_{column}"] = float(p)
@@ -121,7 +126,7 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
         model = GemmModel(device)
     _predict(model, rows, "model")
     if device != "h100-sxm":
-        _predict(GemmModel(device, calibration="h100-sxm"), rows, "zero_shot")
+        _predict(_zero_shot(device), rows, "zero_shot")
     train = [r for r in rows if not r["test"]]
     _add_baselines(rows, train, device, baseline)
     test = [r for r in rows if r["test"]]
@@ -157,12 +162,12 @@ def few_shot_report(
 ) -> dict:
     """Calibrate ``device`` from <= ``max_kernels`` of its kernels from the H100 constants."""
     rows = load_measurements(data_path(DATASETS[device][0]), holdout=())
-    start = load_calibration("h100-sxm")
+    start = load_calibration("h100-sxm", borrow=False)
     constants, sample = calibrate(rows, device, start=start, max_kernels=max_kernels, seed=seed)
     ids = {id(r) for r in sample}
     rest = [r for r in rows if id(r) not in ids]
     _predict(GemmModel(device, efficiency={**start, **constants}), rest, "model")
-    _predict(GemmModel(device, calibration="h100-sxm"), rest, "zero_shot")
+    _predict(_zero_shot(device), rest, "zero_shot")
     _add_baselines(rest, sample, device, baseline)
     return {"device": device, "kernels": len(sample), "heldout": _tables(rest, ("dtype", "kind"))}
 
