@@ -386,9 +386,15 @@ def kernel_time_s(
     def wave_s(ctas_on_sm, active_sms):
         bw = np.minimum(bw_cap, dev.l2_bytes_per_s * eff.l2_scale / active_sms)
         t_math = ctas_on_sm * 2.0 * bm * bn * bk / rate_sm * spill
+        # Latency bound: a slab's load is issued when the buffer it overwrites is released.
+        # Triton's loop (rule "triton") waits for its MMA before issuing the load of the
+        # stage that buffer will hold, so one CTA's step is at least (its math + one memory
+        # latency) / (stages - 1): with 2 stages load and math serialise. The library's
+        # producer warps keep stages - 1 loads in flight: latency / (stages - 1).
+        chain = latency_s + (t_math / ctas_on_sm if rule == "triton" else 0.0)
         t_load = np.maximum(
             ctas_on_sm * bytes_iter / bw,
-            latency_s / np.maximum(stages - 1.0, 1.0),
+            chain / np.maximum(stages - 1.0, 1.0),
         )
         step = np.maximum(t_math, t_load) + eff.k_iter_ns * 1e-9
         return k_iters * step + t_load + ctas_on_sm * epi_bytes / bw
