@@ -106,11 +106,14 @@ class ConvLayer:
 
     def ifmap_words(self, include_padding: bool = False) -> int:
         """Distinct input words one group reads: rows/cols a stride skips are never read and
-        padding is not stored unless ``include_padding`` (SCALE-Sim fetches padding, as its
-        input is the padded image)."""
-        pad = self.padding
-        rows = _touched(self.H, self.R, self.stride, pad, self.out_h, include_padding)
-        cols = _touched(self.W, self.S, self.stride, pad, self.out_w, include_padding)
+        padding is not stored unless ``include_padding``: SCALE-Sim's view, which fetches
+        padding (its input is the padded image) and has its extra window per axis
+        (:attr:`scalesim_out_h`), clipped to the padded input."""
+        pad, wide = self.padding, include_padding
+        out_h = self.scalesim_out_h if wide else self.out_h
+        out_w = self.scalesim_out_w if wide else self.out_w
+        rows = _touched(self.H, self.R, self.stride, pad, out_h, wide)
+        cols = _touched(self.W, self.S, self.stride, pad, out_w, wide)
         return rows * cols * (1 if self.depthwise else self.C)
 
     def band_words(self) -> int:

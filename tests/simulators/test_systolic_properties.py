@@ -177,8 +177,10 @@ def test_bad_batch_input():
 @given(conv_layers(), st.booleans())
 def test_ifmap_words_match_brute_force(layer, with_pad):
     covered = np.zeros((layer.H + 2 * layer.padding, layer.W + 2 * layer.padding), dtype=bool)
-    for oy in range(layer.out_h):
-        for ox in range(layer.out_w):
+    out_h = layer.scalesim_out_h if with_pad else layer.out_h  # SCALE-Sim's view with padding
+    out_w = layer.scalesim_out_w if with_pad else layer.out_w
+    for oy in range(out_h):
+        for ox in range(out_w):
             y, x = oy * layer.stride, ox * layer.stride
             covered[y : y + layer.R, x : x + layer.S] = True
     if not with_pad:
