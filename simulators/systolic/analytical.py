@@ -194,23 +194,54 @@ def analyze_batch(
     """
     table = layers if isinstance(layers, LayerTable) else layer_table(layers)
     design = design_columns(designs, scalesim_compat=scalesim_compat)
-    rows = design.rows
     u_if = table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique
     m = (table.M_scalesim if scalesim_compat else table.M)[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
-        ints, floats = layer_model(
-            NUMPY, design, m, table.N[None, :], table.K[None, :], u_if[None, :],
-            table.band_words[None, :],
-        )  # fmt: skip
-    groups = table.groups[None, :]
-    shape = np.broadcast_shapes(rows.shape, m.shape)
-    out = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
-    for key, value in zip(FLOAT_KEYS, floats, strict=True):
-        out[key] = np.asarray(value, dtype=float)
-    return {
-        key: out[key] if out[key].shape == shape else np.broadcast_to(out[key], shape)
-        for key in METRICS
-    }
+    layer = (m, table.N[None, :], table.K[None, :], u_if[None, :], table.band_words[None, :])
+    groups = table.groups[None, :] if np.any(table.groups != 1) else 1
+    shape = (design.rows.shape[0], len(table))
+    parts = []
+    for code, sub in split_by_dataflow(design):
+        with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
+            ints, floats = layer_model(NUMPY, sub, *layer)
+        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
+        part.update(zip(FLOAT_KEYS, floats, strict=True))
+        parts.append((code, part))
+    if len(parts) == 1:
+        out = parts[0][1]
+        return {
+            key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
+            for key in METRICS
+        }
+    # Designs were grouped by dataflow in sorted order: stack the groups, then undo the sort.
+    order = np.argsort(design.df[:, 0], kind="stable")
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    result = {}
+    for key in METRICS:
+        blocks = []
+        for code, part in parts:
+            rows = int(np.count_nonzero(design.df[:, 0] == code))
+            blocks.append(np.broadcast_to(part[key], (rows, shape[1])))
+        result[key] = np.concatenate(blocks)[inverse]
+    return result
+
+
+def split_by_dataflow(design: Design) -> list[tuple[int, Design]]:
+    """The designs of each dataflow present, as :class:`Design` with a Python-int ``df``."""
+    codes = design.df[:, 0]
+    present = np.unique(codes)
+    if present.size == 1:
+        return [(int(present[0]), design._replace(df=int(present[0])))]
+    out = []
+    for code in present.tolist():
+        rows = codes == code
+        fields = {
+            name: getattr(design, name)[rows]
+            for name in Design._fields
+            if name not in ("df", "compat")
+        }
+        out.append((code, Design(df=code, compat=design.compat, **fields)))
+    return out
 
 
 def _memory_time(

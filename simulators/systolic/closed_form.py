@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -109,8 +108,7 @@ NUMPY = _NumPyOps()
 PYTHON = _PythonOps()
 
 
-@dataclass(frozen=True)
-class Design:
+class Design(NamedTuple):
     """One design (Python numbers) or a column of D designs (``(D, 1)`` arrays).
 
     ``df``: dataflow code (0 os, 1 ws, 2 is); ``words_*``: SRAM words per operand; ``rbw`` /
@@ -139,35 +137,40 @@ def calc_capacity(x: Any, words: Any) -> Any:
 def layer_model(x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any) -> tuple:
     """Per-group (ints in :data:`INT_KEYS` order, fractions in :data:`FLOAT_KEYS` order).
 
+    ``d.df`` is one dataflow code (a Python int: batched callers group designs by dataflow);
     ``m, n, k``: the layer's GEMM; ``u_if``: distinct ifmap words (padded ones in compat);
     ``band``: words of one band of input rows (see ``layers``).
     """
-    where = x.where
     rows, cols, df = d.rows, d.cols, d.df
-    is_os, is_ws, is_is = df == 0, df == 1, df == 2
-    sr = where(is_os, m, k)
-    sc = where(is_is, m, n)
-    t = where(is_os, k, where(is_ws, m, n))
+    mk, kn, mn = m * k, k * n, m * n
+    if df == 0:  # os: outputs stationary
+        sr, sc, t, skew = m, n, k, rows + cols - 2
+    elif df == 1:  # ws: weights stationary
+        sr, sc, t, skew = k, n, m, 2 * rows + cols - 2
+    else:  # is: inputs stationary
+        sr, sc, t, skew = k, m, n, 2 * rows + cols - 2
     fr = -(-sr // rows)
     fc = -(-sc // cols)
     folds = fr * fc
-    per_fold = t + where(is_os, rows + cols - 2, 2 * rows + cols - 2)
+    per_fold = t + skew
     compute = folds * per_fold - (1 if d.compat else 0)
     pes = rows * cols
     # SCALE-Sim times a ws/is fold's utilisation over C - 1 cycles more than the fold takes.
-    util_cycles = where(is_os, per_fold, per_fold + cols - 1) if d.compat else per_fold
-    mk, kn, mn = m * k, k * n, m * n
-    if_sram = where(is_is, mk, fc * mk)
-    f_sram = where(is_os, fr * kn, where(is_ws, kn, fc * kn))
-    o_sram = where(is_os, mn, fr * mn)
-    geometry = (rows, cols, is_os, is_ws, is_is, sr, sc, fr, fc, m, n, k)
+    util_cycles = per_fold + cols - 1 if d.compat and df != 0 else per_fold
+    if df == 0:
+        if_sram, f_sram, o_sram, o_sram_reads = fc * mk, fr * kn, mn, 0 * mn
+    else:
+        if_sram = mk if df == 2 else fc * mk
+        f_sram = kn if df == 1 else fc * kn
+        o_sram, o_sram_reads = fr * mn, (fr - 1) * mn
+    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k)
     if d.compat:
-        o_sram = o_sram + where(is_os, folds * (rows + cols), 0)
+        if df == 0:
+            o_sram = o_sram + folds * (rows + cols)
         o_sram_reads = 0 * o_sram
         traffic = _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram)
         stall, fill, drain = _compat_time(x, d, compute, traffic)
     else:
-        o_sram_reads = where(is_os, 0, (fr - 1) * mn)
         traffic = _traffic(x, d, geometry, u_if, band, if_sram, f_sram)
         stall, fill, drain = _time(x, d, geometry, compute, traffic)
     if_dram, f_dram, o_w, o_r = traffic[:4]
@@ -209,41 +212,47 @@ def _traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     band (ws: of the whole input) that fits. Partial sums spill per column tile, only the part
     of the tile that does not fit.
     """
-    where, lo, hi = x.where, x.minimum, x.maximum
-    _, cols, is_os, is_ws, is_is, _, sc, fr, fc, m, n, k = geometry
-    h_if, h_f, h_o = d.words_if // 2, d.words_f // 2, d.words_o // 2
+    lo, hi = x.minimum, x.maximum
+    _, cols, df, _, sc, fr, fc, m, n, k = geometry
+    h_if, h_f = d.words_if // 2, d.words_f // 2
     mk, kn, mn = m * k, k * n, m * n
-    window = hi(where(is_ws, u_if, band), 1)  # a layer may read padding only
+    window = hi(u_if if df == 1 else band, 1)  # a layer may read padding only
     pass_words = u_if + (mk - u_if) * hi(window - h_if, 0) // window
-    passes = where(is_is, 1, fc)
-    if_dram = lo(pass_words + (passes - 1) * hi(pass_words - h_if, 0), if_sram)
+    if df == 2:
+        if_dram = lo(pass_words, if_sram)
+    else:
+        if_dram = lo(pass_words + (fc - 1) * hi(pass_words - h_if, 0), if_sram)
     last_cols = sc - (fc - 1) * cols
-    # os: the filter tile of each column fold is re-read by every row fold.
-    os_refetch = (fc - 1) * hi(k * cols - h_f, 0) + hi(k * last_cols - h_f, 0)
-    f_dram = where(
-        is_os, kn + (fr - 1) * os_refetch, where(is_ws, kn, kn + (fc - 1) * hi(kn - h_f, 0))
-    )
-    f_dram = lo(f_dram, f_sram)
-    stream = where(is_ws, m, n)
+    if df == 0:  # the filter tile of each column fold is re-read by every row fold
+        refetch = (fc - 1) * hi(k * cols - h_f, 0) + hi(k * last_cols - h_f, 0)
+        f_dram = lo(kn + (fr - 1) * refetch, f_sram)
+        return if_dram, f_dram, mn, 0 * mn, pass_words
+    f_dram = kn if df == 1 else lo(kn + (fc - 1) * hi(kn - h_f, 0), f_sram)
+    h_o = d.words_o // 2
+    stream = m if df == 1 else n
     spill = (fc - 1) * hi(stream * cols - h_o, 0) + hi(stream * last_cols - h_o, 0)
-    o_w = where(is_os, mn, mn + (fr - 1) * spill)
-    o_r = where(is_os, 0, (fr - 1) * spill)
-    return if_dram, f_dram, o_w, o_r, pass_words
+    return if_dram, f_dram, mn + (fr - 1) * spill, (fr - 1) * spill, pass_words
 
 
 def _time(x, d, geometry, compute, traffic):
     """(stall, fill, drain) cycles of one group, default mode (module docstring)."""
-    lo, hi, where = x.minimum, x.maximum, x.where
-    rows, cols, is_os, is_ws, is_is, sr, sc, fr, fc, m, n, k = geometry
+    lo, hi = x.minimum, x.maximum
+    rows, cols, df, sr, sc, fr, fc, m, n, k = geometry
     if x.scalar and d.rbw != d.rbw:  # CALC mode: no bandwidth, no stalls
         return 0, 0, 0
     if_dram, f_dram, o_w, o_r, pass_words = traffic
     r1, c1 = lo(rows, sr), lo(cols, sc)
+    last_c = sc - (fc - 1) * cols
     # The first fold's share of the first pass (is: of the one pass) over the ifmap.
-    first_if = where(is_is, x.fdiv(if_dram * r1 * c1, sr * sc), x.fdiv(pass_words * r1, sr))
-    first_f = lo(where(is_os, k * c1, where(is_ws, r1 * c1, n * r1)), f_dram)
-    last_out = (sc - (fc - 1) * cols) * where(is_os, sr - (fr - 1) * rows, where(is_ws, m, n))
-    last_out = lo(last_out, o_w)
+    if df == 0:
+        first_if, first_f = x.fdiv(pass_words * r1, sr), k * c1
+        last_out = last_c * (sr - (fr - 1) * rows)
+    elif df == 1:
+        first_if, first_f, last_out = x.fdiv(pass_words * r1, sr), r1 * c1, last_c * m
+    else:
+        first_if, first_f = x.fdiv(if_dram * r1 * c1, sr * sc), n * r1
+        last_out = last_c * n
+    first_f = lo(first_f, f_dram)
     stream = hi(
         x.fdiv(hi(if_dram - first_if, f_dram - first_f), d.rbw),
         x.fdiv(o_w + o_r - last_out, d.wbw),
@@ -257,29 +266,26 @@ def _time(x, d, geometry, compute, traffic):
 def _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     """DRAM words as SCALE-Sim 3.0.0 counts them (all-or-nothing fit, psums never read back)."""
     where, lo = x.where, x.minimum
-    _, cols, is_os, is_ws, is_is, _, sc, fr, fc, m, n, k = geometry
-    half_if, half_f = d.words_if // 2, d.words_f // 2
+    _, cols, df, _, sc, fr, fc, m, n, k = geometry
     calc = d.calc
-    fit_if = where(calc, calc_capacity(x, d.words_if) - 1, half_if)
-    fit_f = where(calc, calc_capacity(x, d.words_f) - 1, half_f)
+    fit_if = where(calc, calc_capacity(x, d.words_if) - 1, d.words_if // 2)
+    fit_f = where(calc, calc_capacity(x, d.words_f) - 1, d.words_f // 2)
     mk, kn, mn = m * k, k * n, m * n
-    tile_cols = lo(cols, sc)
     # os/is passes walk output pixels in order, so an input word is fetched once per pass while
     # a band of input rows fits; ws walks the window in slices, which share no input nearby.
-    if_pass = where((band <= fit_if) & x.not_(is_ws), u_if, mk)
-    if_dram = lo(where(u_if <= fit_if, u_if, where(is_is, 1, fc) * if_pass), if_sram)
-    f_dram = where(
-        is_os,
-        where(k * tile_cols <= fit_f, kn, fr * kn),
-        where(is_ws, kn, where(kn <= fit_f, kn, fc * kn)),
-    )
-    if x.any(calc & is_os):
-        # SCALE-Sim's estimate buffer keeps every fetched word until it has fetched `capacity`
-        # of them, then forgets them all (os_filter_calc).
-        cap = calc_capacity(x, d.words_f)
-        f_dram = where(calc & is_os, os_filter_calc(x, k, n, cols, fr, fc, cap), f_dram)
+    if_pass = mk if df == 1 else where(band <= fit_if, u_if, mk)
+    if_dram = lo(where(u_if <= fit_if, u_if, if_pass if df == 2 else fc * if_pass), if_sram)
+    if df == 0:
+        f_dram = where(k * lo(cols, sc) <= fit_f, kn, fr * kn)
+        if x.any(calc):
+            # SCALE-Sim's estimate buffer keeps every fetched word until it has fetched
+            # `capacity` of them, then forgets them all (os_filter_calc).
+            cap = calc_capacity(x, d.words_f)
+            f_dram = where(calc, os_filter_calc(x, k, n, cols, fr, fc, cap), f_dram)
+    else:
+        f_dram = kn if df == 1 else where(kn <= fit_f, kn, fc * kn)
     f_dram = lo(f_dram, f_sram)
-    o_w = where(is_os, mn, fr * mn)
+    o_w = mn if df == 0 else fr * mn
     if x.any(calc):
         o_w = o_w + where(calc & partial_drain_line(x, o_w, d.words_o, cols), cols - 1, 0)
     return if_dram, f_dram, o_w, 0 * o_w

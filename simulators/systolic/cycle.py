@@ -31,7 +31,9 @@ from archgym.simulators.systolic.analytical import (
     configs_from_designs,
     design_columns,
     designs_from_configs,
+    split_by_dataflow,
 )
+from archgym.simulators.systolic.closed_form import Design
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.folds import fold_params, fold_times, fold_trace
 from archgym.simulators.systolic.layers import Layer, layer_table
@@ -187,11 +189,12 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
         return _simulate_compat(config, layers)
     metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
     table = layer_table(layers)
-    params = _params(designs_from_configs([config]), table)
+    designs = designs_from_configs([config])
     if config.user_bandwidth:
-        rbw, wbw = config.read_bw_words, config.write_bw_words
-        timing = tuple(v[0] for v in fold_times(params, rbw, wbw))
+        timing = tuple(v[0] for v in _timing(designs, table))
         _set_timing(metrics, timing, table.groups, config.pes)
+    ((_, design),) = split_by_dataflow(design_columns(designs))
+    params = _params(design, table)
     traces = []
     for i in range(len(table)):
         p = {key: (v[0, i] if np.ndim(v) == 2 else v) for key, v in params.items()}
@@ -199,14 +202,28 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
     return CycleResult(metrics=metrics, traces=tuple(traces))
 
 
-def _params(designs: Mapping[str, np.ndarray], table) -> dict[str, np.ndarray]:
-    design = design_columns(designs)
+def _params(design: Design, table) -> dict[str, np.ndarray]:
+    """Fold parameters of one dataflow's designs (``design.df`` an int) on every layer."""
     row = {key: getattr(table, key)[None, :] for key in ("M", "N", "K", "band_words")}
     params = fold_params(
         design, row["M"], row["N"], row["K"], table.ifmap_unique[None, :], row["band_words"]
     )
-    return {key: np.broadcast_to(v, np.broadcast_shapes(design.rows.shape, row["M"].shape))
-            for key, v in params.items()}  # fmt: skip
+    shape = np.broadcast_shapes(np.shape(design.rows), row["M"].shape)
+    return {key: v if key == "df" else np.broadcast_to(v, shape) for key, v in params.items()}
+
+
+def _timing(designs: Mapping[str, np.ndarray], table) -> tuple[np.ndarray, ...]:
+    """(stall, fill, drain) per group, shape (D, L), of the default fold model."""
+    design = design_columns(designs)
+    shape = (design.rows.shape[0], len(table))
+    out = tuple(np.zeros(shape, dtype=np.int64) for _ in range(3))
+    codes = design.df[:, 0]
+    for code, sub in split_by_dataflow(design):
+        timing = fold_times(_params(sub, table), sub.rbw, sub.wbw)
+        rows = codes == code
+        for full, part in zip(out, timing, strict=True):
+            full[rows] = part
+    return out  # (one boolean scatter per output: three, not one per metric)
 
 
 def _set_timing(metrics, timing, groups, pes) -> None:
@@ -312,8 +329,7 @@ def simulate_batch(
         return {key: np.stack([r[key] for r in rows]) for key in rows[0]}
     table = layer_table(layers)
     metrics = dict(analyze_batch(designs, table))
-    params = _params(designs, table)
     design = design_columns(designs)
-    timing = fold_times(params, design.rbw, design.wbw)
+    timing = _timing(designs, table)
     _set_timing(metrics, timing, table.groups[None, :], design.rows * design.cols)
     return metrics

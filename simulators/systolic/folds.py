@@ -48,46 +48,47 @@ def _ceil_div(a: Any, b: Any) -> Any:
 def fold_values(p: dict[str, Any], i_first, i_last, j_first, j_last) -> tuple[Any, ...]:
     """(ifmap, filter, ofmap writes, partial-sum reads) words of the folds of one class.
 
-    ``p`` holds the layer geometry and traffic (see :func:`fold_params`); the flags may be
-    booleans or arrays broadcasting against ``p``'s arrays.
+    ``p`` holds the layer geometry and traffic of one dataflow (see :func:`fold_params`); the
+    flags may be booleans or arrays broadcasting against ``p``'s arrays.
     """
     df = p["df"]
     used_r = np.where(i_last, p["last_r"], p["rows"])
     used_c = np.where(j_last, p["last_c"], p["cols"])
-    sr, sc = p["sr"], p["sc"]
-    pass_words, refetch = p["pass_words"], p["if_refetch"]
-    if_os_ws = np.where(j_first, pass_words, refetch) * used_r / sr
-    if_is = p["if_dram"] * (used_r * used_c) / (sr * sc)
-    ifmap = np.where(df == 2, if_is, if_os_ws)
-    k, n, h_f = p["k"], p["n"], p["h_f"]
-    f_os = np.where(i_first, k * used_c, np.maximum(k * used_c - h_f, 0))
-    f_is = np.where(j_first, n * used_r, np.maximum(k * n - h_f, 0) * used_r / sr)
-    filt = np.where(df == 0, f_os, np.where(df == 1, used_r * used_c, f_is))
-    stream = np.where(df == 1, p["m"], n)
-    spill = np.maximum(stream * used_c - p["h_o"], 0)
-    writes = np.where(df == 0, used_r * used_c, np.where(i_last, stream * used_c, spill))
-    reads = np.where((df == 0) | i_first, 0, spill)
+    k, n = p["k"], p["n"]
+    if df == 2:
+        ifmap = p["if_dram"] * (used_r * used_c) / (p["sr"] * p["sc"])
+        filt = np.where(j_first, n * used_r, p["f_refetch"] * used_r / p["sr"])
+    else:
+        ifmap = np.where(j_first, p["pass_words"], p["if_refetch"]) * used_r / p["sr"]
+        if df == 0:
+            filt = np.where(i_first, k * used_c, np.maximum(k * used_c - p["h_f"], 0))
+            return ifmap, filt, used_r * used_c, 0
+        filt = used_r * used_c
+    spill = np.maximum(p["stream"] * used_c - p["h_o"], 0)
+    writes = np.where(i_last, p["stream"] * used_c, spill)
+    reads = np.where(i_first, 0, spill)
     return ifmap, filt, writes, reads
 
 
 def fold_params(design: Any, m: Any, n: Any, k: Any, u_if: Any, band: Any) -> dict[str, Any]:
     """Geometry and traffic of the default model's folds for (D, L) arrays (or scalars).
 
-    ``design`` is a :class:`~archgym.simulators.systolic.closed_form.Design`.
+    ``design`` is a :class:`~archgym.simulators.systolic.closed_form.Design` of one dataflow
+    (``design.df`` a Python int).
     """
     rows, cols, df = design.rows, design.cols, design.df
-    sr = np.where(df == 0, m, k)
-    sc = np.where(df == 2, m, n)
+    if df == 0:
+        sr, sc, t, skew = m, n, k, rows + cols - 2
+    else:
+        sr, sc, t = (k, n, m) if df == 1 else (k, m, n)
+        skew = 2 * rows + cols - 2
     fr, fc = _ceil_div(sr, rows), _ceil_div(sc, cols)
-    t = np.where(df == 0, k, np.where(df == 1, m, n))
-    per_fold = t + np.where(df == 0, rows + cols - 2, 2 * rows + cols - 2)
-    h_if, h_f, h_o = design.words_if // 2, design.words_f // 2, design.words_o // 2
-    mk = m * k
-    window = np.maximum(np.where(df == 1, u_if, band), 1)
-    pass_words = u_if + (mk - u_if) * np.maximum(window - h_if, 0) // window
+    h_if, h_f = design.words_if // 2, design.words_f // 2
+    window = np.maximum(u_if if df == 1 else band, 1)
+    pass_words = u_if + (m * k - u_if) * np.maximum(window - h_if, 0) // window
     return {
         "df": df,
-        "per_fold": per_fold,
+        "per_fold": t + skew,
         "rows": rows,
         "cols": cols,
         "m": m,
@@ -100,9 +101,11 @@ def fold_params(design: Any, m: Any, n: Any, k: Any, u_if: Any, band: Any) -> di
         "last_r": sr - (fr - 1) * rows,
         "last_c": sc - (fc - 1) * cols,
         "h_f": h_f,
-        "h_o": h_o,
+        "h_o": design.words_o // 2,
+        "stream": m if df == 1 else n,
         "pass_words": pass_words,
         "if_refetch": np.maximum(pass_words - h_if, 0),
+        "f_refetch": np.maximum(k * n - h_f, 0),
         "if_dram": pass_words,  # is: one pass
     }
 
@@ -139,8 +142,7 @@ def fold_times(p: dict[str, Any], rbw: Any, wbw: Any) -> tuple[Any, Any, Any]:
             vals[a, b] = (ofm, stall)
     backlog = _write_backlog(p, vals, per_fold, wbw)
     # The last fold's own outputs (not the partial sums it reads back) drain after it.
-    df, last_c = p["df"], p["last_c"]
-    last = last_c * np.where(df == 0, p["last_r"], np.where(df == 1, p["m"], p["n"]))
+    last = p["last_c"] * (p["last_r"] if p["df"] == 0 else p["stream"])
     with np.errstate(invalid="ignore"):
         write_stall = np.maximum(backlog - last, 0.0) / wbw
         stall = _ceil_nan0(read_stall + write_stall)
