@@ -212,17 +212,14 @@ def analyze_batch(
             key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
             for key in METRICS
         }
-    # Designs were grouped by dataflow in sorted order: stack the groups, then undo the sort.
-    order = np.argsort(design.df[:, 0], kind="stable")
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(order.size)
+    codes = design.df[:, 0]
+    where = {code: np.flatnonzero(codes == code) for code, _ in parts}
     result = {}
     for key in METRICS:
-        blocks = []
+        column = np.empty(shape, dtype=float if key in FLOAT_KEYS else np.int64)
         for code, part in parts:
-            rows = int(np.count_nonzero(design.df[:, 0] == code))
-            blocks.append(np.broadcast_to(part[key], (rows, shape[1])))
-        result[key] = np.concatenate(blocks)[inverse]
+            column[where[code]] = part[key]
+        result[key] = column
     return result
 
 

@@ -96,8 +96,9 @@ class _PythonOps:
 
     @staticmethod
     def fdiv(a: Any, b: Any) -> float:
-        # As NumPy divides (both operands as float64); x / 0 is inf as in NumPy.
-        return float(a) / float(b) if b else math.inf
+        # Python's int / int is the correctly rounded quotient, as NumPy's float64 division of
+        # the two (exact below 2**53); x / 0 is inf as in NumPy.
+        return a / b if b else math.inf
 
     @staticmethod
     def any(x: Any) -> bool:
@@ -196,9 +197,9 @@ def layer_model(x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any)
         if_dram + f_dram + o_w + o_r,
     )
     floats = (
-        x.fdiv(sr * sc, pes * folds),
-        x.fdiv(sr * sc * t, pes * folds * util_cycles),
-        x.fdiv(macs, cycles * pes),
+        sr * sc / (pes * folds),
+        sr * sc * t / (pes * folds * util_cycles),
+        x.fdiv(macs, cycles * pes),  # 0 cycles (compat): inf
     )
     return ints, floats
 
@@ -245,21 +246,21 @@ def _time(x, d, geometry, compute, traffic):
     last_c = sc - (fc - 1) * cols
     # The first fold's share of the first pass (is: of the one pass) over the ifmap.
     if df == 0:
-        first_if, first_f = x.fdiv(pass_words * r1, sr), k * c1
+        first_if, first_f = pass_words * r1 / sr, k * c1
         last_out = last_c * (sr - (fr - 1) * rows)
     elif df == 1:
-        first_if, first_f, last_out = x.fdiv(pass_words * r1, sr), r1 * c1, last_c * m
+        first_if, first_f, last_out = pass_words * r1 / sr, r1 * c1, last_c * m
     else:
-        first_if, first_f = x.fdiv(if_dram * r1 * c1, sr * sc), n * r1
+        first_if, first_f = if_dram * r1 * c1 / (sr * sc), n * r1
         last_out = last_c * n
     first_f = lo(first_f, f_dram)
     stream = hi(
-        x.fdiv(hi(if_dram - first_if, f_dram - first_f), d.rbw),
-        x.fdiv(o_w + o_r - last_out, d.wbw),
+        hi(if_dram - first_if, f_dram - first_f) / d.rbw,
+        (o_w + o_r - last_out) / d.wbw,
     )
     stall = x.ceil(hi(stream - compute, 0.0))
-    fill = x.ceil(x.fdiv(hi(first_if, first_f), d.rbw))
-    drain = x.ceil(x.fdiv(last_out, d.wbw))
+    fill = x.ceil(hi(first_if, first_f) / d.rbw)
+    drain = x.ceil(last_out / d.wbw)
     return stall, fill, drain
 
 
@@ -303,12 +304,10 @@ def _compat_time(x, d, compute, traffic):
     if_fill = lo(if_dram, d.words_if // 2)
     f_fill = lo(f_dram, d.words_f // 2)
     o_held = lo(writes, 2 * (d.words_o // 2))
-    stream = hi(
-        x.fdiv(hi(if_dram - if_fill, f_dram - f_fill), d.rbw), x.fdiv(writes - o_held, d.wbw)
-    )
+    stream = hi(hi(if_dram - if_fill, f_dram - f_fill) / d.rbw, (writes - o_held) / d.wbw)
     stall = x.ceil(hi(stream - compute, 0.0))
-    fill = x.ceil(x.fdiv(hi(if_fill, f_fill), d.rbw))
-    drain = x.ceil(x.fdiv(o_held, d.wbw))
+    fill = x.ceil(hi(if_fill, f_fill) / d.rbw)
+    drain = x.ceil(o_held / d.wbw)
     return stall, fill, drain
 
 

@@ -97,7 +97,7 @@ def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np
         if compat:
             m, u_plain = m_compat, u_padded
         per_group, fractions = layer_model(PYTHON, design, m, n, k, u_plain, band)
-        ints.append([v * groups for v in per_group])
+        ints.append(per_group if groups == 1 else [v * groups for v in per_group])
         floats.append(fractions)
     return _assemble(ints, floats)
 
