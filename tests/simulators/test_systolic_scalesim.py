@@ -1,7 +1,9 @@
 """Cross-validation against SCALE-Sim 3.0.0 outputs stored in tests/data/scalesim/.
 
-The matrix (111 runs: all dataflows; arrays 4x4..256x256, square and not; GEMM, conv, strided,
-7x7/stride 4, 1x1 and depthwise layers; 1-2 kB and 256-512 kB SRAMs; CALC and USER bandwidth) is
+The matrix (150 runs, 3 more timed out in SCALE-Sim: all dataflows; arrays 1x1..256x256, square,
+odd (3x5, 5x7, 7x13, 1x9) and not; GEMM (K = 1 too), conv, strided (22 runs whose stride does not
+divide the input), 7x7/stride 2 and 4, 1x1 and depthwise layers; 1-16 kB and 256-512 kB SRAMs;
+CALC and USER bandwidth 1-16, 21 USER runs where SCALE-Sim stalls) is
 made by ``experiments/systolic/make_scalesim_refs.py``. What must match and how closely:
 
 - exact (all runs): compute cycles (Total - Stall), mapping efficiency and compute utilisation
