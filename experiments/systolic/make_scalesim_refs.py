@@ -2,7 +2,7 @@
 
 Run it with any Python; it drives SCALE-Sim in its own interpreter (it needs numpy<2.4):
 
-    python experiments/systolic/make_scalesim_refs.py --scalesim-python /work/venvs/scalesim/bin/python
+    python experiments/systolic/make_scalesim_refs.py --scalesim-python /work/scalesim-venv/bin/python
 
 ``--reuse tests/data/scalesim`` copies the runs already stored there (same fields) instead of
 re-running them, so adding cases runs only the new ones.
@@ -227,7 +227,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--scalesim-python",
-        default=os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python"),
+        default=os.environ.get("SCALESIM_PYTHON", "/work/scalesim-venv/bin/python"),
     )
     ap.add_argument(
         "--out", default=str(Path(__file__).resolve().parents[2] / "tests/data/scalesim")
