@@ -20,7 +20,7 @@ import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.simulators.systolic.analytical import analyze, analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
-from archgym.simulators.systolic.cycle import simulate, simulate_batch
+from archgym.simulators.systolic.cycle import simulate_batch
 from archgym.simulators.systolic.energy import area_mm2, energy_columns_pj
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 
@@ -137,8 +137,11 @@ def evaluate(
     """
     _check_fidelity(fidelity)
     layers, weights = _workload(layers, counts)
-    if fidelity == "cycle":
-        per_layer = simulate(config, list(layers)).metrics
+    if fidelity == "cycle":  # the closed form over fold classes: no per-fold traces needed
+        batch = simulate_batch(
+            designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
+        )
+        per_layer = {key: value[0] for key, value in batch.items()}
     else:
         per_layer = analyze(config, layers)
     sums = np.array([per_layer[key] for key in _SUMMED]) @ weights
