@@ -35,7 +35,7 @@ from archgym.simulators.systolic import ArrayConfig, GemmLayer, analyze, analyze
 from archgym.simulators.systolic.io import write_cfg, write_topology
 from archgym.simulators.systolic.refcases import case_config, case_layer
 
-from archgym.workloads.networks import resnet50
+from archgym.workloads.networks import resnet18, resnet50
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "scalesim"
@@ -124,10 +124,12 @@ def measure(n_designs: int, quick: bool) -> dict[str, float]:
     pairs = [(case_config(c), [case_layer(c)]) for c in cases]
     layer_s = [_median_s(lambda c=c, la=la: analyze(c, la), repeats) for c, la in pairs]
     net = list(resnet50())
+    r18 = list(dict.fromkeys(resnet18()))  # 21 distinct layers: analyze's pure-Python path
     config = ArrayConfig(rows=32, cols=32, dataflow="ws", read_bw_words=16, write_bw_words=16)
     cpu_layer_s = [_median_s(lambda c=c, la=la: analyze(c, la), repeats, CPU) for c, la in pairs]
     out = {
         "layer_us_median": float(np.median(cpu_layer_s)) * 1e6,
+        "resnet18_scalar_us": _median_s(lambda: analyze(config, r18), 5 * repeats, CPU) * 1e6,
         "resnet50_one_design_ms": _median_s(lambda: analyze(config, net), repeats, CPU) * 1e3,
         "resnet50_cycle_one_design_ms": _median_s(lambda: simulate(config, net), 3, CPU) * 1e3,
     }
@@ -218,7 +220,12 @@ def main() -> int:
     rows = (
         ("analyze, one layer (median over stored runs), us", "layer_us_median", "lower"),
         ("batched, per design-layer pair (stored runs), wall us", "batched_pair_us", "lower"),
-        ("analyze, ResNet-50, one design, ms", "resnet50_one_design_ms", "lower"),
+        ("analyze, ResNet-18 (21 distinct layers), one design, us", "resnet18_scalar_us", "lower"),
+        (
+            "analyze, ResNet-50 (54 layers, NumPy pass), one design, ms",
+            "resnet50_one_design_ms",
+            "lower",
+        ),
         ("simulate (cycle), ResNet-50, one design, ms", "resnet50_cycle_one_design_ms", "lower"),
         ("batched analytical, ResNet-50 designs/s", "analytical_designs_per_s", "higher"),
         ("batched cycle-level, ResNet-50 designs/s", "cycle_designs_per_s", "higher"),
