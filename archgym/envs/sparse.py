@@ -10,7 +10,7 @@ import numpy as np
 
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
-from archgym.envs.systolic import FIDELITIES, METRICS, array_config, workload_layers
+from archgym.envs.systolic import FIDELITIES, array_config, workload_layers
 from archgym.errors import closest, unknown_name
 from archgym.objective import Objective
 from archgym.simulators.common import InfeasibleDesign
@@ -27,6 +27,16 @@ from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
 
 __all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
+
+METRICS = (
+    "cycles",
+    "latency_s",
+    "energy_pj",
+    "area_mm2",
+    "utilisation",
+    "dram_bytes",
+    "stall_cycles",
+)
 
 
 #: The design that normalises observations: 32x32 os, 2:4, 64 KiB scratchpads, 16 words/cycle.

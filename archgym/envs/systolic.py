@@ -14,31 +14,21 @@ from archgym.errors import unknown_name
 from archgym.objective import Objective
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.systolic import (
+    FIDELITIES,
+    WORKLOAD_METRICS,
     ArrayConfig,
     ConvLayer,
     GemmLayer,
-    analyze,
-    analyze_batch,
-    designs_from_configs,
-    simulate,
+    evaluate,
+    evaluate_batch,
 )
-from archgym.simulators.systolic.energy import area_mm2, energy_pj
 from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
 from archgym.workloads import get_workload, workload_family
 from archgym.workloads.gemms import GemmShape
 
 __all__ = ["FIDELITIES", "METRICS", "SystolicArrayEnv", "array_config", "workload_layers"]
 
-METRICS = (
-    "cycles",
-    "latency_s",
-    "energy_pj",
-    "area_mm2",
-    "utilisation",
-    "dram_bytes",
-    "stall_cycles",
-)
-FIDELITIES = ("analytical", "cycle")
+METRICS = WORKLOAD_METRICS
 #: The design that normalises observations: 32x32 os, 64 KiB scratchpads, 16 words/cycle.
 REFERENCE = {
     "rows": 32,
@@ -176,21 +166,12 @@ class SystolicArrayEnv(ArchGymEnv):
         return array_config(design, clock_mhz=self.clock_mhz, precision=self.precision)
 
     def evaluate_config(self, config: ArrayConfig) -> dict[str, float]:
-        if self.fidelity == "cycle":
-            per_layer = simulate(config, list(self.layers)).metrics
-        else:
-            per_layer = analyze(config, self.layers)
-        return _workload_metrics(config, per_layer, self.counts, self.table)
+        return evaluate(config, self.layers, self.counts, fidelity=self.fidelity, table=self.table)
 
-    def evaluate_configs(self, configs: Sequence[ArrayConfig]) -> dict[str, np.ndarray] | None:
-        if self.fidelity != "analytical":
-            return None
-        per_layer = analyze_batch(designs_from_configs(configs), list(self.layers))
-        rows = [
-            _workload_metrics(c, {k: v[i] for k, v in per_layer.items()}, self.counts, self.table)
-            for i, c in enumerate(configs)
-        ]
-        return {m: np.array([r[m] for r in rows]) for m in METRICS}
+    def evaluate_configs(self, configs: Sequence[ArrayConfig]) -> dict[str, np.ndarray]:
+        return evaluate_batch(
+            configs, self.layers, self.counts, fidelity=self.fidelity, table=self.table
+        )
 
 
 def array_config(design: Mapping[str, Any], *, clock_mhz: float, precision: str) -> ArrayConfig:
@@ -211,37 +192,3 @@ def array_config(design: Mapping[str, Any], *, clock_mhz: float, precision: str)
         )
     except ValueError as exc:
         raise InfeasibleDesign(str(exc)) from None
-
-
-_TOTALS = (
-    "total_cycles",
-    "stall_cycles",
-    "macs",
-    "dram_words",
-    "ifmap_sram_reads",
-    "filter_sram_reads",
-    "ofmap_sram_writes",
-    "ofmap_sram_reads",
-    "ifmap_dram_reads",
-    "filter_dram_reads",
-    "ofmap_dram_writes",
-    "ofmap_dram_reads",
-)
-
-
-def _workload_metrics(
-    config: ArrayConfig, per_layer: Mapping[str, Any], counts: np.ndarray, table: TechTable
-) -> dict[str, float]:
-    # Every metric below is linear in the per-layer counts, so weight the layers once (one
-    # matrix-vector product) and price the totals: energy_pj is linear in its inputs.
-    totals = dict(zip(_TOTALS, np.array([per_layer[key] for key in _TOTALS]) @ counts, strict=True))
-    cycles = float(totals["total_cycles"])
-    return {
-        "cycles": cycles,
-        "latency_s": cycles / (config.clock_mhz * 1e6),
-        "energy_pj": float(energy_pj(config, totals, table)),
-        "area_mm2": area_mm2(config, table),
-        "utilisation": float(totals["macs"]) / (cycles * config.pes),
-        "dram_bytes": float(totals["dram_words"]) * config.word_bytes,
-        "stall_cycles": float(totals["stall_cycles"]),
-    }
