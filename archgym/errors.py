@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["ConfigError", "UnknownNameError", "UserError", "unknown_name"]
+__all__ = [
+    "ConfigError",
+    "DatasetError",
+    "FolderInUseError",
+    "UnknownNameError",
+    "UserError",
+    "unknown_name",
+    "user_input",
+]
 
 
 class UserError(ValueError):
@@ -14,6 +23,35 @@ class UserError(ValueError):
 
 class ConfigError(UserError):
     """A problem in an experiment file; the message names the file, line and key."""
+
+
+class DatasetError(UserError):
+    """A damaged or mixed dataset folder (missing or repeated part files, two experiments)."""
+
+
+class FolderInUseError(UserError):
+    """An output folder that another process is writing (its lock is held)."""
+
+
+@contextmanager
+def user_input(what: str, *kinds: type[Exception]) -> Iterator[None]:
+    """Report ``kinds`` of errors (default ``ValueError``) raised inside as user mistakes.
+
+    The CLI prints a :class:`UserError` on one line and lets every other exception show its
+    traceback (a bug). Wrap only code whose input the user gave, e.g. building a config from a
+    file the user named::
+
+        with user_input(f"config file {path}"):
+            config = ArrayConfig(**fields)
+    """
+    caught = tuple(kinds) or (ValueError,)
+    try:
+        yield
+    except UserError:
+        raise
+    except caught as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise UserError(f"{what}: {message}") from exc
 
 
 class UnknownNameError(UserError, KeyError):

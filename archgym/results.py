@@ -213,3 +213,35 @@ def plot_all(
             raise UserError(f"--pareto takes two metric names, but got {list(pair)}")
         paths.append(plot_pareto(df, pair[0], pair[1], out / "pareto.png"))
     return paths
+
+
+def report(dataset: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
+    """What ``archgym run`` prints at the end: the summary table, the figures, the record count.
+
+    Figures are redrawn only when the dataset changed since they were drawn (a resumed, finished
+    experiment prints its table and reuses its figures).
+    """
+    from archgym.dataset import load
+    from archgym.experiment.store import parts_digest
+
+    out = Path(out_dir)
+    df = load(dataset)
+    print(format_table(summary(df)))
+    runs = (
+        sorted(p for p in Path(dataset).iterdir() if p.is_dir()) if Path(dataset).is_dir() else []
+    )
+    stamp = "\n".join(f"{p.name}:{parts_digest(p)}" for p in runs)
+    stamp_file = out / ".figures"
+    names = ("best_so_far.png", "pareto.png")
+    if (
+        stamp_file.exists()
+        and stamp_file.read_text(encoding="utf-8") == stamp
+        and (out / names[0]).exists()
+    ):
+        paths = [out / n for n in names if (out / n).exists()]
+    else:
+        paths = plot_all(df, out)
+        stamp_file.write_text(stamp, encoding="utf-8")
+    for path in paths:
+        print(f"wrote {path}")
+    print(f"dataset: {dataset} ({len(df)} records)")

@@ -88,9 +88,28 @@ def test_bad_experiment_gives_one_line_error(tmp_path, capsys, edit, message):
     assert re.search(message, err), err
 
 
-def test_parameter_out_of_range_from_the_command_line(capsys, tmp_path):
-    code, _, err = run_cli(["run", "--budget", "0", "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "--budget must be a positive integer" in err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget", "0"], "argument --budget: must be a positive integer"),
+        (["--seed", "-1"], "argument --seed: must be a non-negative integer"),
+        (["--seed", str(2**64)], "argument --seed: must be a non-negative integer below 2**63"),
+        (["--workers", "0"], "argument --workers: must be a positive integer"),
+        (["--dask-local", "0"], "argument --dask-local: must be a positive integer"),
+    ],
+)
+def test_parameter_out_of_range_from_the_command_line(capsys, tmp_path, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", *args, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_out_pointing_at_a_file(capsys, tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    code, _, err = run_cli(["run", "--out", str(target), "--quiet"], capsys)
+    assert code == 2 and "is a file; give a folder" in err and err.count("\n") == 1
 
 
 def test_unreadable_dataset(capsys, tmp_path):

@@ -134,21 +134,21 @@ def test_resume_after_a_crash_loses_and_duplicates_nothing(tmp_path, monkeypatch
 
     import archgym.dataset as ds
 
-    original = ds.RunWriter.add
+    original = ds.RunWriter.add_batch
     calls = {"n": 0}
 
-    def crashing_add(self, step, result):
-        calls["n"] += 1
-        if calls["n"] == 97:  # mid-way through the third run, between two flushes
+    def crashing_add(self, step, results):
+        calls["n"] += len(results)
+        if calls["n"] >= 97:  # mid-way through the third run, between two flushes
             raise RuntimeError("simulated crash")
-        original(self, step, result)
+        original(self, step, results)
 
-    monkeypatch.setattr(ds.RunWriter, "add", crashing_add)
+    monkeypatch.setattr(ds.RunWriter, "add_batch", crashing_add)
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_experiment(exp, tmp_path / "crashed", show_progress=False)
     partial = records(tmp_path / "crashed")
     assert 0 < len(partial) < 160
-    monkeypatch.setattr(ds.RunWriter, "add", original)
+    monkeypatch.setattr(ds.RunWriter, "add_batch", original)
     run_experiment(exp, tmp_path / "crashed", show_progress=False)
     pd.testing.assert_frame_equal(records(tmp_path / "crashed"), records(tmp_path / "clean"))
 
@@ -156,9 +156,12 @@ def test_resume_after_a_crash_loses_and_duplicates_nothing(tmp_path, monkeypatch
 def test_a_different_experiment_in_the_same_folder_is_refused(tmp_path):
     exp = parse_experiment(EXP, "exp.toml")
     run_experiment(exp, tmp_path / "out", show_progress=False)
-    other = parse_experiment(EXP.replace("budget = 40", "budget = 41"), "exp.toml")
+    other = parse_experiment(EXP.replace('name = "tiny"', 'name = "other"'), "exp.toml")
     with pytest.raises(UserError, match="holds a different experiment"):
         run_experiment(other, tmp_path / "out", show_progress=False)
+    changed = parse_experiment(EXP.replace("gpt2-decode", "bert-base"), "exp.toml")
+    with pytest.raises(UserError, match=r"run e0-.* was recorded with other settings \(env_kwargs"):
+        run_experiment(changed, tmp_path / "out", show_progress=False)
 
 
 @pytest.mark.slow
