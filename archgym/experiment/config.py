@@ -237,8 +237,8 @@ def parse_experiment(text: str, source: str = "<string>", *, validate: bool = Tr
     if not isinstance(exp, dict):
         raise ctx.error("experiment", "must be a table")
     ctx.check_keys(exp, _EXPERIMENT_KEYS, "experiment.")
-    name = str(exp.get("name", Path(source).stem))
-    if not re.fullmatch(r"[\w.-]+", name):
+    name = exp.get("name", Path(source).stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
         raise ctx.error(
             "experiment.name", f"must use letters, digits, '.', '_' or '-', but got {name!r}"
         )
