@@ -45,7 +45,8 @@ def test_run_show_plot(tmp_path, capsys):
     out_dir = tmp_path / "out"
     code, out, _ = run_cli(["run", str(exp), "--out", str(out_dir), "--quiet"], capsys)
     assert code == 0
-    assert "random_walk" in out and "best_mean" in out
+    assert "random_walk" in out and "objective: edp = energy_pj x latency_s [pJ·s]" in out
+    assert "95% CI" in out and "best design (random_walk): rows=" in out
     assert (out_dir / "best_so_far.png").stat().st_size > 0
     assert (out_dir / "pareto.png").stat().st_size > 0
     code, out, _ = run_cli(["show", str(out_dir)], capsys)
@@ -149,7 +150,7 @@ def test_quickstart_console_script(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "best_mean" in proc.stdout and "random_walk" in proc.stdout
+    assert "objective: edp" in proc.stdout and "random_walk" in proc.stdout
     assert (tmp_path / "qs" / "best_so_far.png").exists() and (
         tmp_path / "qs" / "pareto.png"
     ).exists()
