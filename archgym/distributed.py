@@ -45,10 +45,10 @@ def _worker_env(env_id: str, kwargs_json: str) -> Any:
 
 
 def _evaluate_chunk(env_id: str, kwargs_json: str, designs: list[dict[str, Any]]) -> list[Any]:
-    """Evaluate designs on a worker (a Dask task): one batched call on proxy envs."""
-    from archgym.proxy import evaluate_batch
+    """Evaluate designs on a worker (a Dask task): ``env.evaluate_batch`` when the env has it."""
+    from archgym.experiment.loop import evaluate_here
 
-    return evaluate_batch(_worker_env(env_id, kwargs_json), designs)
+    return evaluate_here(_worker_env(env_id, kwargs_json), designs)
 
 
 class DaskEvaluator:

@@ -200,3 +200,27 @@ def test_pareto_agent_objective_count_must_match_the_env():
         ConfigError, match=r"asks for 2 objectives but archgym/GemmRoofline-v0's objective has 1"
     ):
         parse_experiment(bad, "exp.toml")
+
+
+def test_a_script_without_a_main_guard_runs_with_worker_processes(tmp_path):
+    """The spawn guard: workers do not re-import the calling script (README's "ten lines")."""
+    exp = write(tmp_path, EXP.replace("workers = 1", "workers = 2"))
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from archgym.dataset import load
+            from archgym.experiment import load_experiment, run_experiment
+
+            print("script body runs")
+            run_experiment(load_experiment({str(exp)!r}), {str(tmp_path / "out")!r},
+                           show_progress=False)
+            print(len(load({str(tmp_path / "out")!r})))
+            """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["script", "body", "runs", "160"]
