@@ -37,6 +37,8 @@ class FolderInUseError(UserError):
 def user_input(what: str, *kinds: type[Exception]) -> Iterator[None]:
     """Report ``kinds`` of errors (default ``ValueError``) raised inside as user mistakes.
 
+    ``what`` prefixes the message (leave it empty when the message already names the input).
+
     The CLI prints a :class:`UserError` on one line and lets every other exception show its
     traceback (a bug). Wrap only code whose input the user gave, e.g. building a config from a
     file the user named::
@@ -51,7 +53,7 @@ def user_input(what: str, *kinds: type[Exception]) -> Iterator[None]:
         raise
     except caught as exc:
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise UserError(f"{what}: {message}") from exc
+        raise UserError(f"{what}: {message}" if what else message) from exc
 
 
 class UnknownNameError(UserError, KeyError):

@@ -34,17 +34,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from archgym.errors import user_input
     from archgym.simulators.systolic import analyze, simulate
     from archgym.simulators.systolic.io import read_cfg, read_topology
     from archgym.simulators.systolic.reports import write_reports
 
-    config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
-    layers = read_topology(args.topology, gemm=True if args.gemm else None)
+    with user_input("", ValueError, OSError):  # the user's files: one-line errors
+        config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
+        layers = read_topology(args.topology, gemm=True if args.gemm else None)
     if args.fidelity == "cycle":
         metrics = simulate(config, layers).metrics
     else:
         metrics = analyze(config, layers)
-    for path in write_reports(Path(args.out), config, layers, metrics):
+    with user_input(f"cannot write reports to {args.out}", OSError):
+        paths = write_reports(Path(args.out), config, layers, metrics)
+    for path in paths:
         print(f"wrote {path}")
     for i, layer in enumerate(layers):
         print(

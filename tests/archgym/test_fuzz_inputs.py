@@ -141,6 +141,8 @@ def _cli_cases():
     yield ["frobnicate"]
     yield ["show"]
     yield ["plot", "--pareto"]
+    yield ["simulate", "-c", "missing.cfg", "-t", "missing.csv"]
+    yield ["simulate", "-c", ".", "-t", "."]
 
 
 CLI_CASES = list(_cli_cases())
