@@ -295,6 +295,9 @@ def _env_rows(df, sub, info, keys, feasible, optimum) -> list[dict[str, Any]]:  
     for key, group in sub.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         per_run = group.groupby("run_id")["best"].max()
+        if info.multi:  # a Pareto run: its scalar reward mixes units; the hypervolume counts
+            rows.append(_pareto_row(keys, key, info, group, per_run, hv, feasible))
+            continue
         values = info.value(per_run.to_numpy())
         finite = values[np.isfinite(values)]
         lo, hi = bootstrap_ci(finite)
@@ -324,6 +327,31 @@ def _env_rows(df, sub, info, keys, feasible, optimum) -> list[dict[str, Any]]:  
             }
         )
     return rows
+
+
+def _pareto_row(keys, key, info, group, per_run, hv, feasible) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A multi-objective agent's row: hypervolume per run, mean over seeds with its CI."""
+    hvs = hv[per_run.index].to_numpy() if hv is not None else np.full(len(per_run), np.nan)
+    lo, hi = bootstrap_ci(hvs)
+    mean = float(np.nanmean(hvs)) if np.isfinite(hvs).any() else math.nan
+    return {
+        **dict(zip(["env", "agent", "params"][: len(keys)], key, strict=True)),
+        "objective": f"hypervolume of ({', '.join(info.metrics)}) vs the front of all runs",
+        "unit": "",
+        "lower_is_better": False,
+        "runs": len(per_run),
+        "evals": float(group.groupby("run_id").size().mean()),
+        "feasible": float(feasible[per_run.index].mean()),
+        "best": float(np.nanmax(hvs)) if np.isfinite(hvs).any() else math.nan,
+        "mean": mean,
+        "ci_low": lo,
+        "ci_high": hi,
+        "regret": math.nan,
+        "regret_to": "best found",
+        "hypervolume": mean,
+        "best_design": "a front, not one design (see pareto.png)",
+        "rank": -mean if math.isfinite(mean) else math.inf,
+    }
 
 
 def _design_text(row: pd.Series) -> str:
@@ -360,7 +388,8 @@ def format_table(table: pd.DataFrame) -> str:
         )
         if t["hypervolume"].notna().any():
             shown["hypervolume"] = t["hypervolume"].map(_num)
-        best = t.loc[t["best"].idxmin() if first["lower_is_better"] else t["best"].idxmax()]
+        pick = t["best"].fillna(np.inf if first["lower_is_better"] else -np.inf)
+        best = t.loc[pick.idxmin() if first["lower_is_better"] else pick.idxmax()]
         direction = "lower" if first["lower_is_better"] else "higher"
         blocks.append(
             f"{env}\n  objective: {first['objective']}{unit}, {direction} is better\n"

@@ -99,3 +99,17 @@ def test_figures_are_written(dataset, tmp_path):
     paths = plot_all(dataset, tmp_path)
     assert [p.name for p in paths] == ["best_so_far.png", "pareto.png"]
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_pareto_runs_report_hypervolume_not_a_mixed_unit_best(tmp_path):
+    text = EXP.replace(
+        'objective = "edp"',
+        'objective = { type = "multi", objectives = ["latency_s", "energy_pj"] }',
+    ).replace('name = "random_walk"\nlabel = "rw-plain"', 'name = "nsga2"\nlabel = "nsga2"')
+    text = text.replace("hyperparams = { dedupe = false }", "")
+    out = tmp_path / "mo"
+    run_experiment(parse_experiment(text), out, workers=1, show_progress=False)
+    table = summary(load(out))
+    assert table["objective"].str.startswith("hypervolume of (latency_s, energy_pj)").all()
+    assert table["mean"].between(0, 1).all() and table["unit"].eq("").all()
+    assert "a front, not one design" in format_table(table)
