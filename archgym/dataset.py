@@ -180,19 +180,33 @@ def _part_files(run_dir: Path) -> list[Path]:
     return sorted(run_dir.glob(f"{_PART_PREFIX}*.parquet"))
 
 
+def _step_span(f: Path) -> tuple[int, int] | None:
+    """(first, last) step of a part file from its footer statistics (None when empty)."""
+    meta = pq.ParquetFile(f).metadata
+    if meta.num_rows == 0:
+        return None
+    col = meta.schema.names.index("step") if "step" in meta.schema.names else -1
+    stats = [meta.row_group(i).column(col).statistics for i in range(meta.num_row_groups)]
+    if col >= 0 and all(st is not None and st.has_min_max for st in stats):
+        return min(int(st.min) for st in stats), max(int(st.max) for st in stats)
+    steps = pq.read_table(f, columns=["step"]).column("step").to_numpy()
+    return int(steps.min()), int(steps.max())
+
+
 def part_problems(run_dir: Path) -> list[str]:
     """What is wrong with a run folder's part files (empty when its steps run 0, 1, ... n-1).
 
-    Reads only the ``step`` column, so it is cheap; each problem names the files involved.
+    Reads only the files' footers (the ``step`` column's statistics), so it is cheap; each
+    problem names the files involved.
     """
     spans = []
     for f in _part_files(Path(run_dir)):
         try:
-            steps = pq.read_table(f, columns=["step"]).column("step").to_numpy()
+            span = _step_span(f)
         except (OSError, pa.ArrowInvalid, KeyError) as exc:
             return [f"{f} cannot be read ({exc})"]
-        if len(steps):
-            spans.append((int(steps.min()), int(steps.max()), f.name))
+        if span is not None:
+            spans.append((*span, f.name))
     spans.sort()
     problems, expected, last = [], 0, None
     for lo, hi, name in spans:

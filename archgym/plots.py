@@ -27,6 +27,7 @@ from archgym.results import (
     _info_for,
     best_so_far,
     default_pareto_metrics,
+    labels_of,
     pareto_front,
     unit_of,
 )
@@ -82,6 +83,8 @@ def plot_best_so_far(
         optimum = (optima or {}).get(key)
         sub = curves[curves["env"] == key]
         lows, highs = [], []
+        shown_steps = _log_steps(int(sub["step"].max()) + 1)
+        sub = sub[sub["step"].isin(shown_steps)]  # a few hundred steps per run are drawn
         for i, (label, group) in enumerate(sub.groupby("label", sort=True)):
             pivot = group.pivot_table(index="step", columns="run_id", values="best").ffill()
             values = pd.DataFrame(info.value(pivot.to_numpy()), index=pivot.index)
@@ -89,8 +92,7 @@ def plot_best_so_far(
                 best = float(info.value(optimum))
                 values = (values - best).abs() / abs(best) if best else values
             values = values.replace([np.inf, -np.inf], np.nan)
-            idx = _log_steps(len(values))
-            v = values.iloc[idx]
+            v = values
             steps = v.index.to_numpy() + 1
             med = v.median(axis=1)
             line = ax.plot(
@@ -129,8 +131,7 @@ def plot_pareto(
             raise UserError(
                 f"metric {name!r} is not in the dataset (metrics: {', '.join(metrics)})"
             )
-    curves = best_so_far(df)
-    df = df.assign(label=curves["label"].reindex(df.index))
+    df = df.assign(label=labels_of(df))
     sub = df[df["feasible"]].dropna(subset=list(cols.values()))
     if sub.empty:
         raise UserError("no feasible evaluations to plot")

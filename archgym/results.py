@@ -33,6 +33,7 @@ __all__ = [
     "format_table",
     "hypervolume_2d",
     "known_optimum",
+    "labels_of",
     "objective_info",
     "pareto_front",
     "plot_all",
@@ -122,12 +123,15 @@ def _kwargs_text(kwargs_json: str) -> str:
 
 
 def _env_key(df: pd.DataFrame) -> pd.Series:
-    """``env_id (kwarg=value, ...)`` per row: one key per distinct env."""
-    if "env_kwargs" in df.columns:
-        kw = df["env_kwargs"].fillna("{}").astype(str)
-        texts = {k: _kwargs_text(k) for k in kw.unique()}
-        return df["env_id"].astype(str) + kw.map(texts)
-    return df["env_id"].astype(str)
+    """``env_id (kwarg=value, ...)`` per row: one key per distinct env (cached as ``env``)."""
+    if "env" in df.columns:
+        return df["env"]
+    cols = ["env_id", "env_kwargs"] if "env_kwargs" in df.columns else ["env_id"]
+    per_run = df.groupby("run_id", sort=False)[cols].first()  # an env is constant in a run
+    texts = per_run["env_id"].astype(str)
+    if "env_kwargs" in cols:
+        texts = texts + per_run["env_kwargs"].fillna("{}").astype(str).map(_kwargs_text)
+    return df["run_id"].map(texts)
 
 
 def _envs(df: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
@@ -162,12 +166,18 @@ def _label(run_id: str, agent: str) -> str:
     return m.group("label") if m else str(agent)
 
 
+def labels_of(df: pd.DataFrame) -> pd.Series:
+    """Per row, the agent's label from its run id (``label`` of ``[[agents]]``, or its name)."""
+    labels = {r: _label(r, a) for r, a in df.groupby("run_id")["agent"].first().items()}
+    return df["run_id"].map(labels)
+
+
 def best_so_far(df: pd.DataFrame) -> pd.DataFrame:
     """Per run and step, the best reward so far (column ``best``) and the agent's ``label``."""
     _check(df)
     out = df[["env_id", "agent", "agent_params", "run_id", "seed", "step", "reward"]].copy()
     out["env"] = _env_key(df)
-    out["label"] = [_label(r, a) for r, a in zip(out["run_id"], out["agent"], strict=True)]
+    out["label"] = labels_of(df)
     out = out.sort_values(["run_id", "step"], kind="stable")
     out["best"] = out.groupby("run_id")["reward"].cummax()
     return out
@@ -190,13 +200,11 @@ def pareto_front(points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise ValueError(f"pareto_front takes an (n, 2) array, but got shape {pts.shape}")
-    order = np.lexsort(pts.T[::-1])
+    order = np.lexsort(pts.T[::-1])  # by the first column, ties by the second
+    second = pts[order, 1]
+    before = np.concatenate([[math.inf], np.minimum.accumulate(second)[:-1]])
     mask = np.zeros(len(pts), dtype=bool)
-    best_second = math.inf
-    for i in order:  # sorted by first column, ties by the second
-        if pts[i, 1] < best_second:
-            mask[i] = True
-            best_second = pts[i, 1]
+    mask[order] = second < before
     return mask
 
 
@@ -446,6 +454,7 @@ def report(dataset: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
 
     out = Path(out_dir)
     df = load(dataset)
+    df["env"] = _env_key(df)
     optima = _optima(df, out / "optima.json")
     print(format_table(summary(df, optima=optima)))
     runs = sorted(p for p in Path(dataset).iterdir() if p.is_dir())
