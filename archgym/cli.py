@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "archgym.commands.gpu",
     "archgym.commands.proxy",
     "archgym.commands.scratchpad",
+    "archgym.commands.workloads",
 ]
 
 
@@ -91,14 +92,6 @@ def _cmd_agents(args: argparse.Namespace) -> int:
         hp = ", ".join(f"{k}={v.default!r}" for k, v in cls.hyperparams.items())
         first = (cls.__doc__ or "").strip().splitlines()[0]
         print(f"{name:18s} {first}\n{'':18s} hyperparameters: {hp or '-'}")
-    return 0
-
-
-def _cmd_workloads(args: argparse.Namespace) -> int:
-    from archgym.workloads import list_workloads, workload_family
-
-    for name in list_workloads():
-        print(f"{name:28s} {workload_family(name)}")
     return 0
 
 
@@ -193,7 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("envs", help="list registered environments").set_defaults(func=_cmd_envs)
     sub.add_parser("agents", help="list registered agents").set_defaults(func=_cmd_agents)
-    sub.add_parser("workloads", help="list built-in workloads").set_defaults(func=_cmd_workloads)
 
     p = sub.add_parser("show", help="print the per-agent summary of a dataset")
     p.add_argument("dataset", help="experiment folder, dataset folder or Parquet file")
