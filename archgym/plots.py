@@ -107,12 +107,13 @@ def plot_best_so_far(
         ax.set_xscale("log")
         ax.set_xlabel("evaluations")
         if optimum is not None:
-            ax.set_ylabel(f"regret of {info.label} to the optimum (relative)")
+            ax.set_ylabel(f"relative regret of {info.name} to the optimum")
+            ax.set_yscale("symlog", linthresh=1e-3)  # regret reaches 0 at the optimum
+            ax.set_ylim(bottom=0)
         else:
             ax.set_ylabel(f"best so far: {info.axis}")
-        positive = lows and min(lows) > 0
-        if positive and (max(highs) / min(lows) > 10 or optimum is not None):
-            ax.set_yscale("log")
+            if lows and min(lows) > 0 and max(highs) / min(lows) > 10:
+                ax.set_yscale("log")
         ax.set_title(_title(env_id, kwargs_json), fontsize="medium")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize="small")
