@@ -5,7 +5,9 @@ argument), ``archgym envs`` / ``archgym agents`` / ``archgym workloads`` list wh
 ``archgym show DATASET`` prints the per-agent summary and ``archgym plot DATASET`` writes the
 figures. Feature modules in ``archgym/commands/`` add their own subcommands.
 
-User mistakes print one line, ``archgym: error: ...``, and exit with status 2.
+User mistakes (a :class:`~archgym.errors.UserError`: a bad file, flag or name) print one line,
+``archgym: error: ...``, and exit with status 2; anything else is a bug and shows its traceback.
+Compute libraries get one thread each (:func:`archgym.threads.limit_threads`).
 """
 
 from __future__ import annotations
@@ -31,17 +33,18 @@ COMMAND_MODULES: list[str] = [
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from archgym.dataset import load
     from archgym.experiment import load_experiment, run_experiment, with_overrides
-    from archgym.results import format_table, plot_all, summary
 
     exp = load_experiment(args.experiment)
     exp = with_overrides(exp, seed=args.seed, budget=args.budget, workers=args.workers)
     out = Path(args.out) if args.out else Path("runs") / exp.name
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a file; give a folder")
     runs = exp.runs()
+    where = f"Dask ({args.scheduler or f'{args.dask_local} local workers'})"
     print(
         f"experiment {exp.name!r}: {len(runs)} runs x {exp.budget} evaluations, "
-        f"{args.workers or exp.workers} worker(s) -> {out}"
+        f"{where if args.scheduler or args.dask_local else f'{exp.workers} worker(s)'} -> {out}"
     )
     if args.scheduler or args.dask_local:
         from archgym.distributed import run_with_dask
@@ -58,11 +61,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dataset_dir = run_experiment(
             exp, out, workers=args.workers, overwrite=args.overwrite, show_progress=not args.quiet
         )
-    df = load(dataset_dir)
-    print(format_table(summary(df)))
-    for path in plot_all(df, out):
-        print(f"wrote {path}")
-    print(f"dataset: {dataset_dir} ({len(df)} records)")
+    from archgym.results import report
+
+    report(dataset_dir, out)
     return 0
 
 
@@ -110,10 +111,35 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     df = load(args.dataset)
     dataset = Path(args.dataset)
     out = Path(args.out) if args.out else (dataset if dataset.is_dir() else dataset.parent)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a file; give a folder")
     pareto = args.pareto.split(",") if args.pareto else None
     for path in plot_all(df, out, pareto=pareto):
         print(f"wrote {path}")
     return 0
+
+
+_MAX = 2**63 - 1
+
+
+def _integer(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, but got {text!r}") from None
+    if not low <= value <= _MAX:
+        raise argparse.ArgumentTypeError(f"must be {what} below 2**63, but got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _integer(text, 1, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    """argparse type: a seed in [0, 2**63)."""
+    return _integer(text, 0, "a non-negative integer")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -132,9 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an experiment (default: the built-in quickstart)")
     p.add_argument("experiment", nargs="?", help="experiment TOML file (default: quickstart)")
     p.add_argument("--out", help="output folder (default: runs/<experiment name>)")
-    p.add_argument("--workers", type=int, help="parallel local processes (overrides the file)")
-    p.add_argument("--seed", type=int, help="run only this seed (overrides the file's seeds)")
-    p.add_argument("--budget", type=int, help="evaluations per run (overrides the file)")
+    p.add_argument(
+        "--workers", type=_positive, help="parallel local processes (overrides the file)"
+    )
+    p.add_argument("--seed", type=_seed, help="run only this seed (overrides the file's seeds)")
+    p.add_argument(
+        "--budget",
+        type=_positive,
+        help="evaluations per run (overrides the file; a larger one continues the runs in --out)",
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="replace a different experiment in --out"
     )
@@ -146,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dask-local",
-        type=int,
+        type=_positive,
         metavar="N",
         help="run evaluations on a local Dask cluster of N processes (needs archgym[dask])",
     )
@@ -172,28 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``archgym`` console script; returns the exit status."""
+    """Entry point of the ``archgym`` console script; returns the exit status.
+
+    A :class:`UserError` prints one line and returns 2; other exceptions propagate (a bug shows
+    its traceback).
+    """
+    from archgym.threads import limit_threads
+
+    limit_threads()
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("workers", "budget"):
-        value = getattr(args, name, None)
-        if value is not None and value < 1:
-            print(
-                f"archgym: error: --{name} must be a positive integer, but got {value}",
-                file=sys.stderr,
-            )
-            return 2
     try:
         return int(args.func(args) or 0)
-    except (
-        UserError,
-        ValueError,
-        KeyError,
-        FileNotFoundError,
-        PermissionError,
-        IsADirectoryError,
-    ) as exc:
-        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    except UserError as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
         print(f"archgym: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

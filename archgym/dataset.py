@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from archgym.errors import UserError
+from archgym.errors import DatasetError, UserError
 from archgym.result import Result
 from archgym.space import Categorical, DesignSpace, Integer, PowerOfTwo
 
-__all__ = ["WALL_TIME_COLUMNS", "RunWriter", "load", "read_run", "result_of_row", "schema_for"]
+__all__ = [
+    "WALL_TIME_COLUMNS",
+    "RunWriter",
+    "check",
+    "load",
+    "part_problems",
+    "read_run",
+    "result_of_row",
+    "schema_for",
+]
 
 #: Columns that hold wall-clock measurements and differ between otherwise identical runs.
 WALL_TIME_COLUMNS = ("eval_s",)
@@ -59,6 +69,7 @@ def schema_for(space: DesignSpace, metric_names: Sequence[str]) -> pa.Schema:
         pa.field("experiment", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("env_id", pa.string()),
+        pa.field("env_kwargs", pa.string()),
         pa.field("agent", pa.string()),
         pa.field("agent_params", pa.string()),
         pa.field("seed", pa.int64()),
@@ -77,20 +88,14 @@ def schema_for(space: DesignSpace, metric_names: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _param_value(value: Any, dtype: pa.DataType) -> Any:
-    if pa.types.is_string(dtype) and not isinstance(value, str):
-        return json.dumps(value)
-    return value
-
-
 class RunWriter:
-    """Buffers one run's records and writes them as atomic Parquet part files.
+    """Buffers one run's records in columns and writes them as atomic Parquet part files.
 
     Args:
         run_dir: Folder of the run (created if missing).
         schema: From :func:`schema_for`.
         constants: Column values shared by every record of the run (experiment, run_id, ...).
-        flush_every: Records per part file.
+        flush_every: Write a part file once this many records are buffered.
     """
 
     def __init__(
@@ -108,59 +113,125 @@ class RunWriter:
         self.schema = schema
         self.constants = dict(constants)
         self.flush_every = flush_every
-        self._buffer: list[dict[str, Any]] = []
+        self._first: int | None = None
+        self._columns: dict[str, list[Any]] = {n: [] for n in schema.names}
+        self._n = 0
 
     def add(self, step: int, result: Result) -> None:
-        """Append the record of evaluation number ``step``; flushes every ``flush_every``."""
-        row = dict(self.constants)
-        row["step"] = step
+        """Append the record of evaluation number ``step``."""
+        self.add_batch(step, [result])
+
+    def add_batch(self, first_step: int, results: Sequence[Result]) -> None:
+        """Append the records of evaluations ``first_step, first_step + 1, ...``; flushes once
+        ``flush_every`` records are buffered."""
+        if not results:
+            return
+        if self._first is None:
+            self._first = first_step
+        elif first_step != self._first + self._n:
+            raise ValueError(
+                f"records must be added in step order: expected step {self._first + self._n}, got {first_step}"
+            )
+        cols = self._columns
+        n = len(results)
         for name, dtype in zip(self.schema.names, self.schema.types, strict=True):
             if name.startswith("p."):
-                row[name] = _param_value(result.design[name[2:]], dtype)
+                key = name[2:]
+                values = [r.design[key] for r in results]
+                if pa.types.is_string(dtype):
+                    values = [v if isinstance(v, str) else json.dumps(v) for v in values]
+                cols[name] += values
             elif name.startswith("m."):
-                row[name] = result.metrics.get(name[2:], math.nan)
-        row["reward"] = float(result.reward)
-        row["feasible"] = bool(result.feasible)
-        row["error"] = result.error
-        row["objective_values"] = [float(v) for v in result.values]
-        row["eval_s"] = float(result.eval_s)
-        self._buffer.append(row)
-        if len(self._buffer) >= self.flush_every:
+                key = name[2:]
+                cols[name] += [r.metrics.get(key, math.nan) for r in results]
+        cols["step"] += range(first_step, first_step + n)
+        cols["reward"] += [float(r.reward) for r in results]
+        cols["feasible"] += [bool(r.feasible) for r in results]
+        cols["error"] += [r.error for r in results]
+        cols["objective_values"] += [[float(v) for v in r.values] for r in results]
+        cols["eval_s"] += [float(r.eval_s) for r in results]
+        self._n += n
+        if self._n >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered records to a new part file (temporary name, then an atomic rename)."""
-        if not self._buffer:
+        """Write buffered records to a new part file (a temporary name unique to this writer,
+        then an atomic rename), so a killed process leaves only complete files."""
+        if not self._n or self._first is None:
             return
-        first = self._buffer[0]["step"]
-        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
-        final = self.run_dir / f"{_PART_PREFIX}{first:06d}.parquet"
-        tmp = final.with_suffix(".parquet.tmp")
+        n = self._n
+        arrays = []
+        for name, dtype in zip(self.schema.names, self.schema.types, strict=True):
+            if name in self.constants:
+                arrays.append(pa.array([self.constants[name]] * n, type=dtype))
+            else:
+                arrays.append(pa.array(self._columns[name], type=dtype))
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        final = self.run_dir / f"{_PART_PREFIX}{self._first:06d}.parquet"
+        tmp = self.run_dir / f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, final)
-        self._buffer.clear()
+        self._first += n
+        self._n = 0
+        self._columns = {name: [] for name in self.schema.names}
 
 
 def _part_files(run_dir: Path) -> list[Path]:
     return sorted(run_dir.glob(f"{_PART_PREFIX}*.parquet"))
 
 
+def _step_span(f: Path) -> tuple[int, int] | None:
+    """(first, last) step of a part file from its footer statistics (None when empty)."""
+    meta = pq.ParquetFile(f).metadata
+    if meta.num_rows == 0:
+        return None
+    col = meta.schema.names.index("step") if "step" in meta.schema.names else -1
+    stats = [meta.row_group(i).column(col).statistics for i in range(meta.num_row_groups)]
+    if col >= 0 and all(st is not None and st.has_min_max for st in stats):
+        return min(int(st.min) for st in stats), max(int(st.max) for st in stats)
+    steps = pq.read_table(f, columns=["step"]).column("step").to_numpy()
+    return int(steps.min()), int(steps.max())
+
+
+def part_problems(run_dir: Path) -> list[str]:
+    """What is wrong with a run folder's part files (empty when its steps run 0, 1, ... n-1).
+
+    Reads only the files' footers (the ``step`` column's statistics), so it is cheap; each
+    problem names the files involved.
+    """
+    spans = []
+    for f in _part_files(Path(run_dir)):
+        try:
+            span = _step_span(f)
+        except (OSError, pa.ArrowInvalid, KeyError) as exc:
+            return [f"{f} cannot be read ({exc})"]
+        if span is not None:
+            spans.append((*span, f.name))
+    spans.sort()
+    problems, expected, last = [], 0, None
+    for lo, hi, name in spans:
+        if lo < expected:
+            problems.append(f"{name} repeats steps {lo}-{min(hi, expected - 1)} of {last}")
+        elif lo > expected:
+            problems.append(f"steps {expected}-{lo - 1} are missing (before {name})")
+        expected, last = max(expected, hi + 1), name
+    return [f"{run_dir}: {p}" for p in problems]
+
+
 def read_run(run_dir: Path) -> pd.DataFrame:
     """The complete records of one run, sorted by step (empty frame if none).
 
-    Steps must be contiguous from 0; a gap means a part file went missing and is an error.
+    Raises:
+        DatasetError: if steps are not contiguous from 0 (a part file is missing or repeated).
     """
     files = _part_files(Path(run_dir))
     if not files:
         return pd.DataFrame()
+    problems = part_problems(Path(run_dir))
+    if problems:
+        raise DatasetError(f"cannot resume: {problems[0]}")
     df = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
-    df = df.sort_values("step", kind="stable").reset_index(drop=True)
-    expected = list(range(len(df)))
-    if df["step"].tolist() != expected:
-        raise UserError(
-            f"run folder {run_dir} has missing or duplicated steps; it cannot be resumed"
-        )
-    return df
+    return df.sort_values("step", kind="stable").reset_index(drop=True)
 
 
 def result_of_row(row: Mapping[str, Any], space: DesignSpace) -> Result:
@@ -186,24 +257,68 @@ def result_of_row(row: Mapping[str, Any], space: DesignSpace) -> Result:
     )
 
 
-def load(path: str | os.PathLike[str]) -> pd.DataFrame:
+def _dataset_files(p: Path) -> tuple[Path, list[Path]]:
+    """The folder checked and the Parquet files of an experiment, dataset, run folder or file."""
+    if p.is_file():
+        return p.parent, [p]
+    root = p / "dataset" if (p / "dataset").is_dir() else p
+    files = sorted(root.rglob(f"{_PART_PREFIX}*.parquet")) or sorted(root.rglob("*.parquet"))
+    return root, files
+
+
+def _manifest_of(root: Path) -> dict[str, Any] | None:
+    for folder in (root.parent, root.parent.parent):
+        f = folder / "manifest.json"
+        if f.is_file():
+            try:
+                return json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+    return None
+
+
+def check(path: str | os.PathLike[str], df: pd.DataFrame | None = None) -> list[str]:
+    """Problems of a dataset folder, each naming the folder or file (empty when it is sound).
+
+    Detects part files that repeat or miss steps, run folders that the experiment's manifest does
+    not list, and records of more than one experiment in one folder.
+    """
+    root, files = _dataset_files(Path(path))
+    problems = []
+    for run_dir in sorted({f.parent for f in files if f.name.startswith(_PART_PREFIX)}):
+        problems += part_problems(run_dir)
+    manifest = _manifest_of(root)
+    if manifest is not None and root.name == "dataset":
+        listed = set(manifest.get("runs", []))
+        for run_dir in sorted({f.parent for f in files}):
+            if run_dir.parent == root and run_dir.name not in listed:
+                problems.append(
+                    f"{run_dir}: run {run_dir.name!r} is not part of experiment "
+                    f"{manifest.get('experiment')!r} (folders of two experiments merged?)"
+                )
+    if df is not None and "experiment" in df.columns:
+        names = sorted(df["experiment"].dropna().unique())
+        if len(names) > 1:
+            problems.append(f"{root}: holds records of {len(names)} experiments: {names}")
+    return problems
+
+
+def load(path: str | os.PathLike[str], *, check_folder: bool = True) -> pd.DataFrame:
     """Load a dataset into pandas.
 
     Args:
         path: An experiment output folder, its ``dataset/`` folder, a run folder, or one Parquet
             file.
+        check_folder: Refuse a damaged folder (see :func:`check`); False loads what is there.
 
     Raises:
         UserError: if the path does not exist or holds no readable Parquet records.
+        DatasetError: if the folder is damaged (the message names each problem).
     """
     p = Path(path)
     if not p.exists():
         raise UserError(f"cannot read dataset {str(p)!r}: no such file or folder")
-    if p.is_file():
-        files = [p]
-    else:
-        root = p / "dataset" if (p / "dataset").is_dir() else p
-        files = sorted(root.rglob(f"{_PART_PREFIX}*.parquet")) or sorted(root.rglob("*.parquet"))
+    _, files = _dataset_files(p)
     if not files:
         raise UserError(f"cannot read dataset {str(p)!r}: no Parquet files found there")
     frames = []
@@ -213,6 +328,11 @@ def load(path: str | os.PathLike[str]) -> pd.DataFrame:
         except (OSError, pa.ArrowInvalid) as exc:
             raise UserError(f"cannot read dataset file {str(f)!r}: {exc}") from None
     df = pd.concat(frames, ignore_index=True)
+    if check_folder:
+        problems = check(p, df)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DatasetError(f"damaged dataset: {problems[0]}{more}")
     if {"run_id", "step"} <= set(df.columns):
         df = df.sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
     return df

@@ -20,12 +20,11 @@ import json
 import os
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from archgym.errors import UserError
-from archgym.experiment import Experiment, RunSpec, execute_run, prepare_output
+from archgym.experiment import DaskExecutor, Executor, Experiment, run_experiment
 
 __all__ = ["DaskEvaluator", "run_with_dask"]
 
@@ -46,8 +45,10 @@ def _worker_env(env_id: str, kwargs_json: str) -> Any:
 
 
 def _evaluate_chunk(env_id: str, kwargs_json: str, designs: list[dict[str, Any]]) -> list[Any]:
-    """Evaluate designs on a worker (a Dask task): one batched call of the env's backend."""
-    return _worker_env(env_id, kwargs_json).evaluate_batch(designs)
+    """Evaluate designs on a worker (a Dask task): ``env.evaluate_batch`` when the env has it."""
+    from archgym.experiment.loop import evaluate_here
+
+    return evaluate_here(_worker_env(env_id, kwargs_json), designs)
 
 
 class DaskEvaluator:
@@ -104,9 +105,9 @@ def _connect(scheduler: str | None, local_workers: int | None, timeout_s: float)
             return Client(scheduler, timeout=f"{timeout_s}s"), None
         except (OSError, TimeoutError) as exc:
             raise UserError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
-    from archgym.experiment import _single_threaded_children
+    from archgym.experiment.executors import single_threaded_children
 
-    with _single_threaded_children():  # worker processes inherit one BLAS thread each
+    with single_threaded_children():  # worker processes inherit one BLAS thread each
         cluster = LocalCluster(
             n_workers=local_workers,
             threads_per_worker=1,
@@ -139,8 +140,8 @@ def run_with_dask(
 
     Args:
         experiment: The parsed experiment; ``batch`` sets how many designs an agent asks at once
-            (population agents and Optuna keep ``batch`` workers busy per run).
-        out: Output folder, as for :func:`archgym.experiment.run_experiment` (resumes).
+            (each batch is split over the workers).
+        out: Output folder, as for :func:`archgym.experiment.run_experiment` (resumes, grows).
         overwrite: Replace a different experiment already in ``out``.
         show_progress: Draw a tqdm bar of evaluations.
         progress: Called with the number of new evaluations after each batch (from driver
@@ -152,18 +153,22 @@ def run_with_dask(
     given = [x is not None for x in (scheduler, local_workers, client)]
     if sum(given) > 1:
         raise UserError("give one of a scheduler address, a local worker count or a client")
-    if local_workers is not None and (isinstance(local_workers, bool) or local_workers < 1):
-        raise UserError(f"the local worker count must be positive, but got {local_workers!r}")
+    if local_workers is not None and (
+        isinstance(local_workers, bool) or not isinstance(local_workers, int) or local_workers < 1
+    ):
+        raise UserError(f"--dask-local must be a positive integer, but got {local_workers!r}")
     owned = client is None
     owned_cluster = None
     if owned:
         workers = local_workers or (None if scheduler else experiment.workers)
         client, owned_cluster = _connect(scheduler, workers, connect_timeout_s)
+    executor = _ProgressTee(
+        DaskExecutor(client, retries=retries, max_concurrent_runs=max_concurrent_runs), progress
+    )
     try:
-        return _drive_runs(
-            experiment, Path(out), client, overwrite, show_progress, progress, retries,
-            max_concurrent_runs,
-        )  # fmt: skip
+        return run_experiment(
+            experiment, out, overwrite=overwrite, show_progress=show_progress, executor=executor
+        )
     finally:
         if owned:
             client.close()
@@ -171,53 +176,16 @@ def run_with_dask(
             owned_cluster.close()
 
 
-def _drive_runs(
-    experiment: Experiment,
-    out: Path,
-    client: Any,
-    overwrite: bool,
-    show_progress: bool,
-    progress: Callable[[int], None] | None,
-    retries: int,
-    max_concurrent_runs: int,
-) -> Path:
-    from tqdm import tqdm
+class _ProgressTee(Executor):
+    """An executor that also reports progress to a caller's callback."""
 
-    from archgym.experiment import _count_records
+    def __init__(self, inner: Executor, extra: Callable[[int], None] | None) -> None:
+        self.inner, self.extra = inner, extra
 
-    prepare_output(out, experiment, overwrite=overwrite)
-    dataset_dir = out / "dataset"
-    dataset_dir.mkdir(parents=True, exist_ok=True)
-    runs = experiment.runs()
-    bar = tqdm(
-        total=len(runs) * experiment.budget,
-        unit="eval",
-        disable=not show_progress,
-        desc=experiment.name,
-    )
-    bar.update(sum(_count_records(dataset_dir / r.run_id) for r in runs))
-    lock = threading.Lock()
-
-    def advance(n: int) -> None:
-        with lock:
-            bar.update(n)
-        if progress is not None:
+    def run_all(self, runs, dataset_dir, *, flush_every, progress):  # type: ignore[no-untyped-def]
+        def both(n: int) -> None:
             progress(n)
+            if self.extra is not None:
+                self.extra(n)
 
-    def drive(run: RunSpec) -> int:
-        evaluator = DaskEvaluator(client, run.env.id, run.env.kwargs, retries=retries)
-        return execute_run(
-            run,
-            dataset_dir,
-            flush_every=experiment.flush_every,
-            progress=advance,
-            evaluate_many=evaluator,
-        )
-
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(len(runs), max_concurrent_runs))) as pool:
-            for future in [pool.submit(drive, run) for run in runs]:
-                future.result()  # re-raise a run's error here
-    finally:
-        bar.close()
-    return dataset_dir
+        self.inner.run_all(runs, dataset_dir, flush_every=flush_every, progress=both)

@@ -44,15 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import sys
 
-    from archgym.errors import UserError
+    from archgym.errors import UserError, user_input
     from archgym.simulators.systolic import analyze, simulate
     from archgym.simulators.systolic.io import read_cfg, read_sparsity_ratios, read_topology
     from archgym.simulators.systolic.replay import scalesim_calc_analyze
     from archgym.simulators.systolic.reports import write_reports
 
-    config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
-    layers = read_topology(args.topology, gemm=True if args.gemm else None)
-    if any(ratio != (1, 1) for ratio in read_sparsity_ratios(args.topology)):
+    with user_input("", ValueError, OSError):  # the user's files: one-line errors
+        config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
+        layers = read_topology(args.topology, gemm=True if args.gemm else None)
+        ratios = read_sparsity_ratios(args.topology)
+    if any(ratio != (1, 1) for ratio in ratios):
         print(
             f"archgym: note: {args.topology}: the N:M sparsity column runs dense, as SCALE-Sim "
             "does without [sparsity] SparsitySupport = true",
@@ -77,7 +79,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 "K = 1 GEMM on a 1 x 1 os array), where SCALE-Sim 3.0.0 stops with a division "
                 "by zero; run it without --scalesim-compat"
             )
-    for path in write_reports(Path(args.out), config, layers, metrics):
+    with user_input(f"cannot write reports to {args.out}", OSError):
+        paths = write_reports(Path(args.out), config, layers, metrics)
+    for path in paths:
         print(f"wrote {path}")
     for i, layer in enumerate(layers):
         print(

@@ -45,7 +45,8 @@ def test_run_show_plot(tmp_path, capsys):
     out_dir = tmp_path / "out"
     code, out, _ = run_cli(["run", str(exp), "--out", str(out_dir), "--quiet"], capsys)
     assert code == 0
-    assert "random_walk" in out and "best_mean" in out
+    assert "random_walk" in out and "objective: edp = energy_pj x latency_s [pJ·s]" in out
+    assert "95% CI" in out and "best design (random_walk): rows=" in out
     assert (out_dir / "best_so_far.png").stat().st_size > 0
     assert (out_dir / "pareto.png").stat().st_size > 0
     code, out, _ = run_cli(["show", str(out_dir)], capsys)
@@ -88,9 +89,28 @@ def test_bad_experiment_gives_one_line_error(tmp_path, capsys, edit, message):
     assert re.search(message, err), err
 
 
-def test_parameter_out_of_range_from_the_command_line(capsys, tmp_path):
-    code, _, err = run_cli(["run", "--budget", "0", "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "--budget must be a positive integer" in err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget", "0"], "argument --budget: must be a positive integer"),
+        (["--seed", "-1"], "argument --seed: must be a non-negative integer"),
+        (["--seed", str(2**64)], "argument --seed: must be a non-negative integer below 2**63"),
+        (["--workers", "0"], "argument --workers: must be a positive integer"),
+        (["--dask-local", "0"], "argument --dask-local: must be a positive integer"),
+    ],
+)
+def test_parameter_out_of_range_from_the_command_line(capsys, tmp_path, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", *args, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_out_pointing_at_a_file(capsys, tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    code, _, err = run_cli(["run", "--out", str(target), "--quiet"], capsys)
+    assert code == 2 and "is a file; give a folder" in err and err.count("\n") == 1
 
 
 def test_unreadable_dataset(capsys, tmp_path):
@@ -130,7 +150,7 @@ def test_quickstart_console_script(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "best_mean" in proc.stdout and "random_walk" in proc.stdout
+    assert "objective: edp" in proc.stdout and "random_walk" in proc.stdout
     assert (tmp_path / "qs" / "best_so_far.png").exists() and (
         tmp_path / "qs" / "pareto.png"
     ).exists()

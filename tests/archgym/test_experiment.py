@@ -134,21 +134,21 @@ def test_resume_after_a_crash_loses_and_duplicates_nothing(tmp_path, monkeypatch
 
     import archgym.dataset as ds
 
-    original = ds.RunWriter.add
+    original = ds.RunWriter.add_batch
     calls = {"n": 0}
 
-    def crashing_add(self, step, result):
-        calls["n"] += 1
-        if calls["n"] == 97:  # mid-way through the third run, between two flushes
+    def crashing_add(self, step, results):
+        calls["n"] += len(results)
+        if calls["n"] >= 97:  # mid-way through the third run, between two flushes
             raise RuntimeError("simulated crash")
-        original(self, step, result)
+        original(self, step, results)
 
-    monkeypatch.setattr(ds.RunWriter, "add", crashing_add)
+    monkeypatch.setattr(ds.RunWriter, "add_batch", crashing_add)
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_experiment(exp, tmp_path / "crashed", show_progress=False)
     partial = records(tmp_path / "crashed")
     assert 0 < len(partial) < 160
-    monkeypatch.setattr(ds.RunWriter, "add", original)
+    monkeypatch.setattr(ds.RunWriter, "add_batch", original)
     run_experiment(exp, tmp_path / "crashed", show_progress=False)
     pd.testing.assert_frame_equal(records(tmp_path / "crashed"), records(tmp_path / "clean"))
 
@@ -156,9 +156,12 @@ def test_resume_after_a_crash_loses_and_duplicates_nothing(tmp_path, monkeypatch
 def test_a_different_experiment_in_the_same_folder_is_refused(tmp_path):
     exp = parse_experiment(EXP, "exp.toml")
     run_experiment(exp, tmp_path / "out", show_progress=False)
-    other = parse_experiment(EXP.replace("budget = 40", "budget = 41"), "exp.toml")
+    other = parse_experiment(EXP.replace('name = "tiny"', 'name = "other"'), "exp.toml")
     with pytest.raises(UserError, match="holds a different experiment"):
         run_experiment(other, tmp_path / "out", show_progress=False)
+    changed = parse_experiment(EXP.replace("gpt2-decode", "bert-base"), "exp.toml")
+    with pytest.raises(UserError, match=r"run e0-.* was recorded with other settings \(env_kwargs"):
+        run_experiment(changed, tmp_path / "out", show_progress=False)
 
 
 @pytest.mark.slow
@@ -197,3 +200,27 @@ def test_pareto_agent_objective_count_must_match_the_env():
         ConfigError, match=r"asks for 2 objectives but archgym/GemmRoofline-v0's objective has 1"
     ):
         parse_experiment(bad, "exp.toml")
+
+
+def test_a_script_without_a_main_guard_runs_with_worker_processes(tmp_path):
+    """The spawn guard: workers do not re-import the calling script (README's "ten lines")."""
+    exp = write(tmp_path, EXP.replace("workers = 1", "workers = 2"))
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from archgym.dataset import load
+            from archgym.experiment import load_experiment, run_experiment
+
+            print("script body runs")
+            run_experiment(load_experiment({str(exp)!r}), {str(tmp_path / "out")!r},
+                           show_progress=False)
+            print(len(load({str(tmp_path / "out")!r})))
+            """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["script", "body", "runs", "160"]

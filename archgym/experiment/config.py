@@ -1,4 +1,4 @@
-"""Experiments: TOML files that pair agents (with hyperparameter grids) with envs over seeds.
+"""Experiment files: TOML that pairs agents (with hyperparameter grids) with envs over seeds.
 
 A file::
 
@@ -7,6 +7,7 @@ A file::
     budget = 200            # evaluations per run
     seeds = [0, 1, 2]       # or a count: seeds = 3
     workers = 2             # local processes (1 = in this process)
+    batch = 1               # designs an agent is asked for at once
 
     [env]                   # or several [[envs]] tables
     id = "archgym/GemmRoofline-v0"
@@ -16,11 +17,7 @@ A file::
     name = "random_walk"
     hyperparams = { dedupe = [true, false] }   # lists are grids
 
-A run is one (env, agent, hyperparameter setting, seed). Runs execute in parallel processes and
-each appends its records to the Parquet dataset (:mod:`archgym.dataset`). The same file and seeds
-give the same records (wall time aside). Running again into the same folder resumes: completed
-runs are skipped, and a partial run's agent is replayed through its recorded results (asking the
-same designs, which is checked) before it continues, so nothing is lost or duplicated.
+A run is one (env, agent, hyperparameter setting, seed); :meth:`Experiment.runs` lists them.
 """
 
 from __future__ import annotations
@@ -31,8 +28,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,18 +36,20 @@ from typing import Any
 from archgym.errors import ConfigError, UserError
 
 __all__ = [
+    "MAX_SEED",
     "QUICKSTART",
     "AgentSpec",
     "EnvSpec",
     "Experiment",
     "RunSpec",
-    "execute_run",
     "load_experiment",
     "parse_experiment",
-    "run_experiment",
+    "with_overrides",
 ]
 
-QUICKSTART = Path(__file__).parent / "data" / "quickstart.toml"
+QUICKSTART = Path(__file__).parent.parent / "data" / "quickstart.toml"
+#: Seeds, budgets and counts are stored as Parquet int64 columns.
+MAX_SEED = 2**63 - 1
 
 _TOP_KEYS = {"experiment", "env", "envs", "agents"}
 _EXPERIMENT_KEYS = {"name", "budget", "seeds", "workers", "flush_every", "batch", "description"}
@@ -97,6 +95,24 @@ class RunSpec:
     budget: int
     batch: int = 1
 
+    @property
+    def env_kwargs_json(self) -> str:
+        """The env's keywords as canonical JSON (stored in every record, for replay)."""
+        return json.dumps(self.env.kwargs, sort_keys=True, default=str)
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this run's records, apart from the budget (which may grow)."""
+        return {
+            "experiment": self.experiment,
+            "run_id": self.run_id,
+            "env_id": self.env.id,
+            "env_kwargs": json.loads(self.env_kwargs_json),
+            "agent": self.agent,
+            "hyperparams": self.hyperparams,
+            "seed": self.seed,
+            "batch": self.batch,
+        }
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -136,14 +152,15 @@ class Experiment:
         return out
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the records (not workers or file paths)."""
+        """Hash of what makes two experiments the same: name, envs, agents and batch.
+
+        Budget and seeds are left out so that an output folder can grow (a larger ``--budget``
+        continues its runs, new seeds add runs); workers and ``flush_every`` do not change records.
+        """
         data = {
             "name": self.name,
             "envs": [(e.id, e.kwargs) for e in self.envs],
             "agents": [(a.name, a.grid, a.label) for a in self.agents],
-            "budget": self.budget,
-            "seeds": list(self.seeds),
-            "flush_every": self.flush_every,
             "batch": self.batch,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
@@ -195,7 +212,13 @@ class _Ctx:
 def _positive_int(ctx: _Ctx, key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ctx.error(key, f"must be a positive integer, but got {value!r}")
+    if value > MAX_SEED:
+        raise ctx.error(key, f"must be below 2**63, but got {value!r}")
     return value
+
+
+def _is_seed(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
 
 
 def parse_experiment(text: str, source: str = "<string>", *, validate: bool = True) -> Experiment:
@@ -214,8 +237,8 @@ def parse_experiment(text: str, source: str = "<string>", *, validate: bool = Tr
     if not isinstance(exp, dict):
         raise ctx.error("experiment", "must be a table")
     ctx.check_keys(exp, _EXPERIMENT_KEYS, "experiment.")
-    name = str(exp.get("name", Path(source).stem))
-    if not re.fullmatch(r"[\w.-]+", name):
+    name = exp.get("name", Path(source).stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
         raise ctx.error(
             "experiment.name", f"must use letters, digits, '.', '_' or '-', but got {name!r}"
         )
@@ -223,18 +246,14 @@ def parse_experiment(text: str, source: str = "<string>", *, validate: bool = Tr
     seeds_raw = exp.get("seeds", 1)
     if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool):
         seeds = tuple(range(_positive_int(ctx, "experiment.seeds", seeds_raw)))
-    elif (
-        isinstance(seeds_raw, list)
-        and seeds_raw
-        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_raw)
-    ):
+    elif isinstance(seeds_raw, list) and seeds_raw and all(_is_seed(s) for s in seeds_raw):
         seeds = tuple(seeds_raw)
         if len(set(seeds)) != len(seeds):
             raise ctx.error("experiment.seeds", f"must be distinct, but got {seeds_raw!r}")
     else:
         raise ctx.error(
             "experiment.seeds",
-            f"must be a count or a list of non-negative integers, but got {seeds_raw!r}",
+            f"must be a count or a list of integers in [0, 2**63), but got {seeds_raw!r}",
         )
     workers = _positive_int(ctx, "experiment.workers", exp.get("workers", 1))
     flush_every = _positive_int(ctx, "experiment.flush_every", exp.get("flush_every", 50))
@@ -339,239 +358,6 @@ def load_experiment(
     return parse_experiment(text, str(p), validate=validate)
 
 
-# -- running ------------------------------------------------------------------------------------
-
-
-def execute_run(
-    run: RunSpec,
-    dataset_dir: str | os.PathLike[str],
-    *,
-    flush_every: int = 50,
-    progress: Callable[[int], None] | None = None,
-    evaluate_many: Callable[[Any, list[dict[str, Any]]], list[Any]] | None = None,
-) -> int:
-    """Run (or resume) one run, appending its records under ``dataset_dir/run_id``.
-
-    The agent is driven in batches of ``run.batch`` designs (``ask_batch`` / ``tell_batch``);
-    ``evaluate_many(env, designs) -> results`` evaluates a batch (default: one after another in
-    this process; a cluster backend maps it onto workers). Records are written by this process
-    only, so a lost evaluation worker loses no record.
-
-    A partial run is resumed by replaying the recorded results into a fresh agent with the same
-    batch structure; the agent must ask the recorded designs again (deterministic agents do),
-    which is checked. Returns the number of new evaluations made.
-    """
-    import archgym
-    from archgym.agents.base import get_agent, make_agent
-    from archgym.dataset import RunWriter, read_run, result_of_row, schema_for
-
-    env = archgym.make(run.env.id, **run.env.kwargs)
-    env.reset(seed=run.seed)
-    hyperparams = dict(run.hyperparams)
-    cls = get_agent(run.agent)
-    if cls.multi_objective and "n_objectives" in cls.hyperparams:
-        # Pareto agents search the env's objective vector unless told otherwise.
-        hyperparams.setdefault("n_objectives", env.objective.n_objectives)
-    agent = make_agent(run.agent, env.space, seed=run.seed, budget=run.budget, **hyperparams)
-    evaluate = evaluate_many or _evaluate_here
-    run_dir = Path(dataset_dir) / run.run_id
-    recorded = [result_of_row(row, env.space) for row in read_run(run_dir).to_dict("records")]
-    constants = {
-        "experiment": run.experiment,
-        "run_id": run.run_id,
-        "env_id": run.env.id,
-        "agent": run.agent,
-        "agent_params": json.dumps(run.hyperparams, sort_keys=True),
-        "seed": run.seed,
-        "archgym_version": archgym.__version__,
-    }
-    writer = RunWriter(
-        run_dir, schema_for(env.space, env.metric_names), constants, flush_every=flush_every
-    )
-    step, new = 0, 0
-    try:
-        while step < run.budget and not agent.finished:
-            designs = agent.ask_batch(min(run.batch, run.budget - step))
-            old = recorded[step : step + len(designs)]
-            for i, (asked, rec) in enumerate(zip(designs, old, strict=False)):
-                if asked != rec.design:
-                    raise UserError(
-                        f"cannot resume run {run.run_id}: at step {step + i} agent {run.agent!r} "
-                        f"asked {asked} but the dataset holds {rec.design}; the agent is not "
-                        "deterministic"
-                    )
-            fresh = evaluate(env, designs[len(old) :]) if len(old) < len(designs) else []
-            agent.tell_batch(designs, [*old, *fresh])
-            for i, result in enumerate(fresh, start=step + len(old)):
-                writer.add(i, result)
-            step += len(designs)
-            new += len(fresh)
-            if progress is not None and fresh:
-                progress(len(fresh))
-    finally:
-        writer.flush()
-    return new
-
-
-def _evaluate_here(env: Any, designs: list[dict[str, Any]]) -> list[Any]:
-    return env.evaluate_batch(designs)
-
-
-@contextmanager
-def _single_threaded_children() -> Iterator[None]:
-    """Worker processes inherit one BLAS/OpenMP thread each (oversubscription on few cores)."""
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {n: os.environ.get(n) for n in names}
-    os.environ.update({n: "1" for n in names})
-    try:
-        yield
-    finally:
-        for n, v in saved.items():
-            if v is None:
-                os.environ.pop(n, None)
-            else:
-                os.environ[n] = v
-
-
-def _worker(run: RunSpec, dataset_dir: str, flush_every: int, queue: Any) -> int:
-    return execute_run(run, dataset_dir, flush_every=flush_every, progress=queue.put)
-
-
-def _write_manifest(out: Path, experiment: Experiment, text: str) -> None:
-    import archgym
-
-    manifest = {
-        "experiment": experiment.name,
-        "fingerprint": experiment.fingerprint(),
-        "archgym_version": archgym.__version__,
-        "runs": [r.run_id for r in experiment.runs()],
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "experiment.toml").write_text(text, encoding="utf-8")
-    tmp = out / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(tmp, out / "manifest.json")
-
-
-def prepare_output(out: Path, experiment: Experiment, *, overwrite: bool = False) -> bool:
-    """Create or check the output folder; returns True when resuming an earlier run of it."""
-    manifest = out / "manifest.json"
-    if manifest.exists():
-        old = json.loads(manifest.read_text(encoding="utf-8"))
-        if old.get("fingerprint") == experiment.fingerprint():
-            return True
-        if not overwrite:
-            raise UserError(
-                f"{out} holds a different experiment ({old.get('experiment')!r}); choose another "
-                "--out, or pass --overwrite to replace it"
-            )
-        import shutil
-
-        shutil.rmtree(out / "dataset", ignore_errors=True)
-    elif out.exists() and any(out.iterdir()) and not overwrite:
-        raise UserError(
-            f"{out} exists and is not an archgym experiment folder; choose another --out"
-        )
-    text = (
-        Path(experiment.source).read_text(encoding="utf-8")
-        if Path(experiment.source).is_file()
-        else ""
-    )
-    _write_manifest(out, experiment, text)
-    return False
-
-
-def run_experiment(
-    experiment: Experiment,
-    out: str | os.PathLike[str],
-    *,
-    workers: int | None = None,
-    overwrite: bool = False,
-    show_progress: bool = True,
-    executor: Any = None,
-) -> Path:
-    """Run every run of ``experiment`` into ``out`` (resuming if ``out`` holds it already).
-
-    Args:
-        experiment: The parsed experiment.
-        out: Output folder (manifest, experiment copy, ``dataset/``).
-        workers: Local processes (default: the experiment's ``workers``); 1 runs in this process.
-        overwrite: Replace a different experiment already in ``out``.
-        show_progress: Draw a tqdm progress bar of evaluations.
-        executor: A ``concurrent.futures.Executor``-like object to use instead of local processes
-            (for example a Dask client wrapper); it must accept ``submit(fn, *args)``.
-
-    Returns:
-        The dataset folder.
-    """
-    from tqdm import tqdm
-
-    out = Path(out)
-    prepare_output(out, experiment, overwrite=overwrite)
-    dataset_dir = out / "dataset"
-    dataset_dir.mkdir(parents=True, exist_ok=True)
-    runs = experiment.runs()
-    n_workers = workers or experiment.workers
-    total = len(runs) * experiment.budget
-    bar = tqdm(total=total, unit="eval", disable=not show_progress, desc=experiment.name)
-    already = sum(_count_records(dataset_dir / r.run_id) for r in runs)
-    bar.update(already)
-    try:
-        if executor is None and n_workers <= 1:
-            for run in runs:
-                execute_run(
-                    run, dataset_dir, flush_every=experiment.flush_every, progress=bar.update
-                )
-        else:
-            _run_parallel(runs, dataset_dir, experiment.flush_every, n_workers, bar, executor)
-    finally:
-        bar.close()
-    return dataset_dir
-
-
-def _count_records(run_dir: Path) -> int:
-    from archgym.dataset import read_run
-
-    return len(read_run(run_dir)) if run_dir.exists() else 0
-
-
-def _run_parallel(
-    runs: Sequence[RunSpec],
-    dataset_dir: Path,
-    flush_every: int,
-    workers: int,
-    bar: Any,
-    executor: Any,
-) -> None:
-    import multiprocessing as mp
-    import queue as queue_mod
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    ctx = mp.get_context("spawn")
-    with _single_threaded_children(), ctx.Manager() as manager:
-        q = manager.Queue()
-        pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        try:
-            pending = {pool.submit(_worker, r, str(dataset_dir), flush_every, q) for r in runs}
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(q, bar, queue_mod)
-                for fut in finished:
-                    fut.result()  # re-raise a worker's error here
-            _drain(q, bar, queue_mod)
-        finally:
-            if executor is None:
-                pool.shutdown(cancel_futures=True)
-
-
-def _drain(q: Any, bar: Any, queue_mod: Any) -> None:
-    while True:
-        try:
-            bar.update(q.get_nowait())
-        except queue_mod.Empty:
-            return
-
-
 def with_overrides(
     experiment: Experiment,
     *,
@@ -579,8 +365,18 @@ def with_overrides(
     budget: int | None = None,
     workers: int | None = None,
 ) -> Experiment:
-    """A copy with CLI overrides applied (``--seed`` runs that one seed)."""
+    """A copy with command-line overrides applied (``seed`` runs that one seed).
+
+    Raises:
+        UserError: for a seed outside [0, 2**63) or a budget or worker count below 1.
+    """
     changes: dict[str, Any] = {}
+    for name, value, low in (("seed", seed, 0), ("budget", budget, 1), ("workers", workers, 1)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_SEED:
+            kind = "a non-negative integer" if low == 0 else "a positive integer"
+            raise UserError(f"--{name} must be {kind} below 2**63, but got {value!r}")
     if seed is not None:
         changes["seeds"] = (seed,)
     if budget is not None:
