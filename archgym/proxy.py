@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -133,24 +132,20 @@ def _dedupe(df: Any, space: Any) -> Any:
     return df.drop_duplicates(subset=keys, keep="first").reset_index(drop=True)
 
 
-def _env_kwargs_from_folder(dataset: Any, env_id: str) -> dict[str, Any] | None:
-    """The env's kwargs from the experiment file next to an experiment folder's dataset."""
-    if not isinstance(dataset, (str, os.PathLike)):
-        return None
-    root = Path(dataset)
-    for folder in (root, root.parent):
-        if (folder / "experiment.toml").is_file():
-            from archgym.experiment import load_experiment
-
-            try:
-                exp = load_experiment(folder / "experiment.toml", validate=False)
-            except UserError:  # an experiment run from a string leaves an empty copy
-                return None
-            specs = [e for e in exp.envs if e.id == env_id]
-            kwargs = [dict(e.kwargs) for e in specs]
-            if len(kwargs) == 1 or (kwargs and all(k == kwargs[0] for k in kwargs)):
-                return kwargs[0]
-    return None
+def _env_kwargs_of_rows(df: Any, env_id: str) -> dict[str, Any]:
+    """The env's constructor keywords recorded in the dataset's ``env_kwargs`` column."""
+    if "env_kwargs" not in df.columns or df.empty:
+        raise UserError(
+            f"the dataset does not record the keywords of {env_id} (made by an older archgym); "
+            "pass them with --env-kwargs / env_kwargs="
+        )
+    found = sorted(set(df["env_kwargs"]))
+    if len(found) > 1:
+        raise UserError(
+            f"the dataset holds {env_id} with {len(found)} different keyword sets ({', '.join(found)}); "
+            "choose one with --env-kwargs / env_kwargs="
+        )
+    return json.loads(found[0])
 
 
 def train_proxy(
@@ -173,8 +168,8 @@ def train_proxy(
             of ``env_id`` are used; repeated designs count once.
         env_id: The env the records come from (built once for its space and fingerprint).
         metrics: Metrics to learn (default: every metric of the env).
-        env_kwargs: The env's constructor keywords (workload, ...). Default: read from the
-            experiment folder's ``experiment.toml`` when there is one, else none.
+        env_kwargs: The env's constructor keywords (workload, ...). Default: those the dataset
+            records for ``env_id`` (one keyword set; several need a choice).
         test_fraction: Share of the (shuffled) designs held out for the report (0 for none).
         max_train: At most this many training designs (learning curves).
         candidates: Model families compared per metric by CV.
@@ -193,14 +188,15 @@ def train_proxy(
 
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"`test_fraction` must be in [0, 1), but got {test_fraction!r}")
+    rows = _rows_for(dataset, env_id)
     if env_kwargs is None:
-        env_kwargs = _env_kwargs_from_folder(dataset, env_id) or {}
+        env_kwargs = _env_kwargs_of_rows(rows, env_id)
     env = archgym.make(env_id, **env_kwargs)
     names = list(metrics) if metrics else list(env.metric_names)
     for m in names:
         if m not in env.metric_names:
             raise unknown_name(f"metric of {env_id}", m, env.metric_names)
-    df = _dedupe(_rows_for(dataset, env_id), env.space)
+    df = _dedupe(rows, env.space)
     order = np.random.default_rng(seed).permutation(len(df))
     n_test = round(len(df) * test_fraction)
     test, train = df.iloc[order[:n_test]], df.iloc[order[n_test:]]

@@ -67,10 +67,11 @@ def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float
     nz = y_true != 0
     rel = err[nz] / y_true[nz]
     ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    scale = float(np.mean(np.abs(y_true))) if y_true.size else 0.0
     return {
         "n": int(y_true.size),
         "rel_rmse": float(np.sqrt(np.mean(rel**2))) if rel.size else math.nan,
-        "nrmse": float(np.sqrt(np.mean(err**2)) / np.mean(np.abs(y_true))),
+        "nrmse": float(np.sqrt(np.mean(err**2))) / scale if scale > 0 else math.nan,
         "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else math.nan,
         "mape": float(np.mean(np.abs(rel))) if rel.size else math.nan,
     }
