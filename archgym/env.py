@@ -56,6 +56,10 @@ class SimulatorBackend:
 
     def __call__(self, designs: Sequence[Design]) -> list[Mapping[str, float] | str]:
         env = self.env
+        if len(designs) > 1:
+            columns = env.evaluate_designs(designs)
+            if columns is not None:
+                return _rows(columns, len(designs))
         out: list[Mapping[str, float] | str] = []
         configs, index = [], []
         for d in designs:
@@ -68,10 +72,8 @@ class SimulatorBackend:
             out.append("")
         batched = env.evaluate_configs(configs) if len(configs) > 1 else None
         if batched is not None:
-            names = list(batched)
-            columns = [np.asarray(batched[m], dtype=np.float64) for m in names]
-            for j, i in enumerate(index):
-                out[i] = {m: float(col[j]) for m, col in zip(names, columns, strict=True)}
+            for i, row in zip(index, _rows(batched, len(configs)), strict=True):
+                out[i] = row
         else:
             for config, i in zip(configs, index, strict=True):
                 try:
@@ -79,6 +81,20 @@ class SimulatorBackend:
                 except InfeasibleDesign as exc:
                     out[i] = str(exc)
         return out
+
+
+def _rows(columns: Mapping[str, Any], n: int) -> list[dict[str, float]]:
+    """Per-design metric dicts of a batched model's columns (each of length ``n``)."""
+    names = list(columns)
+    values = [np.asarray(columns[m], dtype=np.float64) for m in names]
+    if any(v.shape != (n,) for v in values):
+        raise RuntimeError(
+            f"a batched model returned columns of shapes {[v.shape for v in values]}"
+        )
+    return [
+        dict(zip(names, row, strict=True))
+        for row in zip(*(v.tolist() for v in values), strict=True)
+    ]
 
 
 class ArchGymEnv(gym.Env):
@@ -213,6 +229,11 @@ class ArchGymEnv(gym.Env):
         """Metrics of many configs in one vectorised call, or None where the model has none."""
         return None
 
+    def evaluate_designs(self, designs: Sequence[Design]) -> Mapping[str, np.ndarray] | None:
+        """Metrics of many valid designs straight from their columns (no per-design config),
+        or None. Only for envs where every valid design has a config."""
+        return None
+
     def reference_config(self) -> Any:
         """The config whose metrics normalise observations (that of :attr:`reference_design`)."""
         return self.config_from_design(self.reference_design)
@@ -232,10 +253,10 @@ class ArchGymEnv(gym.Env):
         """
         start = time.perf_counter()
         canonical = [self.space.check_box(d) for d in designs]
-        reasons: list[str | None] = []
-        for d in canonical:
-            bad = self.space.violated(d)
-            reasons.append(f"violates constraint `{bad[0]}`" if bad else None)
+        reasons: list[str | None] = [
+            f"violates constraint `{bad[0]}`" if bad else None
+            for bad in self.space.violated_batch(canonical)
+        ]
         todo = [i for i, r in enumerate(reasons) if r is None]
         outcome: list[Mapping[str, float] | str] = list(reasons)  # type: ignore[arg-type]
         if todo:

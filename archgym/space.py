@@ -463,6 +463,20 @@ class DesignSpace:
         """The texts of the constraints that ``design`` violates (empty when it is valid)."""
         return [c.text for c in self.constraints if not c(design)]
 
+    def violated_batch(self, designs: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+        """:meth:`violated` of many (checked) designs, each constraint evaluated vectorised."""
+        out: list[list[str]] = [[] for _ in designs]
+        if not self.constraints or not designs:
+            return out
+        names = set().union(*(c.names for c in self.constraints if c.expr is not None))
+        columns = {n: np.array([d[n] for d in designs]) for n in names}
+        for c in self.constraints:
+            ok = c.evaluate_columns(columns) if c.expr is not None else None
+            for i, d in enumerate(designs):
+                if not (ok[i] if ok is not None else c(d)):
+                    out[i].append(c.text)
+        return out
+
     def check_box(self, design: Mapping[str, Any]) -> Design:
         """Check names and ranges (not constraints); return canonical values in parameter order.
 
@@ -480,7 +494,13 @@ class DesignSpace:
         for p in self.params:
             if p.name not in design:
                 raise ValueError(f"design is missing parameter `{p.name}` ({p.describe()})")
-            value = p.normalise(design[p.name])
+            value = design[p.name]
+            index = getattr(p, "_index", None)
+            # Fast path: an int or str that is already one of a finite parameter's values.
+            if index is not None and type(value) in (int, str) and value in index:
+                out[p.name] = value
+                continue
+            value = p.normalise(value)
             if not p.contains(value):
                 raise ValueError(
                     f"parameter `{p.name}` must be {p.describe()}, but got {design[p.name]!r}"

@@ -168,10 +168,29 @@ class SystolicArrayEnv(ArchGymEnv):
     def evaluate_config(self, config: ArrayConfig) -> dict[str, float]:
         return evaluate(config, self.layers, self.counts, fidelity=self.fidelity, table=self.table)
 
+    def evaluate_designs(self, designs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        # Every design of the space is a valid ArrayConfig: skip building one per design.
+        columns = {k: np.array([d[k] for d in designs]) for k in _COLUMNS}
+        columns["read_bw_words"] = columns["write_bw_words"] = np.array(
+            [d["bandwidth"] for d in designs], dtype=float
+        )
+        return evaluate_batch(
+            columns,
+            self.layers,
+            self.counts,
+            fidelity=self.fidelity,
+            precision=self.precision,
+            clock_mhz=self.clock_mhz,
+            table=self.table,
+        )
+
     def evaluate_configs(self, configs: Sequence[ArrayConfig]) -> dict[str, np.ndarray]:
         return evaluate_batch(
             configs, self.layers, self.counts, fidelity=self.fidelity, table=self.table
         )
+
+
+_COLUMNS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib")
 
 
 def array_config(design: Mapping[str, Any], *, clock_mhz: float, precision: str) -> ArrayConfig:
