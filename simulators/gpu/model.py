@@ -201,11 +201,13 @@ class Efficiency:
                 raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")
 
 
-def library_candidates(dtype: str, kind: str = "dense", path: str = "tma") -> list[TileConfig]:
+def library_candidates(
+    dtype: str, kind: str = "dense", path: str = "tma", device: GPUSpec | str = "h100-sxm"
+) -> list[TileConfig]:
     """Tiles a vendor library chooses among on one kernel path, every K split.
 
     ``tma`` (CUTLASS-like Hopper shapes): ``block_k`` is one 128-byte row of the operand type;
-    stages fill the shared memory (at most 7); 8 warps (two consumer warpgroups) for the
+    stages fill the device's shared memory per block (at most 7); 8 warps (two consumer warpgroups) for the
     128x256 tiles. ``sm80`` / ``sm75``: the pre-Hopper tiles of unaligned 16-bit GEMMs.
     """
     dt = get_dtype(dtype)
@@ -223,7 +225,9 @@ def library_candidates(dtype: str, kind: str = "dense", path: str = "tma") -> li
     for bm, bn in TMA_TILES if nvjet else CUTLASS_TILES:
         warps = 8 if bm * bn >= 128 * 256 else 4
         per_stage = (bm * bk + bk * bn) * dt.in_bytes
-        stages = int(min(7, 227 * 1024 // per_stage))
+        stages = int(min(7, get_device(device).smem_per_block_bytes // per_stage))
+        if stages < 2:
+            continue
         out += [TileConfig(bm, bn, bk, warps, stages, s) for s in splits]
     return out
 

@@ -100,7 +100,7 @@ class GemmModel:
             t = np.full(len(m), np.inf)
             for path in np.unique(paths):
                 sel = paths == path
-                cand = _tile_arrays(library_candidates(dtype, kind, str(path)))
+                cand = _tile_arrays(library_candidates(dtype, kind, str(path), self.device))
                 t[sel] = _library_min(
                     m[sel],
                     cand,
@@ -163,7 +163,7 @@ class GemmModel:
         Its kernel path (``archgym.simulators.gpu.model.library_path``) is in ``breakdown()``.
         """
         path = str(library_path(n, k, dtype, kind))
-        cands = library_candidates(dtype, kind, path)
+        cands = library_candidates(dtype, kind, path, self.device)
         eff = self.efficiency_for(dtype, kind, "library")
         t = kernel_time_s(
             m,

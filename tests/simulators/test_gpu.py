@@ -44,13 +44,60 @@ def _load_validate():
     # Independent source: the Hopper and Ampere whitepapers give dense FP16/BF16 tensor-core
     # throughput per SM (1024 FMA/clk on H100, 512 on A100) and the boost clock the datasheet
     # peak is quoted at (1830 MHz H100 SXM5, 1410 MHz A100).
-    [("h100-sxm", 1024 * 2, 1.83e9), ("h200-sxm", 1024 * 2, 1.83e9), ("a100-sxm", 1024, 1.41e9)],
+    # GA102 (Ampere whitepaper for GA102): 256 dense fp16 FMA/clk per SM with fp32 accumulation
+    # on the A10, half that on GeForce (RTX 3090), at 1695 MHz boost.
+    [
+        ("h100-sxm", 1024 * 2, 1.83e9),
+        ("h200-sxm", 1024 * 2, 1.83e9),
+        ("a100-sxm", 1024, 1.41e9),
+        ("a10", 512, 1.695e9),
+        ("rtx3090", 256, 1.695e9),
+    ],
 )
 def test_datasheet_peak_matches_whitepaper_per_sm_rate(device, fma_per_clk_per_sm, boost_hz):
     spec = get_device(device)
     expected = spec.sm_count * fma_per_clk_per_sm * 2 * boost_hz
     assert spec.peak_flops["bf16"] == pytest.approx(expected, rel=0.002)
     assert spec.peak_flops["fp16"] == spec.peak_flops["bf16"]
+
+
+@pytest.mark.parametrize(
+    ("device", "smem_sm_kib", "smem_block_kib", "l2_mib", "cc"),
+    # CUDA programming guide (shared memory per SM / per block by compute capability) and the
+    # L2 size torch reports (H100: data/gpu/raw/meta_run_a.json; H200: 60 MiB).
+    [
+        ("h100-sxm", 228, 227, 50, (9, 0)),
+        ("h200-sxm", 228, 227, 60, (9, 0)),
+        ("a100-sxm", 164, 163, 40, (8, 0)),
+        ("a10", 100, 99, 6, (8, 6)),
+        ("rtx3090", 100, 99, 6, (8, 6)),
+    ],
+)
+def test_device_memory_specs(device, smem_sm_kib, smem_block_kib, l2_mib, cc):
+    spec = get_device(device)
+    assert spec.smem_per_sm_bytes == smem_sm_kib * 1024
+    assert spec.smem_per_block_bytes == smem_block_kib * 1024
+    assert spec.l2_bytes == l2_mib * 2**20
+    assert spec.compute_capability == cc
+    assert spec.sparse24_rate("bf16") == 2 * spec.peak_flops["bf16"]
+    assert spec.sparse24_rate("fp32") is None
+
+
+def test_library_stages_fit_the_device_shared_memory():
+    for name in ("a100-sxm", "rtx3090"):
+        dev = get_device(name)
+        for t in library_candidates("bf16", "dense", "tma", dev):
+            assert (
+                t.num_stages * (t.block_m + t.block_n) * t.block_k * 2 <= dev.smem_per_block_bytes
+            )
+
+
+def test_h100_meta_reports_the_shipped_l2_size():
+    import json
+
+    meta = json.loads((ROOT / "data" / "gpu" / "raw" / "meta_run_a.json").read_text())
+    assert meta["l2_bytes"] == get_device("h100-sxm").l2_bytes
+    assert meta["sm_count"] == get_device("h100-sxm").sm_count
 
 
 def test_unknown_device_suggests_closest_name():
