@@ -115,7 +115,7 @@ def random_shapes(count: int, seed: int, family: str = "random") -> list[Shape]:
     while len(out) < count:
         dims = []
         for lo, hi in ((1, 16384), (16, 16384), (16, 16384)):
-            v = int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+            v = round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
             if rng.random() < 0.35 and v >= 64:
                 v = 64 * round(v / 64)
             dims.append(max(lo, v))
@@ -135,9 +135,7 @@ def standard_shapes(set_name: str = "train", seed: int = 0, count: int = 30) -> 
 
 def dense_plan(shapes: list[Shape], dtypes: tuple[str, ...] = DENSE_DTYPES) -> list[tuple]:
     """Every (shape, dtype, a_major, b_major) point of the dense part."""
-    return [
-        (s, dt, am, bm) for dt in dtypes for s in shapes for am, bm in DENSE_LAYOUTS[dt]
-    ]
+    return [(s, dt, am, bm) for dt in dtypes for s in shapes for am, bm in DENSE_LAYOUTS[dt]]
 
 
 # --------------------------------------------------------------------------- device side
@@ -345,7 +343,9 @@ def run_measure(args: argparse.Namespace) -> int:
     dtypes = tuple(d for d in args.dtypes.split(",") if d)
     bad = [d for d in dtypes if d not in DENSE_DTYPES]
     if bad:
-        print(f"archgym: error: --dtypes: unknown dtype {bad[0]!r} ({DENSE_DTYPES})", file=sys.stderr)
+        print(
+            f"archgym: error: --dtypes: unknown dtype {bad[0]!r} ({DENSE_DTYPES})", file=sys.stderr
+        )
         return 2
     try:
         import torch

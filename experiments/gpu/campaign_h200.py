@@ -45,19 +45,55 @@ def _load(name: str, *candidates: Path):
 gm = _load("gpu_measure", HERE / "gpu_measure.py", HERE.parents[1] / "archgym" / "gpu_measure.py")
 
 LONG_COLUMNS = [
-    "set", "family", "source", "m", "n", "k", "dtype", "kind", "backend", "variant",
-    "sparse_operand", "group_size", "block_m", "block_n", "block_k", "num_warps", "num_stages",
-    "time_us", "p20_us", "p80_us", "tflops", "rel_err", "sm_clock_mhz", "status",
-]  # fmt: skip
+    "set",
+    "family",
+    "source",
+    "m",
+    "n",
+    "k",
+    "dtype",
+    "kind",
+    "backend",
+    "variant",
+    "sparse_operand",
+    "group_size",
+    "block_m",
+    "block_n",
+    "block_k",
+    "num_warps",
+    "num_stages",
+    "time_us",
+    "p20_us",
+    "p80_us",
+    "tflops",
+    "rel_err",
+    "sm_clock_mhz",
+    "status",
+]
 
 
 # --------------------------------------------------------------------------- shapes
 
 LLM_LAYERS = {  # model: {proj: (n, k)}
-    "llama3-8b": {"qkv": (6144, 4096), "o": (4096, 4096), "up": (28672, 4096), "down": (4096, 14336)},
-    "llama2-13b": {"qkv": (15360, 5120), "o": (5120, 5120), "up": (27648, 5120), "down": (5120, 13824)},
-    "llama3-70b": {"qkv": (10240, 8192), "o": (8192, 8192), "up": (57344, 8192), "down": (8192, 28672)},
-}  # fmt: skip
+    "llama3-8b": {
+        "qkv": (6144, 4096),
+        "o": (4096, 4096),
+        "up": (28672, 4096),
+        "down": (4096, 14336),
+    },
+    "llama2-13b": {
+        "qkv": (15360, 5120),
+        "o": (5120, 5120),
+        "up": (27648, 5120),
+        "down": (5120, 13824),
+    },
+    "llama3-70b": {
+        "qkv": (10240, 8192),
+        "o": (8192, 8192),
+        "up": (57344, 8192),
+        "down": (8192, 28672),
+    },
+}
 
 
 def sparse_shapes(set_name: str, seed: int, quick: bool) -> list[tuple]:
@@ -104,12 +140,24 @@ def tile_configs(quick: bool) -> list[tuple[int, int, int, int, int]]:
                     for stages in (3, 4):
                         out.append((bm, bn, bk, warps, stages))
     out += [(16, 64, 64, 4, 4), (32, 64, 64, 4, 4), (32, 128, 64, 4, 3), (256, 128, 64, 8, 3)]
-    out += [(128, 128, 128, 8, 2), (128, 128, 128, 4, 2), (128, 256, 64, 8, 2), (64, 256, 128, 8, 2)]
+    out += [
+        (128, 128, 128, 8, 2),
+        (128, 128, 128, 4, 2),
+        (128, 256, 64, 8, 2),
+        (64, 256, 128, 8, 2),
+    ]
     out += [(256, 128, 32, 8, 4), (128, 64, 128, 4, 3), (64, 64, 128, 4, 3), (128, 128, 64, 8, 5)]
     return out[:4] + out[-2:] if quick else out
 
 
-QUANT_LAYERS = [(4096, 4096), (4096, 14336), (14336, 4096), (4096, 28672), (8192, 8192), (8192, 28672)]
+QUANT_LAYERS = [
+    (4096, 4096),
+    (4096, 14336),
+    (14336, 4096),
+    (4096, 28672),
+    (8192, 8192),
+    (8192, 28672),
+]
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -156,14 +204,25 @@ def _try(build):
 # --------------------------------------------------------------------------- parts
 
 
-def part_sparse(torch, out: Path, set_name: str, seed: int, quick: bool, budget_s: float,
-                dtypes: tuple[str, ...] = ("fp16", "bf16", "int8", "fp8")) -> None:
+def part_sparse(
+    torch,
+    out: Path,
+    set_name: str,
+    seed: int,
+    quick: bool,
+    budget_s: float,
+    dtypes: tuple[str, ...] = ("fp16", "bf16", "int8", "fp8"),
+) -> None:
     from torch.sparse import to_sparse_semi_structured
 
     wr = Writer(out / "h200_sparse24.csv")
     shapes = sparse_shapes(set_name, seed, quick)
-    tdts = {"fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.int8,
-            "fp8": torch.float8_e4m3fn}  # fmt: skip
+    tdts = {
+        "fp16": torch.float16,
+        "bf16": torch.bfloat16,
+        "int8": torch.int8,
+        "fp8": torch.float8_e4m3fn,
+    }
     tdts = {d: t for d, t in tdts.items() if d in dtypes}
     t0 = time.monotonic()
     r = {"time_us": "", "status": ""}
@@ -188,7 +247,9 @@ def part_sparse(torch, out: Path, set_name: str, seed: int, quick: bool, budget_
 
             def dense_wx(w=w, xt=xt, x=x, low=low, dtype=dtype, one=one):
                 if dtype == "fp8":
-                    return torch._scaled_mm(w, x.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+                    return torch._scaled_mm(
+                        w, x.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16
+                    )
                 if dtype == "int8":
                     return torch._int_mm(w, x.t())
                 return torch.mm(w, xt)
@@ -198,13 +259,26 @@ def part_sparse(torch, out: Path, set_name: str, seed: int, quick: bool, budget_
                 return replay, lambda: (replay(), gm.rel_err(torch, res, ref))[1]
 
             fn, chk = _try(build_dense)
-            wr.row({**base, "kind": "dense", "backend": "cublas", "variant": "w@xT.graph"},
-                   fn, chk, flop)  # fmt: skip
+            wr.row(
+                {**base, "kind": "dense", "backend": "cublas", "variant": "w@xT.graph"},
+                fn,
+                chk,
+                flop,
+            )
             try:
                 ws = to_sparse_semi_structured(w)
             except Exception as exc:
-                wr.row({**base, "kind": "sparse24", "backend": "cusparselt", "variant": "default",
-                        "sparse_operand": "W[n,k] (first)"}, None, exc)  # fmt: skip
+                wr.row(
+                    {
+                        **base,
+                        "kind": "sparse24",
+                        "backend": "cusparselt",
+                        "variant": "default",
+                        "sparse_operand": "W[n,k] (first)",
+                    },
+                    None,
+                    exc,
+                )
                 print(f"  {dtype}: to_sparse_semi_structured failed: {exc}"[:200], flush=True)
                 continue
 
@@ -220,8 +294,18 @@ def part_sparse(torch, out: Path, set_name: str, seed: int, quick: bool, budget_
                 return replay, lambda: (replay(), gm.rel_err(torch, res, ref))[1]
 
             fn, chk = _try(build_sparse)
-            r = wr.row({**base, "kind": "sparse24", "backend": "cusparselt", "variant": "default",
-                        "sparse_operand": "W[n,k] (first)"}, fn, chk, flop)  # fmt: skip
+            r = wr.row(
+                {
+                    **base,
+                    "kind": "sparse24",
+                    "backend": "cusparselt",
+                    "variant": "default",
+                    "sparse_operand": "W[n,k] (first)",
+                },
+                fn,
+                chk,
+                flop,
+            )
             if fn is None:
                 print(f"  {source} {dtype} sparse: {chk}"[:200], flush=True)
             try:  # cuSPARSELt's own algorithm search (tile / split-k choice)
@@ -236,15 +320,27 @@ def part_sparse(torch, out: Path, set_name: str, seed: int, quick: bool, budget_
                     return torch._cslt_sparse_mm(ws.packed, xt, alg_id=alg)
 
                 fn2, chk2 = _try(lambda c=searched, ref=ref: build_sparse(c, ref))
-                wr.row({**base, "kind": "sparse24", "backend": "cusparselt",
-                        "variant": f"search:alg{alg}", "sparse_operand": "W[n,k] (first)"},
-                       fn2, chk2, flop)  # fmt: skip
+                wr.row(
+                    {
+                        **base,
+                        "kind": "sparse24",
+                        "backend": "cusparselt",
+                        "variant": f"search:alg{alg}",
+                        "sparse_operand": "W[n,k] (first)",
+                    },
+                    fn2,
+                    chk2,
+                    flop,
+                )
             except Exception as exc:
                 if i == 0:
                     print(f"  search unavailable: {exc}"[:200], flush=True)
             del w, x, xt, ref, ws
         if i % 10 == 0:
-            print(f"[sparse {i}/{len(shapes)} {time.monotonic() - t0:.0f}s] {source} {r['time_us']} {r['status'][:60]}", flush=True)  # fmt: skip
+            print(
+                f"[sparse {i}/{len(shapes)} {time.monotonic() - t0:.0f}s] {source} {r['time_us']} {r['status'][:60]}",
+                flush=True,
+            )
             torch.cuda.empty_cache()
 
 
@@ -282,22 +378,39 @@ def part_quant(torch, out: Path, set_name: str, seed: int, quick: bool, budget_s
         s8 = (torch.rand(nn, device="cuda") * 0.01 + 0.001).to(torch.bfloat16)
         wb = torch.randn(nn, kk, device="cuda").to(torch.bfloat16)
         for m in batches:
-            base = dict(set=set_name, family="layer", source=f"k{kk}.n{nn}.m{m}", m=m, n=nn, k=kk,
-                        dtype="bf16", sparse_operand="")  # fmt: skip
+            base = dict(
+                set=set_name,
+                family="layer",
+                source=f"k{kk}.n{nn}.m{m}",
+                m=m,
+                n=nn,
+                k=kk,
+                dtype="bf16",
+                sparse_operand="",
+            )
             flop = 2.0 * m * nn * kk
             x = torch.randn(m, kk, device="cuda").to(torch.bfloat16)
             ref = x.float() @ wb.float().t()
 
-            def b_dense(x=x, ref=ref):
+            def b_dense(x=x, ref=ref, wb=wb):
                 replay, res = gm.graphed(torch, lambda: torch.mm(x, wb.t()))
                 return replay, lambda: (replay(), gm.rel_err(torch, res, ref))[1]
 
             fn, chk = _try(b_dense)
-            wr.row({**base, "kind": "dense", "backend": "cublas", "variant": "x@wT.graph"},
-                   fn, chk, flop)  # fmt: skip
+            wr.row(
+                {**base, "kind": "dense", "backend": "cublas", "variant": "x@wT.graph"},
+                fn,
+                chk,
+                flop,
+            )
             for g, pk in packs.items():
-                row = {**base, "kind": "w4a16", "backend": "torch-int4pack", "group_size": g,
-                       "variant": "inner_k_tiles=8"}  # fmt: skip
+                row = {
+                    **base,
+                    "kind": "w4a16",
+                    "backend": "torch-int4pack",
+                    "group_size": g,
+                    "variant": "inner_k_tiles=8",
+                }
                 if isinstance(pk, Exception):
                     wr.row(row, None, pk)
                     continue
@@ -315,15 +428,22 @@ def part_quant(torch, out: Path, set_name: str, seed: int, quick: bool, budget_s
                     print(f"  int4pack g{g}: {chk}"[:200], flush=True)
             ref8 = x.float() @ (w8.float() * s8.float()[:, None]).t()
 
-            def b8(x=x, ref8=ref8):
+            def b8(x=x, ref8=ref8, w8=w8, s8=s8):
                 call = lambda: torch._weight_int8pack_mm(x, w8, s8)  # noqa: E731
                 replay, res = gm.graphed(torch, call)
                 return replay, lambda: (replay(), gm.rel_err(torch, res, ref8))[1]
 
             fn, chk = _try(b8)
-            wr.row({**base, "kind": "w8a16", "backend": "torch-int8pack", "variant": "per-channel"},
-                   fn, chk, flop)  # fmt: skip
-        print(f"[quant {time.monotonic() - t0:.0f}s] k{kk} n{nn} last {r['time_us']} {r['status'][:60]}", flush=True)  # fmt: skip
+            wr.row(
+                {**base, "kind": "w8a16", "backend": "torch-int8pack", "variant": "per-channel"},
+                fn,
+                chk,
+                flop,
+            )
+        print(
+            f"[quant {time.monotonic() - t0:.0f}s] k{kk} n{nn} last {r['time_us']} {r['status'][:60]}",
+            flush=True,
+        )
         del packs, w8, wb
         torch.cuda.empty_cache()
 
@@ -342,11 +462,22 @@ def part_tiles(torch, out: Path, set_name: str, quick: bool, budget_s: float) ->
         c = torch.empty(m, n, device="cuda", dtype=torch.float16)
         ref = a.float() @ b.float()
         for cfg in configs:
-            base = dict(set=set_name, family=family, source=source, m=m, n=n, k=k, dtype="fp16",
-                        kind="dense", backend="triton", variant="tutorial-grouped")  # fmt: skip
-            base.update(zip(("block_m", "block_n", "block_k", "num_warps", "num_stages"), cfg))
-            fn = lambda cfg=cfg: tg.triton_matmul(a, b, c, *cfg)  # noqa: E731
-            chk = lambda fn=fn: gm.rel_err(torch, fn(), ref)  # noqa: E731
+            base = dict(
+                set=set_name,
+                family=family,
+                source=source,
+                m=m,
+                n=n,
+                k=k,
+                dtype="fp16",
+                kind="dense",
+                backend="triton",
+                variant="tutorial-grouped",
+            )
+            keys = ("block_m", "block_n", "block_k", "num_warps", "num_stages")
+            base.update(zip(keys, cfg, strict=True))
+            fn = lambda cfg=cfg, a=a, b=b, c=c: tg.triton_matmul(a, b, c, *cfg)  # noqa: E731
+            chk = lambda fn=fn, ref=ref: gm.rel_err(torch, fn(), ref)  # noqa: E731
             wr.row(base, fn, chk, 2.0 * m * n * k, rep_ms=15)
         print(f"[tiles {i}/{len(shapes)} {time.monotonic() - t0:.0f}s] {source}", flush=True)
         del a, b, c, ref
@@ -392,7 +523,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(f"dense: {len(shapes)} shapes, {len(dense_points)} points")
         print(f"sparse: {len(sparse_shapes(args.set, args.seed, args.quick))} shapes x 4 dtypes")
-        print(f"tiles: {len(tile_shapes(args.quick))} shapes x {len(tile_configs(args.quick))} configs")
+        print(
+            f"tiles: {len(tile_shapes(args.quick))} shapes x {len(tile_configs(args.quick))} configs"
+        )
         print(f"quant: {len(QUANT_LAYERS)} layers x {len(BATCHES)} batches")
         return 0
     import torch
@@ -410,8 +543,15 @@ def main(argv: list[str] | None = None) -> int:
         if part == "dense":
             gm.measure_dense(dense_points, out / "h200_dense.csv", args.set, args.budget_s)
         elif part == "sparse":
-            part_sparse(torch, out, args.set, args.seed, args.quick, args.budget_s,
-                        tuple(args.sparse_dtypes.split(",")))
+            part_sparse(
+                torch,
+                out,
+                args.set,
+                args.seed,
+                args.quick,
+                args.budget_s,
+                tuple(args.sparse_dtypes.split(",")),
+            )
         elif part == "quant":
             part_quant(torch, out, args.set, args.seed, args.quick, args.budget_s)
         elif part == "tiles":

@@ -96,9 +96,10 @@ def load_constants() -> dict:
 
 def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Params, str]:
     """Constants for (device, dtype, kernel): the device's own, else the H100's (same die
-    family on Hopper; an extrapolation elsewhere). Returns (params, device they came from)."""
+    family on Hopper; an extrapolation elsewhere), else the H200's (the only device measured
+    with the searched kernel). Returns (params, device they came from)."""
     table = load_constants()["sparse24"]
-    for dev in (device, "h100-sxm"):
+    for dev in (device, "h100-sxm", "h200-sxm"):
         entry = table.get(dev, {}).get(dtype, {}).get(kernel)
         if entry is not None:
             tile = tuple(entry["tile"]) if entry.get("tile") else None
