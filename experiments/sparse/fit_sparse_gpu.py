@@ -277,11 +277,12 @@ def fit_vnm(rows: list[dict]) -> dict:
     best = (np.inf, None)
     grid = np.array(
         [
-            (r, l2, bw, lu)
+            (r, l2, bw, lu, f)
             for r in np.linspace(0.2, 1.0, 33)
             for l2 in np.linspace(0.2, 2.0, 19)
             for bw in (0.6, 0.8, 1.0)
             for lu in (2, 5, 10, 20)
+            for f in (0.0, 0.5, 1.0, 2.0, 4.0)
         ]
     ).T[:, :, None]
     for bn in (32, 64, 128):
@@ -295,6 +296,7 @@ def fit_vnm(rows: list[dict]) -> dict:
         l2_frac=p.l2_frac,
         bw_frac=p.bw_frac,
         launch_us=p.launch_us,
+        fill_us=p.fill_us,
         bn=p.bn,
     )
 

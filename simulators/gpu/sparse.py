@@ -77,13 +77,15 @@ class Sparse24Params:
 @dataclass(frozen=True)
 class VNMParams:
     """Fitted constants of the Spatha-class V:N:M kernel: fractions of the 2:4 math rate, the
-    L2 bandwidth (gather) and the HBM bandwidth; fixed cost per kernel in us; the tile width
-    in tokens ``bn``."""
+    L2 bandwidth (gather) and the HBM bandwidth; fixed cost per kernel in us; cost per tile
+    beyond its math (pipeline fill, epilogue writing the dense C tile) in us; the tile width in
+    tokens ``bn``."""
 
     rate_frac: float
     l2_frac: float
     bw_frac: float
     launch_us: float
+    fill_us: float = 0.0
     bn: int = 64
 
 
@@ -206,8 +208,7 @@ def vnm_time_us(
     rate_sm = dev.sparse24_rate(dtype) * p.rate_frac / dev.sm_count
     tiles = np.ceil(n / v) * np.ceil(m / p.bn)
     waves = np.ceil(tiles / dev.sm_count)
-    # the last wave of a small grid runs fewer CTAs: count them at full per-SM rate
-    compute = waves * 2.0 * v * p.bn * k_sel / rate_sm
+    compute = waves * (2.0 * v * p.bn * k_sel / rate_sm + p.fill_us * 1e-6)
     idx_bits = math.ceil(math.log2(big_m))
     w_bytes = n * k_sel * (0.5 * dt.in_bytes + 0.125) + np.ceil(n / v) * k_sel * idx_bits / 8
     gather = np.ceil(n / v) * k_sel * m * dt.in_bytes + w_bytes
