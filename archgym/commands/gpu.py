@@ -1,17 +1,18 @@
-"""``archgym gpu``: predict GEMM kernel times on a GPU, and validate the model.
+"""``archgym gpu``: predict GEMM kernel times on a GPU, calibrate a device, validate the model.
 
 ``archgym gpu predict IN.csv -o OUT.csv [--device h100-sxm]`` reads columns ``m,n,k,dtype,kind``
-and optionally ``block_m,block_n,block_k,num_warps,num_stages`` (a given tile; blank: the
-library's choice) and writes the same rows with ``predicted_us`` added.
-``archgym gpu validate [--plot PNG] [--no-refit]`` prints the held-out validation tables
-(needs a source checkout: it reads data/gpu/ and experiments/gpu/validate.py).
+and optionally ``a_major,b_major`` (``row``/``col``, blank: row, except fp8's B: col) and
+``block_m,block_n,block_k,num_warps,num_stages`` (a given tile; blank: the library's choice)
+and writes the same rows with ``predicted_us`` added.
+``archgym gpu calibrate MEASUREMENTS.csv --device NAME -o FILE.json`` fits a calibration file.
+``archgym gpu validate [--device D] [--csv NEW.csv] [--few-shot N]`` prints validation tables
+from the measurements shipped with the package (no source checkout needed).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 from pathlib import Path
 
 from archgym.errors import UserError
@@ -20,24 +21,42 @@ __all__ = ["read_requests", "register"]
 
 REQUIRED = ("m", "n", "k", "dtype", "kind")
 TILE = ("block_m", "block_n", "block_k", "num_warps", "num_stages")
+LAYOUT = ("a_major", "b_major")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``gpu`` subcommand with ``predict`` and ``validate``."""
+    """Add the ``gpu`` subcommand with ``predict``, ``calibrate`` and ``validate``."""
     p = subparsers.add_parser("gpu", help="GPU GEMM model: predict kernel times, validate")
     sub = p.add_subparsers(dest="gpu_command", required=True, parser_class=type(p))
     q = sub.add_parser("predict", help="predict the time of each GEMM in a CSV")
-    q.add_argument("input", help="CSV with columns m,n,k,dtype,kind[,block_m,...,num_stages]")
+    q.add_argument(
+        "input", help="CSV with columns m,n,k,dtype,kind[,a_major,b_major][,block_m,...]"
+    )
     q.add_argument("-o", "--out", required=True, help="output CSV (input columns + predicted_us)")
-    q.add_argument("--device", default="h100-sxm", help="h100-sxm (default), h200-sxm, a100-sxm")
+    q.add_argument(
+        "--device", default="h100-sxm", help="h100-sxm (default), h200-sxm, a100-sxm, a10, rtx3090"
+    )
     q.set_defaults(func=_cmd_predict)
-    v = sub.add_parser("validate", help="held-out validation against the measured H100 data")
-    v.add_argument("--plot", help="write the predicted-vs-measured PNG here")
-    v.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
+    c = sub.add_parser("calibrate", help="fit a device's constants from measured kernels")
+    c.add_argument("measurements", help="measurement CSV (data/gpu format, archgym gpu measure)")
+    c.add_argument("--device", required=True, help="device name (see --device of predict)")
+    c.add_argument("-o", "--out", required=True, help="calibration JSON to write")
+    c.add_argument(
+        "--start",
+        help="transfer: start from this device's shipped constants, refit mma, hbm, launch",
+    )
+    c.add_argument(
+        "--max-kernels", type=int, help="few-shot: fit mma, hbm, launch on at most N kernels"
+    )
+    c.add_argument("--seed", type=int, default=0, help="seed of the few-shot sample")
+    c.set_defaults(func=_cmd_calibrate)
+    v = sub.add_parser("validate", help="model vs measurements, next to roofline and learned")
+    v.add_argument("--device", default="h100-sxm", help="h100-sxm (default) or h200-sxm")
+    v.add_argument("--csv", help="validate every row of this CSV against the frozen model")
+    v.add_argument("--few-shot", type=int, help="calibrate from N kernels, report the rest")
+    v.add_argument("--no-baseline", action="store_true", help="skip the learned baseline")
     v.add_argument(
-        "--no-refit",
-        action="store_true",
-        help="use the shipped constants instead of refitting them on the training split",
+        "--refit", action="store_true", help="refit the constants on the training families"
     )
     v.set_defaults(func=_cmd_validate)
 
@@ -76,6 +95,12 @@ def read_requests(path: str) -> tuple[list[str], list[dict]]:
                         f"{where}: `{field}` must be one of {', '.join(valid)}, but got {value!r}"
                     )
                 req[field] = value
+            for field in LAYOUT:
+                value = (row.get(field) or "").strip()
+                if value not in ("", "row", "col"):
+                    raise UserError(f"{where}: `{field}` must be row or col, but got {value!r}")
+                req[field] = value or None
+            req["a_major"] = req["a_major"] or "row"
             given = [f for f in TILE if (row.get(f) or "").strip()]
             if given and len(given) < len(TILE):
                 raise UserError(
@@ -105,7 +130,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             req = row["req"]
             try:
                 t = model.predict_us(
-                    req["m"], req["n"], req["k"], req["dtype"], req["kind"], tile=row["tile"]
+                    req["m"],
+                    req["n"],
+                    req["k"],
+                    req["dtype"],
+                    req["kind"],
+                    tile=row["tile"],
+                    a_major=req["a_major"],
+                    b_major=req["b_major"],
                 )
             except InfeasibleDesign as exc:
                 raise UserError(f"{args.input} row {i}: {exc}") from None
@@ -114,37 +146,53 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _find_checkout() -> Path | None:
-    """The source checkout holding ``experiments/gpu/validate.py`` and ``data/gpu/``.
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from archgym.simulators.gpu import get_device
+    from archgym.simulators.gpu.calibration import load_calibration
+    from archgym.simulators.gpu.fitting import calibrate_file
 
-    Looked for next to the installed package (editable installs), then in the current folder
-    and its parents (a regular install run from inside a clone).
-    """
-    rel = Path("experiments") / "gpu" / "validate.py"
-    candidates = [Path(__file__).resolve().parents[2], *[Path.cwd(), *Path.cwd().parents]]
-    return next((c for c in candidates if (c / rel).is_file()), None)
-
-
-def _load_validate():
-    root = _find_checkout()
-    if root is None:
-        raise UserError(
-            "`archgym gpu validate` needs a source checkout (experiments/gpu/validate.py and "
-            "data/gpu/); run it from inside a clone of the archgym repository"
+    try:
+        device = get_device(args.device).name
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    start = load_calibration(args.start or device, borrow=False)
+    try:
+        text = calibrate_file(
+            args.measurements,
+            device,
+            start=start,
+            max_kernels=args.max_kernels,
+            seed=args.seed,
+            start_device=args.start,
         )
-    path = root / "experiments" / "gpu" / "validate.py"
-    spec = importlib.util.spec_from_file_location("archgym_gpu_validate", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{args.measurements}: {exc}") from None
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out} (device {device})")
+    return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    validate = _load_validate()
-    report = validate.run_validation(
-        baseline=not args.no_baseline, refit=not args.no_refit, plot=args.plot
-    )
-    print(validate.format_report(report))
-    if args.plot:
-        print(f"wrote {args.plot}")
+    from archgym.simulators.gpu import get_device
+    from archgym.simulators.gpu import validation as val
+
+    try:
+        device = get_device(args.device).name
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    baseline = not args.no_baseline
+    if args.csv:
+        if not Path(args.csv).is_file():
+            raise UserError(f"{args.csv}: no such file")
+        try:
+            report = val.csv_report(args.csv, device, baseline=baseline)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    elif args.few_shot:
+        report = val.few_shot_report(device, max_kernels=args.few_shot, baseline=baseline)
+    else:
+        if device not in val.DATASETS or val.data_path(val.DATASETS[device][0]) is None:
+            raise UserError(f"no packaged measurements of {device}; pass --csv FILE")
+        report = val.device_report(device, refit=args.refit, baseline=baseline)
+    print(val.format_tables(report))
     return 0

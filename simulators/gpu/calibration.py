@@ -1,158 +1,122 @@
-"""Efficiency constants calibrated on the H100 training split, and the fit that makes them.
+"""Calibrated efficiency constants as versioned data files, and the least-squares fit.
 
-The constants below were produced by ``python experiments/gpu/validate.py --fit`` (second
-pass of issue 5: kernel paths, nvjet tiles, dirty-L2 term) from the TRAINING families of
-data/gpu/h100_gemm.csv and data/gpu/h100_triton_tiles.csv only (see docs/gpu.md); the
-held-out families never enter the fit.
+The constants of each device live in ``simulators/gpu/data/<device>_<library>.json`` (package
+data; ``library`` is ``library`` for cuBLAS / cuSPARSELt kernels and ``triton`` for the
+Triton tiles). Each file names the measurement CSV it was fitted from (with its SHA-256) and
+the command that regenerates it bit for bit::
+
+    archgym gpu calibrate data/gpu/h100_gemm.csv --device h100-sxm \
+        -o simulators/gpu/data/h100-sxm_library.json
+
+Constants are written rounded to ``SIGNIFICANT`` digits. ``load_calibration(device)`` merges
+the device's files over the H100's (the reference: a device without its own file, or without
+an entry, borrows the H100 constants, an extrapolation).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+import json
+from dataclasses import asdict, fields, replace
+from functools import cache
+from importlib import resources
 
 import numpy as np
 from archgym.simulators.gpu.model import Efficiency
 
-__all__ = ["H100_EFFICIENCY", "fit_efficiency"]
+__all__ = [
+    "FORMAT",
+    "calibration_json",
+    "fit_efficiency",
+    "load_calibration",
+    "parse_calibration",
+    "shipped_files",
+]
 
-H100_EFFICIENCY: dict[tuple[str, str, str], Efficiency] = {
-    ("bf16", "dense", "library"): Efficiency(
-        mma=0.807,
-        hbm=0.8805,
-        sm_load_bytes_per_clk=73.34,
-        launch_us=5.288,
-        reduce_us=3.71,
-        misaligned=0.1976,
-        spill=20,
-        misaligned_us=0.8929,
-        l2_scale=1.892,
-        k_iter_ns=0,
-        latency_us=0.7205,
-        compressed_hbm=1,
-        legacy_bytes_per_clk=10.56,
-        legacy_latency_us=0.9375,
-        l2_dirty=0.4091,
-    ),
-    ("bf16", "sparse24", "library"): Efficiency(
-        mma=0.7309,
-        hbm=0.5462,
-        sm_load_bytes_per_clk=128,
-        launch_us=8.297,
-        reduce_us=2,
-        misaligned=0.2,
-        spill=20,
-        misaligned_us=1e-10,
-        l2_scale=1.978,
-        k_iter_ns=0,
-        latency_us=1.864,
-        compressed_hbm=0.9192,
-        legacy_bytes_per_clk=16,
-        legacy_latency_us=0.6,
-        l2_dirty=0.3104,
-    ),
-    ("fp16", "dense", "library"): Efficiency(
-        mma=0.7719,
-        hbm=0.8803,
-        sm_load_bytes_per_clk=67.97,
-        launch_us=5.179,
-        reduce_us=4.374,
-        misaligned=0.1896,
-        spill=20,
-        misaligned_us=2.655e-06,
-        l2_scale=2.171,
-        k_iter_ns=0,
-        latency_us=0.5403,
-        compressed_hbm=1,
-        legacy_bytes_per_clk=9.441,
-        legacy_latency_us=0.9679,
-        l2_dirty=0.4229,
-    ),
-    ("fp16", "dense", "triton"): Efficiency(
-        mma=0.8582,
-        hbm=0.8803,
-        sm_load_bytes_per_clk=51.15,
-        launch_us=4.588,
-        reduce_us=4.374,
-        misaligned=0.1896,
-        spill=70.18,
-        misaligned_us=2.655e-06,
-        l2_scale=2.135,
-        k_iter_ns=125.5,
-        latency_us=0.5403,
-        compressed_hbm=1,
-        legacy_bytes_per_clk=9.441,
-        legacy_latency_us=0.9679,
-        l2_dirty=0.4229,
-    ),
-    ("fp16", "sparse24", "library"): Efficiency(
-        mma=0.5935,
-        hbm=0.7814,
-        sm_load_bytes_per_clk=129.9,
-        launch_us=10.51,
-        reduce_us=0.7562,
-        misaligned=0.0209,
-        spill=20,
-        misaligned_us=0.002535,
-        l2_scale=2.116,
-        k_iter_ns=0,
-        latency_us=1.582,
-        compressed_hbm=0.5372,
-        legacy_bytes_per_clk=16,
-        legacy_latency_us=0.6,
-        l2_dirty=0.5372,
-    ),
-    ("fp32", "dense", "library"): Efficiency(
-        mma=0.776,
-        hbm=0.8318,
-        sm_load_bytes_per_clk=463.6,
-        launch_us=7.815,
-        reduce_us=2.807,
-        misaligned=0.8745,
-        spill=20,
-        misaligned_us=2.302e-05,
-        l2_scale=0.5184,
-        k_iter_ns=0,
-        latency_us=0.1,
-        compressed_hbm=1,
-        legacy_bytes_per_clk=16,
-        legacy_latency_us=0.6,
-        l2_dirty=0.5517,
-    ),
-    ("fp8", "dense", "library"): Efficiency(
-        mma=0.739,
-        hbm=0.7171,
-        sm_load_bytes_per_clk=123.9,
-        launch_us=5.721,
-        reduce_us=1.732,
-        misaligned=0.2,
-        spill=20,
-        misaligned_us=1e-10,
-        l2_scale=1.711,
-        k_iter_ns=0,
-        latency_us=0.7686,
-        compressed_hbm=1,
-        legacy_bytes_per_clk=16,
-        legacy_latency_us=0.6,
-        l2_dirty=0.09998,
-    ),
-    ("int8", "dense", "library"): Efficiency(
-        mma=0.4986,
-        hbm=0.6854,
-        sm_load_bytes_per_clk=128.6,
-        launch_us=5.46,
-        reduce_us=6.786,
-        misaligned=0.4217,
-        spill=20,
-        misaligned_us=8.726,
-        l2_scale=1.052,
-        k_iter_ns=0,
-        latency_us=1.571,
-        compressed_hbm=1,
-        legacy_bytes_per_clk=16,
-        legacy_latency_us=0.6,
-        l2_dirty=0.2348,
-    ),
-}
+FORMAT = 2
+SIGNIFICANT = 4
+REFERENCE = "h100-sxm"
+LIBRARIES = ("library", "triton")
+Key = tuple[str, str, str]
+
+
+def shipped_files() -> dict[tuple[str, str], str]:
+    """``(device, library) -> JSON text`` of every calibration file shipped in the package."""
+    out = {}
+    for entry in resources.files("archgym.simulators.gpu").joinpath("data").iterdir():
+        name = entry.name
+        if name.endswith(".json") and "_" in name:
+            device, library = name[: -len(".json")].rsplit("_", 1)
+            out[(device, library)] = entry.read_text()
+    return out
+
+
+def parse_calibration(text: str, where: str = "calibration") -> dict[Key, Efficiency]:
+    """The ``(dtype, kind, backend) -> Efficiency`` entries of a calibration file's JSON text."""
+    doc = json.loads(text)
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"{where}: format {doc.get('format')!r}, expected {FORMAT}")
+    names = {f.name for f in fields(Efficiency)}
+    out = {}
+    for key, values in doc["constants"].items():
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"{where}: {key}: unknown constant(s) {', '.join(sorted(unknown))}")
+        dtype, kind, backend = key.split("/")
+        out[(dtype, kind, backend)] = Efficiency(**values)
+    return out
+
+
+@cache
+def _load(device: str, borrow: bool) -> tuple[tuple[Key, Efficiency], ...]:
+    files = shipped_files()
+    merged: dict[Key, Efficiency] = {}
+    for dev in dict.fromkeys((REFERENCE, device)):
+        for lib in LIBRARIES:
+            if (dev, lib) in files:
+                merged.update(parse_calibration(files[(dev, lib)], f"{dev}_{lib}.json"))
+    # The int8 nn (WMMA) kernel is calibrated on whichever Hopper campaign timed it.
+    for (dev, lib), text in sorted(files.items()) if borrow else ():
+        for key, eff in parse_calibration(text, f"{dev}_{lib}.json").items():
+            if key[2] == "wmma":
+                merged.setdefault(key, eff)
+    return tuple(merged.items())
+
+
+def load_calibration(device: str = REFERENCE, *, borrow: bool = True) -> dict[Key, Efficiency]:
+    """Shipped constants of ``device`` over the H100's (see the module docstring).
+
+    ``borrow``: take the int8 nn (``wmma``) constants from another device's file where the
+    device has none (off for the start of a fit, so that a fit never reads its own output).
+    """
+    return dict(_load(device, borrow))
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{SIGNIFICANT}g}")
+
+
+def calibration_json(
+    constants: dict[Key, Efficiency], *, device: str, library: str, source: dict
+) -> str:
+    """The calibration file's text: deterministic (sorted keys, rounded constants)."""
+    doc = {
+        "format": FORMAT,
+        "device": device,
+        "library": library,
+        "source": source,
+        "constants": {
+            "/".join(key): {name: _round(v) for name, v in asdict(eff).items()}
+            for key, eff in sorted(constants.items())
+        },
+    }
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def __getattr__(name: str):
+    if name == "H100_EFFICIENCY":  # the shipped H100 constants (compatibility name)
+        return load_calibration(REFERENCE)
+    raise AttributeError(name)
+
 
 # Parameters fitted and their bounds; the rest keep their given values.
 _BOUNDS = {
@@ -171,6 +135,7 @@ _BOUNDS = {
     "legacy_bytes_per_clk": (1.0, 256.0),
     "legacy_latency_us": (0.1, 10.0),
     "l2_dirty": (0.0, 1.0),
+    "pj_per_flop": (0.0, 5.0),
 }
 
 

@@ -64,14 +64,22 @@ MEMORY_LATENCY_S = 0.6e-6
 _SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
 # Types whose m = 1 (or n = 1) GEMMs run as matrix-vector kernels. Measured on the H100, cuBLAS
 # fp32 at m = 1 streams the weights at about 2 TB/s, 3x faster than its GEMM kernels at m = 16;
-# for the 16-bit types the tile path fits the aligned m = 1 data as well, so only fp32 takes
-# this path always (unaligned 16-bit rows at m = 1 take it too, see gemv_time_s).
-GEMV_DTYPES = ("fp32",)
+# for the 16-bit types the tile path fits the aligned m = 1 data as well, so they take it at
+# n = 1 and at unaligned m = 1 only (see gemv_time_s).
+GEMV_DTYPES = ("fp32", "bf16", "fp16")
 # Types whose unaligned dense GEMMs run on pre-Hopper kernels (cuBLAS on the H100: cutlass_80
 # ``s16816`` / ``wmma`` kernels for 4-byte aligned rows, cutlass_75 ``s1688`` for 2-byte ones).
 LEGACY_DTYPES = ("bf16", "fp16")
 # Kernel paths: Hopper TMA + wgmma, sm80-style (cp.async, mma.sync), sm75-style (scalar loads).
-PATHS = ("tma", "sm80", "sm75")
+PATHS = ("tma", "sm80", "sm75", "wmma")
+LAYOUTS = ("row", "col")
+# ``triton.testing.do_bench`` zeroes a 256 MiB buffer before every timed run to flush L2: the
+# GPU is idle for at least that long between kernels, which sets the duty cycle of the power
+# model (module docstring).
+FLUSH_BYTES = 256 * 2**20
+# Share of the board power limit drawn regardless of the math: static power, HBM and fans (the
+# idle H200 at P0 draws 81 W of 700 W, data/gpu/raw/h200_meta_*.json; loaded HBM adds more).
+STATIC_POWER_SHARE = 0.2
 # Hopper library tiles (block_m, block_n) of the dense NVJET_DTYPES: cuBLAS 13's nvjet kernels
 # on the H100 use tile widths that are not powers of two (96, 192, ...; see
 # data/gpu/raw/h100_kernels_train.csv), which cut the padding and the partial waves of shapes
@@ -157,6 +165,8 @@ class Efficiency:
     ``latency_us``: memory latency the pipeline stages cover; ``compressed_hbm``: bandwidth
     share of the compressed 2:4 operand; ``legacy_bytes_per_clk``: per-SM load bytes per clock
     of the pre-Hopper paths per 2 bytes of access width; ``legacy_latency_us``: their latency;
+    ``pj_per_flop``: energy per math operation at the maximum clock (pJ), which sets the
+    sustained clock under the board power limit (0: never power-limited);
     ``l2_dirty``: share of the L2 holding dirty lines that the kernel's reads write back to HBM
     (the timing harness flushes L2 by writing a buffer before every run, as a previous
     layer's output would).
@@ -177,6 +187,7 @@ class Efficiency:
     legacy_bytes_per_clk: float = 16.0
     legacy_latency_us: float = MEMORY_LATENCY_S * 1e6
     l2_dirty: float = 0.0
+    pj_per_flop: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
@@ -196,6 +207,7 @@ class Efficiency:
             "k_iter_ns",
             "latency_us",
             "legacy_latency_us",
+            "pj_per_flop",
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")
@@ -218,7 +230,11 @@ def library_candidates(
         tiles = _SM80_TILES if path == "sm80" else _SM75_TILES
         if path == "sm75" and dtype == "fp16":
             tiles += _SM75_FP16_TILES
-        return [TileConfig(*t, split_k=s) for t in tiles for s in splits]
+        # cuBLAS's small-M kernel (gemmSN) runs alone, with no split-K reduction kernel
+        # (data/gpu/raw/h100_kernels_train.csv: one kernel per call), so it never splits K.
+        return [
+            TileConfig(*t, split_k=s) for t in tiles for s in (splits if t[0] > SMALL_M else (1,))
+        ]
     bk = int(128 // dt.in_bytes)
     out = []
     nvjet = dtype in NVJET_DTYPES and check_kind(kind) == "dense"
@@ -232,23 +248,65 @@ def library_candidates(
     return out
 
 
+def check_layout(a_major: str, b_major: str, dtype: str | None = None) -> None:
+    """Reject unknown layouts; fp8 GEMMs exist only with a column-major B (``InfeasibleDesign``).
+
+    ``a_major`` / ``b_major``: storage order of A (m x k) and B (k x n), ``row`` or ``col``.
+    """
+    for name, v in (("a_major", a_major), ("b_major", b_major)):
+        if v not in LAYOUTS:
+            raise ValueError(f"`{name}` must be one of {', '.join(LAYOUTS)}, but got {v!r}")
+    if dtype == "fp8" and (a_major, b_major) != ("row", "col"):
+        raise InfeasibleDesign(
+            "fp8 GEMMs need a row-major A and a column-major B (cuBLASLt runs fp8 only as "
+            "'TN', torch._scaled_mm(a, w.t())); pass a_major='row', b_major='col'"
+        )
+
+
+def leading_dims(m, n, k, a_major: str = "row", b_major: str = "row"):
+    """The gcd of the leading dimensions of A, B and C (elements) for the given layouts.
+
+    Row-major A (m x k) has leading dimension k, column-major m; row-major B (k x n) n,
+    column-major k; C is row-major (n).
+    """
+    m, n, k = (np.asarray(x, dtype=np.int64) for x in (m, n, k))
+    lda = k if a_major == "row" else m
+    ldb = n if b_major == "row" else k
+    return np.gcd(np.gcd(lda, ldb), n)
+
+
 def access_bytes(n, k, in_bytes: float):
-    """Widest load (bytes, at most 16) at which every row of A (length k) and B (n) starts."""
+    """Widest load (bytes, at most 16) at which every row of A (length k) and B (n) starts.
+
+    For other layouts pass ``leading_dims(...)`` as both ``n`` and ``k``.
+    """
     elems = np.gcd(np.gcd(np.asarray(n, dtype=np.int64), np.asarray(k, dtype=np.int64)), 16)
     return np.minimum(elems * in_bytes, 16.0)
 
 
-def library_path(n, k, dtype: str, kind: str = "dense"):
-    """Kernel path the library takes per shape: an array of names from ``PATHS``."""
-    acc = access_bytes(n, k, get_dtype(dtype).in_bytes)
+def library_path(
+    n, k, dtype: str, kind: str = "dense", *, ld=None, device: GPUSpec | str = "h100-sxm"
+):
+    """Kernel path the library takes per shape: an array of names from ``PATHS``.
+
+    ``ld`` (``leading_dims``) replaces n and k for other operand layouts. Devices without
+    TMA (compute capability < 9) run every aligned kernel on the ``sm80`` path.
+    """
+    ld_n, ld_k = (n, k) if ld is None else (ld, ld)
+    acc = access_bytes(ld_n, ld_k, get_dtype(dtype).in_bytes)
+    top = "tma" if get_device(device).has_tma else "sm80"
     if dtype not in LEGACY_DTYPES or check_kind(kind) != "dense":
-        return np.full(np.shape(acc), "tma")
-    return np.where(acc >= 16, "tma", np.where(acc >= 4, "sm80", "sm75"))
+        return np.full(np.shape(acc), top)
+    return np.where(acc >= 16, top, np.where(acc >= 4, "sm80", "sm75"))
 
 
-def _aligned(n, k, in_bytes: float):
-    """Leading dimensions (k of A, n of B and C) multiples of 16 bytes."""
-    step = max(1, int(16 // in_bytes))
+def _aligned(n, k, in_bytes: float, rule: str = "library"):
+    """Leading dimensions aligned for the fast loads.
+
+    ``library``: multiples of 16 bytes (TMA / vector loads); ``triton``: multiples of 16
+    elements (Triton specialises integer arguments divisible by 16 and vectorises only then).
+    """
+    step = 16 if rule == "triton" else max(1, int(16 // in_bytes))
     return (np.asarray(n) % step == 0) & (np.asarray(k) % step == 0)
 
 
@@ -264,11 +322,15 @@ def kernel_time_s(
     eff: Efficiency,
     path: str = "tma",
     return_terms: bool = False,
+    ld=None,
+    rule: str = "library",
 ):
     """Predicted kernel time in seconds, vectorised: shapes and tile arrays broadcast together.
 
     ``tiles`` maps ``block_m, block_n, block_k, num_warps, num_stages, split_k`` to arrays.
-    ``path`` is the kernel path (``PATHS``; see the module docstring). Infeasible tiles (shared
+    ``path`` is the kernel path (``PATHS``; see the module docstring). ``ld``: the gcd of the
+    leading dimensions (``leading_dims``; default n and k, row-major operands); ``rule``:
+    the alignment rule of ``_aligned`` (``library`` or ``triton``). Infeasible tiles (shared
     memory overflow) give ``inf``.
     """
     dev = get_device(device)
@@ -286,14 +348,17 @@ def kernel_time_s(
     b_fac = (0.5 * in_b + 0.125) / in_b if sparse else 1.0
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
+    ld_n, ld_k = (n, k) if ld is None else (np.asarray(ld), np.asarray(ld))
+    if path == "wmma":  # int8 nn: the sm75 path (predictor.GemmModel._candidates)
+        path = "sm75"
     if path == "tma":
-        align = np.where(_aligned(n, k, in_b), 1.0, eff.misaligned)
+        align = np.where(_aligned(ld_n, ld_k, in_b, rule), 1.0, eff.misaligned)
         bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
         latency_s = eff.latency_us * 1e-6 / align
     else:
         # mma.sync at a calibrated share of the wgmma rate; loads as wide as the alignment.
         align = np.full(np.shape(n), eff.misaligned)
-        bw_cap = eff.legacy_bytes_per_clk * access_bytes(n, k, in_b) / 2.0 * dev.clock_hz
+        bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
         latency_s = eff.legacy_latency_us * 1e-6
     rate_sm = dev.peak_flops[dtype] * eff.mma * (2.0 if sparse else 1.0) / dev.sm_count * align
 
@@ -331,6 +396,7 @@ def kernel_time_s(
     t_tiles = full_waves * wave_s(cps, float(dev.sm_count)) + wave_s(
         np.ceil(rem / dev.sm_count), np.minimum(rem, dev.sm_count)
     )
+    t_tiles = t_tiles * power_slowdown(2.0 * m * n * k, t_tiles, dev, eff.pj_per_flop)
     hbm_bytes = m * k * in_b + m * n * out_b + np.where(split > 1, 2.0 * split * m * n * 4.0, 0.0)
     b_bytes = k * n * in_b * b_fac
     # Dirty lines (the harness flushes L2 by writing a buffer before every timed run, as a
@@ -354,12 +420,32 @@ def kernel_time_s(
     }
 
 
-def gemv_time_s(m, n, k, *, dtype: str, device: GPUSpec | str, eff: Efficiency):
+def power_slowdown(flops, t_s, device: GPUSpec, pj_per_flop: float):
+    """Factor (>= 1) by which the power limit stretches a kernel of ``flops`` run in ``t_s``.
+
+    At the maximum clock the math draws ``pj_per_flop * flops / t_s`` watts while it runs, a
+    share ``duty = t / (t + flush)`` of the time under the timing harness (``FLUSH_BYTES``
+    written between runs). Dynamic power goes as f * V^2 ~ f^3, so above the budget
+    ``power_w * (1 - STATIC_POWER_SHARE)`` the clock drops to ``(budget / P)^(1/3)`` of max.
+    """
+    if pj_per_flop <= 0 or device.power_w is None:
+        return 1.0
+    t_s = np.maximum(t_s, 1e-12)
+    duty = t_s / (t_s + FLUSH_BYTES / device.hbm_bytes_per_s)
+    watts = pj_per_flop * 1e-12 * flops / t_s * duty
+    budget = device.power_w * (1.0 - STATIC_POWER_SHARE)
+    return np.maximum(1.0, np.cbrt(watts / budget))
+
+
+def gemv_time_s(
+    m, n, k, *, dtype: str, device: GPUSpec | str, eff: Efficiency, layout=("row", "row")
+):
     """Time of a matrix-vector kernel (``inf`` where the library would not run one).
 
-    cuBLAS runs one when m or n is 1 for ``GEMV_DTYPES``, and at m = 1 for the 16-bit types
-    when the rows are not 16-byte aligned (the kernel names measured on the H100 show ``gemvx``
-    and ``dot`` kernels there). Such kernels stream each operand once, so the time is the
+    cuBLAS runs one when m or n is 1 for fp32; for the 16-bit types when n = 1 (weight times
+    vector: the tile kernels would split K over a 64-wide tile of which one column is used)
+    and at m = 1 when the rows are not 16-byte aligned (the kernel names measured on the H100
+    show ``gemvx`` and ``dot`` kernels there). ``layout``: (a_major, b_major). Such kernels stream each operand once, so the time is the
     launch cost plus the HBM time.
     """
     dev = get_device(device)
@@ -369,5 +455,6 @@ def gemv_time_s(m, n, k, *, dtype: str, device: GPUSpec | str, eff: Efficiency):
     t = eff.launch_us * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
     usable = (np.minimum(m, n) == 1) & (dtype in GEMV_DTYPES)
     if dtype in LEGACY_DTYPES:
-        usable = (m == 1) & ~_aligned(n, k, dt.in_bytes)
+        ld = leading_dims(m.astype(np.int64), n.astype(np.int64), k.astype(np.int64), *layout)
+        usable = (n == 1) | ((m == 1) & ~_aligned(ld, ld, dt.in_bytes))
     return np.where(usable, t, np.inf)

@@ -13,14 +13,16 @@ from dataclasses import asdict
 
 import numpy as np
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.gpu.calibration import H100_EFFICIENCY
+from archgym.simulators.gpu.calibration import load_calibration
 from archgym.simulators.gpu.devices import check_kind, get_device, get_dtype
 from archgym.simulators.gpu.model import (
     SMALL_M,
     Efficiency,
     TileConfig,
+    check_layout,
     gemv_time_s,
     kernel_time_s,
+    leading_dims,
     library_candidates,
     library_path,
 )
@@ -46,18 +48,30 @@ class GemmModel:
 
     Args:
         device: a name from ``archgym.simulators.gpu.DEVICES`` or a ``GPUSpec``.
-        efficiency: maps ``(dtype, kind, backend)`` to ``Efficiency``; defaults to the constants
-            calibrated on the H100 training split (used for the other devices too, which is
-            an extrapolation: only the H100 was measured).
+        efficiency: maps ``(dtype, kind, backend)`` to ``Efficiency``; defaults to the
+            calibration shipped for the device (``calibration``).
+        calibration: name of the device whose shipped calibration files to use (default: the
+            device's own, or the H100's where none is shipped: an extrapolation). Pass
+            ``"h100-sxm"`` for a zero-shot prediction of another GPU.
+
+    Operand layouts (``a_major``, ``b_major``: ``row`` or ``col``, the storage order of A
+    (m x k) and B (k x n)) default to row-major, what ``torch.mm(a, b)`` on contiguous tensors
+    does, except fp8, which cuBLASLt runs only with a column-major B (``b_major`` defaults to
+    ``col`` there and ``row`` is infeasible). int8 with a row-major B runs a WMMA ("nn") kernel
+    on the mma.sync path, several times slower than the IMMA ("tn") kernel of a column-major
+    B; the 16-bit and fp32 layouts change only which leading dimensions must be aligned.
     """
 
     def __init__(
         self,
         device: str = "h100-sxm",
         efficiency: Mapping[tuple[str, str, str], Efficiency] | None = None,
+        calibration: str | None = None,
     ) -> None:
         self.device = get_device(device)
-        self.efficiency = dict(H100_EFFICIENCY if efficiency is None else efficiency)
+        if efficiency is None:
+            efficiency = load_calibration(calibration or self.device.name)
+        self.efficiency = dict(efficiency)
 
     def efficiency_for(self, dtype: str, kind: str, backend: str = "library") -> Efficiency:
         """The calibrated constants of (dtype, kind, backend).
@@ -68,12 +82,52 @@ class GemmModel:
         """
         get_dtype(dtype)
         check_kind(kind)
-        if backend not in BACKENDS:
+        if backend not in (*BACKENDS, "wmma"):
             raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-        for key in ((dtype, kind, backend), ("fp16", "dense", backend)):
-            if key in self.efficiency:
-                return self.efficiency[key]
-        return Efficiency()
+        keys = [(dtype, kind, backend), ("fp16", "dense", backend)]
+        if backend == "wmma":  # no calibration of the nn kernel: the tn kernel's constants
+            keys = [(dtype, kind, backend), (dtype, kind, "library")]
+        return next((self.efficiency[key] for key in keys if key in self.efficiency), Efficiency())
+
+    def _layout(self, dtype: str, a_major: str, b_major: str | None) -> tuple[str, str]:
+        b_major = b_major or ("col" if dtype == "fp8" else "row")
+        check_layout(a_major, b_major, dtype)
+        return a_major, b_major
+
+    def _library(self, dtype: str, kind: str, layout: tuple[str, str]) -> str:
+        """Calibration key of the library kernel: ``wmma`` for int8 with a row-major B."""
+        return "wmma" if dtype == "int8" and layout[1] == "row" else "library"
+
+    def _library_batch_s(self, m, n, k, dtype, kind, layout) -> np.ndarray:
+        eff = self.efficiency_for(dtype, kind, self._library(dtype, kind, layout))
+        ld = leading_dims(m.astype(np.int64), n.astype(np.int64), k.astype(np.int64), *layout)
+        paths = library_path(n, k, dtype, kind, ld=ld, device=self.device)
+        if self._library(dtype, kind, layout) == "wmma":
+            paths = np.full(len(m), "wmma")
+        t = np.full(len(m), np.inf)
+        for path in np.unique(paths):
+            sel = paths == path
+            cand = _tile_arrays(self._candidates(dtype, kind, str(path)))
+            t[sel] = _library_min(
+                m[sel],
+                cand,
+                kernel_time_s(
+                    m[sel, None],
+                    n[sel, None],
+                    k[sel, None],
+                    {key: v[None, :] for key, v in cand.items()},
+                    dtype=dtype,
+                    kind=kind,
+                    device=self.device,
+                    eff=eff,
+                    path=str(path),
+                    ld=ld[sel, None],
+                ),
+            )
+        if kind == "dense":
+            gemv = gemv_time_s(m, n, k, dtype=dtype, device=self.device, eff=eff, layout=layout)
+            t = np.minimum(t, gemv)
+        return t
 
     def predict_batch_us(
         self,
@@ -84,47 +138,40 @@ class GemmModel:
         kind: str = "dense",
         tiles: Sequence[TileConfig] | None = None,
         backend: str | None = None,
+        *,
+        a_major: str = "row",
+        b_major: str | None = None,
     ) -> np.ndarray:
-        """Times in microseconds for arrays of shapes of one dtype and kind.
+        """Times in microseconds for arrays of shapes of one dtype, kind and layout.
 
-        ``tiles`` (one per shape) fixes the mapping and defaults the backend to ``triton``;
-        without it the fastest library candidate is taken (backend ``library``), or a
-        matrix-vector kernel when m or n is 1.
+        ``tiles`` (one per shape) fixes the mapping and defaults the backend to ``triton``
+        (whose alignment rule is 16 elements, not 16 bytes); without it the fastest library
+        candidate is taken (backend ``library``), or a matrix-vector kernel (``gemv_time_s``).
+        Layouts: see the class docstring.
         """
         m, n, k = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (m, n, k))
         if np.any(m <= 0) or np.any(n <= 0) or np.any(k <= 0):
             raise ValueError("`m`, `n` and `k` must be positive")
+        layout = self._layout(dtype, a_major, b_major)
         if tiles is None:
-            eff = self.efficiency_for(dtype, kind, backend or "library")
-            paths = library_path(n, k, dtype, kind)
-            t = np.full(len(m), np.inf)
-            for path in np.unique(paths):
-                sel = paths == path
-                cand = _tile_arrays(library_candidates(dtype, kind, str(path), self.device))
-                t[sel] = _library_min(
-                    m[sel],
-                    cand,
-                    kernel_time_s(
-                        m[sel, None],
-                        n[sel, None],
-                        k[sel, None],
-                        {key: v[None, :] for key, v in cand.items()},
-                        dtype=dtype,
-                        kind=kind,
-                        device=self.device,
-                        eff=eff,
-                        path=str(path),
-                    ),
-                )
-            if kind == "dense":
-                gemv = gemv_time_s(m, n, k, dtype=dtype, device=self.device, eff=eff)
-                t = np.minimum(t, gemv)
-            return t * 1e6
+            if backend not in (None, "library"):
+                raise ValueError(f"backend {backend!r} needs tiles")
+            return self._library_batch_s(m, n, k, dtype, kind, layout) * 1e6
         if len(tiles) != len(m):
             raise ValueError(f"need one tile per shape, got {len(tiles)} for {len(m)} shapes")
         eff = self.efficiency_for(dtype, kind, backend or "triton")
+        ld = leading_dims(m.astype(np.int64), n.astype(np.int64), k.astype(np.int64), *layout)
         t = kernel_time_s(
-            m, n, k, _tile_arrays(tiles), dtype=dtype, kind=kind, device=self.device, eff=eff
+            m,
+            n,
+            k,
+            _tile_arrays(tiles),
+            dtype=dtype,
+            kind=kind,
+            device=self.device,
+            eff=eff,
+            ld=ld,
+            rule="triton" if (backend or "triton") == "triton" else "library",
         )
         return t * 1e6
 
@@ -137,17 +184,20 @@ class GemmModel:
         kind: str = "dense",
         tile: TileConfig | None = None,
         backend: str | None = None,
+        *,
+        a_major: str = "row",
+        b_major: str | None = None,
     ) -> float:
         """Predicted kernel time of one GEMM in microseconds.
 
-        Raises ``InfeasibleDesign`` when ``tile`` does not fit the device's shared memory or
-        the device lacks the dtype.
+        Raises ``InfeasibleDesign`` when ``tile`` does not fit the device's shared memory, the
+        device lacks the dtype, or the layout does not exist for it (fp8 with row-major B).
         """
-        t = float(
-            self.predict_batch_us(m, n, k, dtype, kind, None if tile is None else [tile], backend)[
-                0
-            ]
+        tiles = None if tile is None else [tile]
+        t = self.predict_batch_us(
+            m, n, k, dtype, kind, tiles, backend, a_major=a_major, b_major=b_major
         )
+        t = float(t[0])
         if not np.isfinite(t):
             raise InfeasibleDesign(
                 f"tile {tile} needs more shared memory than {self.device.name}'s "
@@ -156,15 +206,24 @@ class GemmModel:
         return t
 
     def library_tile(
-        self, m: int, n: int, k: int, dtype: str = "bf16", kind: str = "dense"
+        self,
+        m: int,
+        n: int,
+        k: int,
+        dtype: str = "bf16",
+        kind: str = "dense",
+        *,
+        a_major: str = "row",
+        b_major: str | None = None,
     ) -> TileConfig:
         """The candidate the model takes as the library's choice (its fastest).
 
         Its kernel path (``archgym.simulators.gpu.model.library_path``) is in ``breakdown()``.
         """
-        path = str(library_path(n, k, dtype, kind))
-        cands = library_candidates(dtype, kind, path, self.device)
-        eff = self.efficiency_for(dtype, kind, "library")
+        layout = self._layout(dtype, a_major, b_major)
+        path = self._path(m, n, k, dtype, kind, layout)
+        cands = self._candidates(dtype, kind, path)
+        eff = self.efficiency_for(dtype, kind, self._library(dtype, kind, layout))
         t = kernel_time_s(
             m,
             n,
@@ -175,9 +234,27 @@ class GemmModel:
             device=self.device,
             eff=eff,
             path=path,
+            ld=leading_dims(m, n, k, *layout),
         )
         t = np.where([c.block_m <= SMALL_M < m for c in cands], np.inf, t)
         return cands[int(np.argmin(t))]
+
+    def _candidates(self, dtype: str, kind: str, path: str) -> list[TileConfig]:
+        """Library tiles of a path; ``wmma`` (int8 nn): the register-staged sm75 tiles.
+
+        The int8 nn kernel runs on the H200 as one latency-bound kernel: about one memory
+        latency per 32-wide K step of a 128 x 128 tile and no K split (training rows of
+        data/gpu/h200_dense.csv: time ~ K steps x waves of 128 x 128 tiles at small m).
+        """
+        if path != "wmma":
+            return library_candidates(dtype, kind, path, self.device)
+        return [TileConfig(128, 128, 32, 4, 2)]
+
+    def _path(self, m, n, k, dtype, kind, layout) -> str:
+        if self._library(dtype, kind, layout) == "wmma":
+            return "wmma"
+        ld = leading_dims(m, n, k, *layout)
+        return str(library_path(n, k, dtype, kind, ld=ld, device=self.device))
 
     def breakdown(
         self,
@@ -187,6 +264,9 @@ class GemmModel:
         dtype: str = "bf16",
         kind: str = "dense",
         tile: TileConfig | None = None,
+        *,
+        a_major: str = "row",
+        b_major: str | None = None,
     ) -> dict[str, float]:
         """The model's terms for one GEMM: time, tile, waves, mainloop and HBM times.
 
@@ -194,9 +274,11 @@ class GemmModel:
         matrix-vector kernel wins; the tile terms are then those of the best tile), or ``tma``
         for a given tile.
         """
-        backend = "library" if tile is None else "triton"
-        path = str(library_path(n, k, dtype, kind)) if tile is None else "tma"
-        tile = tile or self.library_tile(m, n, k, dtype, kind)
+        layout = self._layout(dtype, a_major, b_major)
+        lib = self._library(dtype, kind, layout)
+        backend = lib if tile is None else "triton"
+        path = self._path(m, n, k, dtype, kind, layout) if tile is None else "tma"
+        tile = tile or self.library_tile(m, n, k, dtype, kind, a_major=a_major, b_major=b_major)
         eff = self.efficiency_for(dtype, kind, backend)
         t, terms = kernel_time_s(
             m,
@@ -209,12 +291,15 @@ class GemmModel:
             eff=eff,
             path=path,
             return_terms=True,
+            ld=leading_dims(m, n, k, *layout),
+            rule="library" if backend != "triton" else "triton",
         )
         out = {"time_us": float(t[0]) * 1e6, **{k_: float(v) for k_, v in asdict(tile).items()}}
         out.update({key: float(np.asarray(v).ravel()[0]) for key, v in terms.items()})
         out["path"] = path
-        if backend == "library" and kind == "dense":
-            gemv_us = float(gemv_time_s(m, n, k, dtype=dtype, device=self.device, eff=eff)) * 1e6
+        if backend != "triton" and kind == "dense":
+            gemv = gemv_time_s(m, n, k, dtype=dtype, device=self.device, eff=eff, layout=layout)
+            gemv_us = float(gemv) * 1e6
             if gemv_us < out["time_us"]:  # the matrix-vector kernel wins, as in predict_us
                 out.update(time_us=gemv_us, path="gemv")
         return out

@@ -94,9 +94,71 @@ def test_partial_tile_and_bad_tile_and_missing_columns(tmp_path):
         _run(["gpu", "predict", src, "-o", str(tmp_path / "o.csv")])
 
 
-def test_validate_prints_the_tables(capsys):
-    assert _run(["gpu", "validate", "--no-baseline", "--no-refit"]) == 0
+def test_validate_prints_model_and_baselines_from_packaged_data(capsys):
+    assert _run(["gpu", "validate", "--no-baseline"]) == 0
     out = capsys.readouterr().out
-    assert "| bf16 | dense |" in out
+    assert "| bf16 | dense | rr |" in out
+    assert "roofline" in out
     assert "Model's best tile within 10 %" in out
-    assert "Second prospective set" in out
+    assert "prospective h100_gemm_prospective2.csv" in out
+
+
+def test_validate_a_new_csv_and_reject_a_missing_one(tmp_path, capsys):
+    src = _write(
+        tmp_path / "new.csv",
+        "family,m,n,k,dtype,kind,a_major,b_major,time_us,status\n"
+        "x,4096,4096,4096,bf16,dense,row,row,190.0,ok\n"
+        "x,1,4096,4096,bf16,dense,row,col,9.0,ok\n"
+        "x,64,4096,4096,int8,dense,row,row,30.0,ok\n",
+    )
+    assert _run(["gpu", "validate", "--csv", src, "--no-baseline"]) == 0
+    assert "Every row of the CSV" in capsys.readouterr().out
+    with pytest.raises(UserError, match="no such file"):
+        _run(["gpu", "validate", "--csv", str(tmp_path / "nope.csv")])
+
+
+def test_predict_layout_columns(tmp_path):
+    src = _write(
+        tmp_path / "in.csv",
+        "m,n,k,dtype,kind,a_major,b_major\n"
+        "512,4096,4096,int8,dense,row,row\n"
+        "512,4096,4096,int8,dense,row,col\n"
+        "512,4096,4096,fp8,dense,,\n",
+    )
+    out = tmp_path / "out.csv"
+    assert _run(["gpu", "predict", src, "-o", str(out)]) == 0
+    with open(out) as f:
+        t = [float(r["predicted_us"]) for r in csv.DictReader(f)]
+    assert t[0] > t[1]  # int8 nn (WMMA) is slower than tn (IMMA)
+    bad = _write(tmp_path / "bad.csv", "m,n,k,dtype,kind,b_major\n64,64,64,fp8,dense,row\n")
+    with pytest.raises(UserError, match=r"row 1: fp8 GEMMs need .* column-major B"):
+        _run(["gpu", "predict", bad, "-o", str(out)])
+    bad = _write(tmp_path / "bad2.csv", "m,n,k,dtype,kind,a_major\n64,64,64,bf16,dense,diag\n")
+    with pytest.raises(UserError, match="row 1: `a_major` must be row or col"):
+        _run(["gpu", "predict", bad, "-o", str(out)])
+
+
+def test_calibrate_rejects_unknown_device(tmp_path):
+    with pytest.raises(UserError, match="did you mean 'h100-sxm'"):
+        _run(["gpu", "calibrate", "x.csv", "--device", "h100-sx", "-o", str(tmp_path / "c.json")])
+
+
+def test_experiments_validate_wrapper_smoke(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    src = _write(
+        tmp_path / "new.csv",
+        "family,m,n,k,dtype,kind,time_us,status\nx,4096,4096,4096,bf16,dense,190.0,ok\n"
+        "x,64,4096,4096,bf16,dense,20.0,ok\nx,8,4096,4096,bf16,dense,15.0,ok\n",
+    )
+    script = root / "experiments" / "gpu" / "validate.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--csv", src, "--no-baseline"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Every row of the CSV" in out.stdout

@@ -60,3 +60,19 @@ def test_heldout_families_are_predicted_better_than_a_constant(model):
     const = np.median([float(r["time_us"]) for r in train])
     assert mape < 0.5 * np.mean(np.abs(const - meas) / meas)
     assert mape < 0.45
+
+
+def test_b_layout_is_a_feature_and_the_module_does_not_import_simulators():
+    import ast
+
+    x = gemm_features([64, 64], [64, 64], [64, 64], ["int8"] * 2, ["dense"] * 2, ["row", "col"])
+    assert x[0, 10] == 0.0 and x[1, 10] == 1.0
+    with pytest.raises(ValueError, match="unknown b_major 'diag'"):
+        gemm_features([1], [1], [1], ["bf16"], ["dense"], ["diag"])
+    src = Path(__file__).resolve().parents[2] / "cost_models" / "gpu_regression.py"
+    imports = [
+        node.module
+        for node in ast.walk(ast.parse(src.read_text()))
+        if isinstance(node, ast.ImportFrom)
+    ]
+    assert not any("simulators" in (name or "") for name in imports)

@@ -1,0 +1,172 @@
+"""Calibrate a device from measured kernels: the fit behind ``archgym gpu calibrate``.
+
+Rows are grouped by calibration key ``(dtype, kind, backend)``: ``library`` for cuBLAS /
+cuSPARSELt rows, ``wmma`` for int8 with a row-major B (a different kernel), ``triton`` for
+Triton tiles (fp16). Each group's constants are fitted by ``fit_efficiency`` on the rows whose
+family is not held out (``measurements.TEST_FAMILIES``). A few-shot fit (``max_kernels``)
+starts from another device's constants and refits only ``FEW_SHOT_PARAMS`` on a seeded sample
+of at most ``max_kernels`` training rows in all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from archgym.simulators.gpu.calibration import Key, calibration_json, fit_efficiency
+from archgym.simulators.gpu.measurements import load_measurements, tile_of
+from archgym.simulators.gpu.model import LEGACY_DTYPES, Efficiency
+from archgym.simulators.gpu.predictor import GemmModel
+
+__all__ = ["FEW_SHOT_PARAMS", "calibrate", "calibrate_file", "row_key"]
+
+LIBRARY_PARAMS = (
+    "mma",
+    "hbm",
+    "sm_load_bytes_per_clk",
+    "launch_us",
+    "reduce_us",
+    "misaligned",
+    "l2_scale",
+    "misaligned_us",
+    "latency_us",
+    "l2_dirty",
+    "pj_per_flop",
+)
+LEGACY_PARAMS = ("legacy_bytes_per_clk", "legacy_latency_us")
+TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale", "k_iter_ns")
+# The physical quantities that differ between two GPUs of one architecture: achieved math and
+# memory efficiency and the fixed cost per kernel.
+FEW_SHOT_PARAMS = ("mma", "hbm", "launch_us")
+START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
+
+
+def row_key(row: dict) -> Key:
+    """Calibration key of a measured row."""
+    if row["backend"] == "triton":
+        return (row["dtype"], row["kind"], "triton")
+    if row["dtype"] == "int8" and row["b_major"] == "row":
+        return (row["dtype"], row["kind"], "wmma")
+    return (row["dtype"], row["kind"], "library")
+
+
+def predict_rows(model: GemmModel, rows: list[dict]) -> np.ndarray:
+    """The model's time (us) of each row, with its layout and (Triton) tile."""
+    out = np.empty(len(rows))
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        triton = r["backend"] == "triton"
+        groups.setdefault((r["dtype"], r["kind"], r["a_major"], r["b_major"], triton), []).append(i)
+    for (dtype, kind, am, bm, triton), idx in groups.items():
+        sel = [rows[i] for i in idx]
+        m, n, k = (np.array([r[x] for r in sel], float) for x in ("m", "n", "k"))
+        tiles = [tile_of(r) for r in sel] if triton else None
+        out[idx] = model.predict_batch_us(m, n, k, dtype, kind, tiles, a_major=am, b_major=bm)
+    return out
+
+
+def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
+    if few_shot:
+        return FEW_SHOT_PARAMS
+    if key[2] == "triton":
+        return TRITON_PARAMS
+    params = LIBRARY_PARAMS + (("compressed_hbm",) if key[1] == "sparse24" else ())
+    legacy = (key[0] in LEGACY_DTYPES and key[1] == "dense") or key[2] == "wmma"
+    return params + (LEGACY_PARAMS if legacy else ())
+
+
+def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:
+    """At most ``max_kernels`` rows, spread over the calibration keys (seeded)."""
+    rng = random.Random(seed)
+    rows = sorted(rows, key=lambda r: (row_key(r), r["m"], r["n"], r["k"], r["b_major"]))
+    rng.shuffle(rows)
+    keys = sorted({row_key(r) for r in rows})
+    per_key = {key: [r for r in rows if row_key(r) == key] for key in keys}
+    out: list[dict] = []
+    while len(out) < max_kernels and any(per_key.values()):
+        for key in keys:
+            if per_key[key] and len(out) < max_kernels:
+                out.append(per_key[key].pop())
+    return out
+
+
+def calibrate(
+    rows: list[dict],
+    device: str,
+    *,
+    start: Mapping[Key, Efficiency] | None = None,
+    max_kernels: int | None = None,
+    seed: int = 0,
+    transfer: bool = False,
+) -> tuple[dict[Key, Efficiency], list[dict]]:
+    """Constants per calibration key fitted on the training rows; also returns those rows.
+
+    ``start``: constants to fall back on for keys without rows; with ``transfer`` (another
+    device's constants) the fit starts from them and refits only ``FEW_SHOT_PARAMS`` where
+    ``start`` has the key; ``max_kernels``: few-shot mode (implies ``transfer``).
+    """
+    train = [r for r in rows if not r["test"]]
+    few_shot = transfer or max_kernels is not None
+    if max_kernels is not None:
+        train = _sample(train, max_kernels, seed)
+    out: dict[Key, Efficiency] = {}
+    base = dict(start or {})
+    keys = sorted({row_key(r) for r in train}, key=lambda key: key[2] == "triton")
+    for key in keys:
+        sel = [r for r in train if row_key(r) == key]
+        if key[2] == "triton":
+            first = base.get(key) if few_shot else None
+            first = (
+                first
+                or out.get(("fp16", "dense", "library"))
+                or base.get(("fp16", "dense", "library"), Efficiency())
+            )
+        else:
+            first = base.get(key, START) if few_shot else START
+        measured = [r["time_us"] for r in sel]
+
+        def predict(eff, sel=sel, key=key):
+            return predict_rows(GemmModel(device, efficiency={**base, **out, key: eff}), sel)
+
+        params = _params(key, few_shot and key in base)
+        out[key] = fit_efficiency(predict, measured, first, params)
+    return out, train
+
+
+def calibrate_file(
+    csv_path: str | Path,
+    device: str,
+    *,
+    start: Mapping[Key, Efficiency] | None = None,
+    max_kernels: int | None = None,
+    seed: int = 0,
+    start_device: str | None = None,
+) -> str:
+    """The calibration file text (``calibration_json``) fitted from one measurement CSV.
+
+    ``start_device``: the device ``start`` came from, for a transfer fit (recorded).
+    """
+    path = Path(csv_path)
+    rows = load_measurements(path)
+    constants, train = calibrate(
+        rows,
+        device,
+        start=start,
+        max_kernels=max_kernels,
+        seed=seed,
+        transfer=start_device is not None,
+    )
+    library = "triton" if all(r["backend"] == "triton" for r in rows) else "library"
+    source = {
+        "file": path.name,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "rows": len(rows),
+        "fit_rows": len(train),
+        "few_shot": max_kernels,
+        "start": start_device,
+        "seed": seed if max_kernels is not None else None,
+    }
+    return calibration_json(constants, device=device, library=library, source=source)
