@@ -1,7 +1,7 @@
 """Fit and validate the GPU sparse (2:4, V:N:M) and weight-only models (issue 13).
 
     python experiments/sparse/fit_sparse_gpu.py            # validation tables (shipped constants)
-    python experiments/sparse/fit_sparse_gpu.py --fit      # refit; rewrite simulators/gpu/data/sparse_gpu.json
+    python experiments/sparse/fit_sparse_gpu.py --fit      # refit; rewrite simulators/gpu/data/sparse-kernels.json
     python experiments/sparse/fit_sparse_gpu.py --venom-source PATH   # rebuild data/sparse/venom_spatha_rtx3090.csv
 
 Data and splits (constants are fitted on the training split only; tables report the other):
@@ -43,7 +43,7 @@ H200_SPARSE = ROOT / "data" / "gpu" / "h200_sparse24.csv"
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 H200_W4A16 = ROOT / "data" / "gpu" / "h200_w4a16.csv"
 VENOM_CSV = ROOT / "data" / "sparse" / "venom_spatha_rtx3090.csv"
-CONSTANTS = ROOT / "simulators" / "gpu" / "data" / "sparse_gpu.json"
+CONSTANTS = ROOT / "simulators" / "gpu" / "data" / "sparse-kernels.json"
 H100_TEST = {"llm:llama3-8b", "llm:gpt2", "cnn:resnet50", "random:1", "random:3", "random:5"}
 CB = 2.0**33  # compute-bound threshold on m*n*k
 FIT_MIN_MNK = 2.0**30  # the 2:4 fit weighs the regime where 2:4 can pay (8x below CB and up)
@@ -144,10 +144,7 @@ def fit_sparse24(rows: list[dict]) -> dict:
                 ]
                 if len(tr) < 10:
                     continue
-                m, n, k = (_arr(tr, c)[None, :] for c in ("m", "n", "k"))
-                # target: the sparse time that gives the measured speedup over the dense
-                # model's prediction, so the fitted constants absorb the dense model's bias
-                t = (_arr(tr, "dense_pred") * _arr(tr, "sparse") / _arr(tr, "dense"))[None, :]
+                m, n, k, t = (_arr(tr, c)[None, :] for c in ("m", "n", "k", "sparse"))
                 best = (np.inf, None, None)
                 tiles = SPARSE24_TILES if kern == "torch-default" else (None,)
                 for tile in tiles:
@@ -321,8 +318,8 @@ def venom_report(rows: list[dict]) -> list[str]:
     te = [r for r in rows if r["test"]]
     meas = _arr(te, "speedup")
     for label, key in (
-        ("model (dense = GemmModel)", "pred_s"),
         ("model (dense = VENOM's cuBLAS)", "pred_s_meas_dense"),
+        ("model (dense = GemmModel)", "pred_s"),
     ):
         e = np.abs(_arr(te, key) / meas - 1)
         lines.append(
@@ -338,7 +335,7 @@ def venom_report(rows: list[dict]) -> list[str]:
         for v in (64, 128):
             s = [r for r in te if r["M"] == mm and r["V"] == v]
             lines.append(
-                f"    2:{mm:<3d} V={v:3d}: measured median {np.median(_arr(s, 'speedup')):5.2f}  predicted {np.median(_arr(s, 'pred_s')):5.2f}"
+                f"    2:{mm:<3d} V={v:3d}: measured median {np.median(_arr(s, 'speedup')):5.2f}  predicted {np.median(_arr(s, 'pred_s_meas_dense')):5.2f}"
             )
     return lines
 
@@ -495,10 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         build_venom(args.venom_source)
     sparse_rows, venom_rows, quant_rows = load_sparse24(), load_venom(), load_w4a16()
     if args.fit and not args.quick:
-        add_dense_predictions(sparse_rows)
         consts = {
             "provenance": "python experiments/sparse/fit_sparse_gpu.py --fit (training splits: see its docstring)",
-            "sparse24": fit_sparse24(sparse_rows),  # needs add_dense_predictions first
+            "sparse24": fit_sparse24(sparse_rows),
             "vnm": {"rtx3090": fit_vnm(venom_rows)},
             "quant": fit_quant(quant_rows),
         }

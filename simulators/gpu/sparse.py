@@ -15,7 +15,7 @@ alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kerne
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
 cuSPARSELt's own search (``kernel="search"``) picks the fastest tile and split-K per shape. The
 fixed tile and the constants are fitted per (device, dtype, kernel) on a training split
-(``experiments/sparse/fit_sparse_gpu.py``) and shipped in ``data/sparse_gpu.json``.
+(``experiments/sparse/fit_sparse_gpu.py``) and shipped in ``data/sparse-kernels.json``.
 
 **V:N:M (Spatha).** A block of V weight rows keeps 4 of every M k-positions (their column
 indices are per block), 2:4 inside, so a block runs a 2:4 GEMM over ``k' = 4 k / M`` gathered
@@ -54,7 +54,8 @@ __all__ = [
 SPARSE24_TILES = ((64, 128), (128, 64), (128, 128), (128, 256), (256, 128))
 SPLITS = (1, 2, 4)
 SPARSE24_KERNELS = ("torch-default", "search")
-DATA_FILE = "sparse_gpu.json"
+# no "_" in the name: files named <device>_<library>.json are the dense calibrations
+DATA_FILE = "sparse-kernels.json"
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class VNMParams:
 
 @lru_cache(maxsize=1)
 def load_constants() -> dict:
-    """The fitted constants shipped with the package (``data/sparse_gpu.json``)."""
+    """The fitted constants shipped with the package (``data/sparse-kernels.json``)."""
     text = resources.files("archgym.simulators.gpu").joinpath("data", DATA_FILE).read_text()
     return json.loads(text)
 

@@ -132,9 +132,11 @@ def test_vnm_matches_venoms_published_spatha_speedups(fit):
     rows = fit.load_venom()
     fit.venom_report(rows)
     te = [r for r in rows if r["test"]]
-    err = np.array([abs(r["pred_s"] / r["speedup"] - 1) for r in te])
+    # the published cuBLAS time of the same shape is the dense reference: this checks the
+    # V:N:M kernel model, not the dense model's RTX 3090 extrapolation
+    err = np.array([abs(r["pred_s_meas_dense"] / r["speedup"] - 1) for r in te])
     assert len(te) >= 80
-    assert np.median(err) <= 0.15  # measured: 13 %
+    assert np.median(err) <= 0.15  # measured: 6 %
 
 
 def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
@@ -142,13 +144,13 @@ def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
     fit.quant_report(rows)
     te = [r for r in rows if r["test"] and r["kernel"] == "torch-int4pack"]
     err = np.array([abs(r["pred_s"] / r["meas_s"] - 1) for r in te])
-    assert np.median(err) <= 0.15  # measured: 2 %
+    assert np.median(err) <= 0.15  # measured: 7 %
 
 
 @pytest.mark.slow
 def test_2to4_model_beats_the_constant_with_torchs_default_kernel(fit):
     # Held-out compute-bound shapes (m*n*k >= 2^33) on the H100 and the H200. The issue's
-    # target (mean error <= 7 %) is NOT met (11-16 %); this guards the part that holds.
+    # target (mean error <= 7 %) is NOT met (10-15 %); this guards the part that holds.
     rows = fit.load_sparse24()
     fit.speedup_report(rows)
     for dev in ("h100-sxm", "h200-sxm"):
