@@ -20,7 +20,7 @@ the families differ in how well they overlap the two and what rate their math re
   the same form with its own constants.
 
 Constants of the torch families are fitted on the H200 (``experiments/sparse/fit_sparse_gpu.py``)
-and shipped in ``data/sparse_gpu.json``; other devices reuse them as fractions of their own
+and shipped in ``data/sparse-kernels.json``; other devices reuse them as fractions of their own
 datasheet rates (an extrapolation). MARLIN-class constants are the ideal pipeline (fractions 1).
 """
 
