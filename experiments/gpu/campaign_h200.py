@@ -204,6 +204,78 @@ def _try(build):
 # --------------------------------------------------------------------------- parts
 
 
+SPARSE_OPERAND = "W[n,k] (first)"
+
+
+def _sparse_operands(torch, m: int, n: int, k: int, dtype: str):
+    """W[n, k] pruned 2:4 along k, X[m, k], X^T row-major (xt) and column-major (xc), and
+    the fp32 reference W @ X^T. Built outside any timed call."""
+    tdt = {"fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.int8,
+           "fp8": torch.float8_e4m3fn}[dtype]  # fmt: skip
+    mask = torch.tensor([0, 0, 1, 1], device="cuda", dtype=torch.bool).tile(n, k // 4)
+    if tdt == torch.int8:
+        w = torch.randint(-127, 128, (n, k), device="cuda", dtype=torch.int8) * mask
+        x = torch.randint(-127, 128, (m, k), device="cuda", dtype=torch.int8)
+    else:
+        w = (torch.randn(n, k, device="cuda") * mask).to(tdt)
+        x = torch.randn(m, k, device="cuda").to(tdt)
+    xt = x.t().contiguous()
+    return w, x, xt, x.t(), w.float() @ xt.float()
+
+
+def _graph_builder(torch, call, ref):
+    """A builder for _try: capture ``call`` in a graph; (replay, rel_err check)."""
+
+    def build():
+        replay, res = gm.graphed(torch, call)
+        return replay, lambda: (replay(), gm.rel_err(torch, res, ref))[1]
+
+    return build
+
+
+def _sparse_point(torch, wr: Writer, base: dict, ops, to_sparse) -> dict:
+    """Dense, default 2:4 and searched 2:4 rows of one (shape, dtype); returns the 2:4 row."""
+    w, _x, xt, xc, ref = ops
+    dtype = base["dtype"]
+    flop = 2.0 * base["m"] * base["n"] * base["k"]
+    one = torch.ones((), device="cuda")
+    low = dtype in ("int8", "fp8")
+    odt = torch.bfloat16 if dtype == "fp8" else torch.int32
+    if dtype == "fp8":
+        dense = lambda: torch._scaled_mm(w, xc, scale_a=one, scale_b=one, out_dtype=odt)  # noqa: E731
+    elif dtype == "int8":
+        dense = lambda: torch._int_mm(w, xc)  # noqa: E731
+    else:
+        dense = lambda: torch.mm(w, xt)  # noqa: E731
+    fn, chk = _try(_graph_builder(torch, dense, ref))
+    wr.row({**base, "kind": "dense", "backend": "cublas", "variant": "w@xT.graph"}, fn, chk, flop)
+    sp = {**base, "kind": "sparse24", "backend": "cusparselt", "sparse_operand": SPARSE_OPERAND}
+    try:
+        ws = to_sparse(w)
+    except Exception as exc:
+        return wr.row({**sp, "variant": "default"}, None, exc)
+    # cuSPARSELt takes int8/fp8 only with a column-major dense operand (xc, made above)
+    if low:
+        call = lambda: torch._cslt_sparse_mm(ws.packed, xc, out_dtype=odt)  # noqa: E731
+    else:
+        call = lambda: torch.mm(ws, xt)  # noqa: E731
+    fn, chk = _try(_graph_builder(torch, call, ref))
+    row = wr.row({**sp, "variant": "default"}, fn, chk, flop)
+    xs = xc if low else xt
+    try:  # cuSPARSELt's own algorithm search (tile / split-K choice)
+        alg = torch._cslt_sparse_mm_search(ws.packed, xs)
+    except Exception as exc:
+        wr.row({**sp, "variant": "search"}, None, exc)
+        return row
+    if low:
+        call = lambda: torch._cslt_sparse_mm(ws.packed, xs, out_dtype=odt, alg_id=alg)  # noqa: E731
+    else:
+        call = lambda: torch._cslt_sparse_mm(ws.packed, xs, alg_id=alg)  # noqa: E731
+    fn, chk = _try(_graph_builder(torch, call, ref))
+    wr.row({**sp, "variant": f"search:alg{alg}"}, fn, chk, flop)
+    return row
+
+
 def part_sparse(
     torch,
     out: Path,
@@ -213,134 +285,26 @@ def part_sparse(
     budget_s: float,
     dtypes: tuple[str, ...] = ("fp16", "bf16", "int8", "fp8"),
 ) -> None:
+    """2:4 rows (dense, default, searched) of every sparse shape and dtype."""
     from torch.sparse import to_sparse_semi_structured
 
     wr = Writer(out / "h200_sparse24.csv")
     shapes = sparse_shapes(set_name, seed, quick)
-    tdts = {
-        "fp16": torch.float16,
-        "bf16": torch.bfloat16,
-        "int8": torch.int8,
-        "fp8": torch.float8_e4m3fn,
-    }
-    tdts = {d: t for d, t in tdts.items() if d in dtypes}
     t0 = time.monotonic()
-    r = {"time_us": "", "status": ""}
     for i, (family, source, m, n, k) in enumerate(shapes):
         if time.monotonic() - t0 > budget_s:
             print(f"sparse: budget reached at shape {i}", flush=True)
             break
-        for dtype, tdt in tdts.items():
+        for dtype in dtypes:
             base = dict(set=set_name, family=family, source=source, m=m, n=n, k=k, dtype=dtype)
-            flop = 2.0 * m * n * k
-            mask = torch.tensor([0, 0, 1, 1], device="cuda", dtype=torch.bool).tile(n, k // 4)
-            if tdt == torch.int8:
-                w = torch.randint(-127, 128, (n, k), device="cuda", dtype=torch.int8) * mask
-                x = torch.randint(-127, 128, (m, k), device="cuda", dtype=torch.int8)
-            else:
-                w = (torch.randn(n, k, device="cuda") * mask).to(tdt)
-                x = torch.randn(m, k, device="cuda").to(tdt)
-            xt = x.t().contiguous()
-            ref = w.float() @ xt.float()
-            low = dtype in ("int8", "fp8")
-            one = torch.ones((), device="cuda")
-
-            def dense_wx(w=w, xt=xt, x=x, low=low, dtype=dtype, one=one):
-                if dtype == "fp8":
-                    return torch._scaled_mm(
-                        w, x.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16
-                    )
-                if dtype == "int8":
-                    return torch._int_mm(w, x.t())
-                return torch.mm(w, xt)
-
-            def build_dense(call=dense_wx, ref=ref):
-                replay, res = gm.graphed(torch, call)
-                return replay, lambda: (replay(), gm.rel_err(torch, res, ref))[1]
-
-            fn, chk = _try(build_dense)
-            wr.row(
-                {**base, "kind": "dense", "backend": "cublas", "variant": "w@xT.graph"},
-                fn,
-                chk,
-                flop,
-            )
-            try:
-                ws = to_sparse_semi_structured(w)
-            except Exception as exc:
-                wr.row(
-                    {
-                        **base,
-                        "kind": "sparse24",
-                        "backend": "cusparselt",
-                        "variant": "default",
-                        "sparse_operand": "W[n,k] (first)",
-                    },
-                    None,
-                    exc,
-                )
-                print(f"  {dtype}: to_sparse_semi_structured failed: {exc}"[:200], flush=True)
-                continue
-
-            def sparse_call(ws=ws, xt=xt, low=low, dtype=dtype):
-                if low:
-                    odt = torch.bfloat16 if dtype == "fp8" else torch.int32
-                    # cuSPARSELt takes int8/fp8 only with a column-major dense operand
-                    return torch._cslt_sparse_mm(ws.packed, xt.t().contiguous().t(), out_dtype=odt)
-                return torch.mm(ws, xt)
-
-            def build_sparse(call=sparse_call, ref=ref):
-                replay, res = gm.graphed(torch, call)
-                return replay, lambda: (replay(), gm.rel_err(torch, res, ref))[1]
-
-            fn, chk = _try(build_sparse)
-            r = wr.row(
-                {
-                    **base,
-                    "kind": "sparse24",
-                    "backend": "cusparselt",
-                    "variant": "default",
-                    "sparse_operand": "W[n,k] (first)",
-                },
-                fn,
-                chk,
-                flop,
-            )
-            if fn is None:
-                print(f"  {source} {dtype} sparse: {chk}"[:200], flush=True)
-            try:  # cuSPARSELt's own algorithm search (tile / split-k choice)
-                xs = xt.t().contiguous().t() if low else xt
-                alg = torch._cslt_sparse_mm_search(ws.packed, xs)
-
-                def searched(ws=ws, xt=xt, alg=alg, low=low, dtype=dtype):
-                    if low:
-                        odt = torch.bfloat16 if dtype == "fp8" else torch.int32
-                        xc = xt.t().contiguous().t()
-                        return torch._cslt_sparse_mm(ws.packed, xc, out_dtype=odt, alg_id=alg)
-                    return torch._cslt_sparse_mm(ws.packed, xt, alg_id=alg)
-
-                fn2, chk2 = _try(lambda c=searched, ref=ref: build_sparse(c, ref))
-                wr.row(
-                    {
-                        **base,
-                        "kind": "sparse24",
-                        "backend": "cusparselt",
-                        "variant": f"search:alg{alg}",
-                        "sparse_operand": "W[n,k] (first)",
-                    },
-                    fn2,
-                    chk2,
-                    flop,
-                )
-            except Exception as exc:
-                if i == 0:
-                    print(f"  search unavailable: {exc}"[:200], flush=True)
-            del w, x, xt, ref, ws
+            ops = _sparse_operands(torch, m, n, k, dtype)
+            r = _sparse_point(torch, wr, base, ops, to_sparse_semi_structured)
+            if r["status"] != "ok":
+                print(f"  {source} {dtype} 2:4: {r['status']}"[:200], flush=True)
+            del ops
         if i % 10 == 0:
-            print(
-                f"[sparse {i}/{len(shapes)} {time.monotonic() - t0:.0f}s] {source} {r['time_us']} {r['status'][:60]}",
-                flush=True,
-            )
+            el = time.monotonic() - t0
+            print(f"[sparse {i}/{len(shapes)} {el:.0f}s] {source} {r['time_us']}", flush=True)
             torch.cuda.empty_cache()
 
 
