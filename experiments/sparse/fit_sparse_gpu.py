@@ -47,7 +47,7 @@ CONSTANTS = ROOT / "simulators" / "gpu" / "data" / "sparse-kernels.json"
 H100_TEST = {"llm:llama3-8b", "llm:gpt2", "cnn:resnet50", "random:1", "random:3", "random:5"}
 CB = 2.0**33  # compute-bound threshold on m*n*k
 FIT_MIN_MNK = 2.0**30  # the 2:4 fit weighs the regime where 2:4 can pay (8x below CB and up)
-DTYPES = ("fp16", "bf16")
+DTYPES = ("fp16", "bf16", "int8", "fp8")  # the H100 file has 2:4 rows of fp16 and bf16 only
 
 
 def _is_test_h200(family: str, source: str) -> bool:
@@ -175,7 +175,11 @@ def add_dense_predictions(rows: list[dict]) -> None:
             continue
         # H200 file: dense = W[n,k] @ X^T (M = n); H100 file: X[m,k] @ B[k,n] (M = m)
         mm, nn = (r["n"], r["m"]) if r["device"] == "h200-sxm" else (r["m"], r["n"])
-        r["dense_pred"] = dense_models[r["device"]].predict_us(mm, nn, r["k"], r["dtype"])
+        # int8/fp8 dense ran with a column-major second operand (torch._int_mm / _scaled_mm)
+        b_major = "col" if r["dtype"] in ("int8", "fp8") else "row"
+        r["dense_pred"] = dense_models[r["device"]].predict_us(
+            mm, nn, r["k"], r["dtype"], b_major=b_major
+        )
 
 
 def speedup_report(rows: list[dict]) -> list[str]:

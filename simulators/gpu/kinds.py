@@ -33,12 +33,10 @@ def _dense_us(device: str, m, n, k, dtype, kernel, a_major, b_major) -> float:
     if kernel is not None:
         raise ValueError(f"kind 'dense' takes no kernel, got {kernel!r}")
     model = _dense_model(device)
-    layout = (a_major, b_major) != ("row", "row")
-    if layout:
-        params = inspect.signature(model.predict_us).parameters
-        if "a_major" not in params:
-            raise ValueError("the dense model takes no a_major/b_major yet; give row, row")
+    if "a_major" in inspect.signature(model.predict_us).parameters:
         return float(model.predict_us(m, n, k, dtype, a_major=a_major, b_major=b_major))
+    if (a_major, b_major) != ("row", "row"):
+        raise ValueError("the dense model takes no a_major/b_major yet; give row, row")
     return float(model.predict_us(m, n, k, dtype))
 
 
