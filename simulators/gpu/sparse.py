@@ -38,6 +38,7 @@ from importlib import resources
 import numpy as np
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.gpu.devices import GPUSpec, get_device, get_dtype
+from archgym.simulators.gpu.model import FLUSH_BYTES, STATIC_POWER_SHARE
 from archgym.simulators.sparse.patterns import VENOM_SELECT, Pattern, parse_pattern
 
 __all__ = [
@@ -65,7 +66,9 @@ class Sparse24Params:
     ``rate_frac``: fraction of the datasheet 2:4 rate reached in the mainloop; ``bw_frac``:
     fraction of the HBM bandwidth; ``launch_us``: fixed cost per kernel (us); ``fill_us``: cost
     per tile beyond its math (us); ``tile``: the fixed (bm, bn) tile, or ``None`` for the
-    searched minimum over ``SPARSE24_TILES`` x ``SPLITS``.
+    fastest of ``SPARSE24_TILES`` (x ``SPLITS`` when ``split_k``); ``pj_per_flop``: energy per
+    dense-equivalent operation at the maximum clock (pJ), which sets the sustained clock under
+    the board power limit as for dense kernels (``model.power_slowdown``; 0: never limited).
     """
 
     rate_frac: float
@@ -73,6 +76,9 @@ class Sparse24Params:
     launch_us: float
     fill_us: float
     tile: tuple[int, int] | None = None
+    pj_per_flop: float = 0.0
+    split_k: bool = True
+    overlap_p: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,8 +112,16 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
         entry = table.get(dev, {}).get(dtype, {}).get(kernel)
         if entry is not None:
             tile = tuple(entry["tile"]) if entry.get("tile") else None
-            keys = ("rate_frac", "bw_frac", "launch_us", "fill_us")
-            return Sparse24Params(**{k: entry[k] for k in keys}, tile=tile), dev
+            keys = (
+                "rate_frac",
+                "bw_frac",
+                "launch_us",
+                "fill_us",
+                "pj_per_flop",
+                "split_k",
+                "overlap_p",
+            )
+            return Sparse24Params(**{k: entry[k] for k in keys if k in entry}, tile=tile), dev
     raise InfeasibleDesign(f"no 2:4 constants for dtype {dtype!r} (kernel {kernel!r})")
 
 
@@ -116,6 +130,18 @@ def _check_shape(m, n, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if np.any(m <= 0) or np.any(n <= 0) or np.any(k <= 0):
         raise ValueError("`m`, `n` and `k` must be positive")
     return m, n, k
+
+
+def _power_slowdown(flops, t_s, dev: GPUSpec, pj_per_flop) -> np.ndarray:
+    """Factor (>= 1) by which the board power limit stretches a kernel: the dense model's rule
+    (``model.power_slowdown``: dynamic power ~ f^3 above ``(1 - STATIC_POWER_SHARE)`` of the
+    limit, duty cycle under the L2-flushing harness), here with array-valued ``pj_per_flop``."""
+    if dev.power_w is None:
+        return np.ones_like(np.asarray(t_s, dtype=float))
+    t_s = np.maximum(t_s, 1e-12)
+    duty = t_s / (t_s + FLUSH_BYTES / dev.hbm_bytes_per_s)
+    watts = np.asarray(pj_per_flop) * 1e-12 * flops / t_s * duty
+    return np.maximum(1.0, np.cbrt(watts / (dev.power_w * (1.0 - STATIC_POWER_SHARE))))
 
 
 def sparse24_tile_time_s(
@@ -128,12 +154,20 @@ def sparse24_tile_time_s(
     waves = np.ceil(tiles / dev.sm_count)
     tile_s = 2.0 * bm * bn * np.ceil(k / split) / rate_sm + p.fill_us * 1e-6
     compute = waves * tile_s
+    compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
     w_bytes = n * k * (0.5 * dt.in_bytes + 0.125)
     traffic = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
     if split > 1:
         traffic = traffic + 2.0 * split * m * n * 4.0
     memory = traffic / (dev.hbm_bytes_per_s * p.bw_frac)
-    return p.launch_us * 1e-6 + np.maximum(compute, memory)
+    if np.all(np.asarray(p.overlap_p) <= 0):
+        return p.launch_us * 1e-6 + np.maximum(compute, memory)
+    q = np.asarray(p.overlap_p, dtype=float)
+    hi = np.maximum(compute, memory)
+    soft = hi * (1.0 + (np.minimum(compute, memory) / hi) ** np.maximum(q, 1.0)) ** (
+        1.0 / np.maximum(q, 1.0)
+    )
+    return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
 
 
 def sparse24_time_us(
@@ -166,7 +200,7 @@ def sparse24_time_us(
     else:
         t = np.full(np.broadcast_shapes(m.shape, n.shape, k.shape), np.inf)
         for bm, bn in SPARSE24_TILES:
-            for split in SPLITS:
+            for split in SPLITS if params.split_k else (1,):
                 t = np.minimum(
                     t, sparse24_tile_time_s(m, n, k, bm, bn, split, dev=dev, dtype=dtype, p=params)
                 )
