@@ -6,10 +6,12 @@ W[n, k] is the sparse operand, pruned along k, and the kernel computes ``W[n, k]
 
 **2:4 (cuSPARSELt).** One CTA per output tile, ``ceil(tiles * split_k / SMs)`` waves. A tile
 costs ``fill_us`` (pipeline fill and epilogue) plus its math, ``2 * bm * bn * k / split_k``
-operations at ``rate_frac`` of the datasheet 2:4 rate shared by the SMs. The kernel time is
-``launch_us + max(compute, memory)`` where memory is the compressed traffic over ``bw_frac`` of
-the HBM bandwidth: W's kept values (half of them) plus 2-bit metadata per kept value, X once, C
-once (fp32 partials written and read again under split-K). The library's tile is the physics
+operations at ``rate_frac`` of the datasheet 2:4 rate shared by the SMs; the board power
+limit stretches the waves as for dense kernels (``pj_per_flop`` per dense-equivalent operation,
+the dense model's rule). The kernel time is ``launch_us`` plus compute and memory combined as
+``max`` (``overlap_p = 0``) or ``max * (1 + (min / max)^p)^(1/p)``, memory being the compressed
+traffic over ``bw_frac`` of the HBM bandwidth: W's kept values (half of them) plus 2-bit
+metadata per kept value, X once, C once (fp32 partials written and read again under split-K). The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while

@@ -150,9 +150,14 @@ def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
 @pytest.mark.slow
 def test_2to4_model_beats_the_constant_with_torchs_default_kernel(fit):
     # Held-out compute-bound shapes (m*n*k >= 2^33) on the H100 and the H200. The issue's
-    # target (mean error <= 7 %) is NOT met (10-15 %); this guards the part that holds.
+    # target (mean error <= 7 %) is NOT met (11-16 % per dtype, 12.4 % / 14.0 % per device);
+    # this guards the part that holds: beats the constant, rank correlation >= 0.7 per device.
     rows = fit.load_sparse24()
-    fit.speedup_report(rows)
+    lines = fit.speedup_report(rows)
+    pooled = [ln for ln in lines if "fp16+bf16" in ln]
+    assert len(pooled) == 2
+    for ln in pooled:
+        assert float(ln.split("|")[1].split()[1]) >= 0.7, ln
     for dev in ("h100-sxm", "h200-sxm"):
         for dtype in ("fp16", "bf16"):
             sel = [
@@ -183,3 +188,25 @@ def test_validate_h100_forwards_to_the_fit_script():
     )
     assert out.returncode == 0, out.stderr
     assert "VENOM" in out.stdout
+
+
+def test_2to4_power_limit_slows_large_kernels_only():
+    from archgym.simulators.gpu.sparse import Sparse24Params, sparse24_time_us
+
+    cool = Sparse24Params(0.9, 0.6, 8.0, 2.0, tile=(128, 256))
+    hot = Sparse24Params(0.9, 0.6, 8.0, 2.0, tile=(128, 256), pj_per_flop=1.6)
+    small = [sparse24_time_us("h200-sxm", 64, 4096, 4096, "fp16", params=p) for p in (cool, hot)]
+    large = [sparse24_time_us("h200-sxm", 8192, 8192, 8192, "fp16", params=p) for p in (cool, hot)]
+    assert small[1] == pytest.approx(small[0])
+    assert large[1] > 1.1 * large[0]
+
+
+def test_2to4_partial_overlap_lies_between_max_and_sum():
+    from archgym.simulators.gpu.sparse import Sparse24Params, sparse24_time_us
+
+    base = dict(rate_frac=0.9, bw_frac=0.6, launch_us=0.0, fill_us=0.0, tile=(128, 256))
+    args = ("h200-sxm", 256, 8192, 8192, "fp16")
+    t_max = sparse24_time_us(*args, params=Sparse24Params(**base))
+    t_p2 = sparse24_time_us(*args, params=Sparse24Params(**base, overlap_p=2.0))
+    t_p4 = sparse24_time_us(*args, params=Sparse24Params(**base, overlap_p=4.0))
+    assert t_max < t_p4 < t_p2 < 2 * t_max
