@@ -1,122 +1,212 @@
-"""Tests of the sparse model on GPUs: H100 2:4 validation on the committed measurements, and
-the MARLIN weight-only roofline (simulators/sparse/gpu.py, experiments/sparse/validate_h100.py)."""
+"""GPU sparse (2:4, V:N:M) and weight-only models through ``predict_kernel_us``, and their
+validation against measured (H100, H200) and published (VENOM, MARLIN) results."""
 
 from __future__ import annotations
 
 import importlib.util
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from archgym.simulators.sparse.gpu import (
-    H100_SPARSE_EFFICIENCY,
-    TensorCoreEfficiency,
-    gemm_time_s,
-    quantised_weight_bytes,
-    sparse_speedup,
-    weight_only_speedup,
-)
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.gpu.kinds import predict_kernel_us
+from archgym.simulators.gpu.quant import weight_bytes
+from archgym.simulators.gpu.sparse import load_constants
 
 ROOT = Path(__file__).resolve().parents[2]
-CSV = ROOT / "data" / "gpu" / "h100_gemm.csv"
+SCRIPT = ROOT / "experiments" / "sparse" / "fit_sparse_gpu.py"
+CB = 2.0**33
 
 
-def _validation():
-    spec = importlib.util.spec_from_file_location(
-        "validate_h100", ROOT / "experiments" / "sparse" / "validate_h100.py"
-    )
+def _script():
+    spec = importlib.util.spec_from_file_location("fit_sparse_gpu", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.fixture(scope="module")
-def report():
-    if not CSV.exists():
-        pytest.skip("data/gpu/h100_gemm.csv is not in the tree")
-    return _validation().run(CSV, refit=True)
+def fit():
+    if not (ROOT / "data" / "gpu" / "h200_sparse24.csv").exists():
+        pytest.skip("the measured data is not in the tree")
+    return _script()
 
 
-@pytest.mark.parametrize("split", ["test", "all"])
-@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-def test_h100_2to4_speedups_within_15_percent_on_compute_bound_shapes(report, split, dtype):
-    # Independent reference: cuSPARSELt 2:4 vs cuBLAS dense times measured on the lent H100
-    # (data/gpu/h100_gemm.csv). The model's mean error on compute-bound shapes must stay within
-    # 15 %; at the time of writing it is 6-10 % and 75-97 % of the shapes are within 15 % (the
-    # rest are shapes where cuSPARSELt's bf16 and fp16 kernels differ by up to 2x).
-    s = report["summary"][(split, dtype)]
-    assert s["compute_bound"] >= 8
-    assert s["mean_err"] <= 0.15
-    assert s["within"] >= 0.7
+@pytest.mark.parametrize("device", ["a100-sxm", "h100-sxm", "h200-sxm", "a10", "rtx3090"])
+@pytest.mark.parametrize(
+    ("kind", "kernel", "group"),
+    [
+        ("2:4", None, None),
+        ("sparse24", "search", None),
+        ("64:2:8", None, None),
+        ("128:2:20", "spatha", None),
+        ("w4a16", None, 64),
+        ("w4a16", "torch-int4pack", 32),
+        ("w4a16", "sparse-marlin", None),
+        ("w8a16", None, None),
+    ],
+)
+def test_every_kind_predicts_a_positive_time_on_every_device(device, kind, kernel, group):
+    t = predict_kernel_us(device, 64, 4096, 4096, "fp16", kind, kernel=kernel, group_size=group)
+    assert math.isfinite(t) and t > 0
 
 
-@pytest.mark.parametrize("split", ["test", "all"])
-@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-def test_h100_says_when_2to4_is_slower_than_dense(report, split, dtype):
-    s = report["summary"][(split, dtype)]
-    right = s["slower_both"] + s["faster_both"]
-    wrong = s["missed_slower"] + s["false_slower"]
-    assert right + wrong == s["shapes"]
-    assert right / s["shapes"] >= 0.9  # measured: 92-95 %
+def test_dense_goes_to_the_dense_model():
+    from archgym.simulators.gpu import GemmModel
+
+    want = GemmModel("h200-sxm").predict_us(512, 4096, 4096, "bf16")
+    assert predict_kernel_us("h200-sxm", 512, 4096, 4096, "bf16", "dense") == pytest.approx(want)
 
 
-def test_shipped_constants_are_the_training_fit(report):
-    for key, eff in report["efficiency"].items():
-        shipped = H100_SPARSE_EFFICIENCY[key]
-        for name in ("mma", "hbm", "launch_us"):
-            assert getattr(shipped, name) == pytest.approx(getattr(eff, name), rel=0.02), key
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kind": "3:4:8:1"}, "unknown kind"),
+        ({"kind": "2:4", "kernel": "cutlass"}, "unknown 2:4 kernel"),
+        ({"kind": "2:4", "group_size": 128}, "no group_size"),
+        ({"kind": "w4a16", "dtype": "fp8"}, "fp16 or bf16"),
+        ({"kind": "w8a16", "group_size": 128}, "per output channel"),
+        ({"kind": "w4a16", "kernel": "torch-int8pack"}, "does not run"),
+        ({"kind": "2:4", "b_major": "col"}, "fixed operand layout"),
+        ({"kind": "dense", "a_major": "diag"}, "'row' or 'col'"),
+        ({"kind": "64:2:8", "kernel": "marlin"}, "V:N:M kernel"),
+    ],
+)
+def test_bad_inputs_are_refused_with_one_line(kwargs, match):
+    args = {"device": "h200-sxm", "m": 8, "n": 4096, "k": 4096, "dtype": "fp16", **kwargs}
+    with pytest.raises(ValueError, match=match) as err:
+        predict_kernel_us(**args)
+    assert "\n" not in str(err.value)
 
 
-def test_small_and_decode_gemms_are_slower_with_2to4():
-    # Measured on the H100: every m <= 64 shape ran slower with cuSPARSELt (0.31-0.99x).
-    assert np.all(sparse_speedup([1, 16, 64], 4096, 4096, dtype="fp16") < 1)
-    assert sparse_speedup(8192, 8192, 8192, dtype="fp16") > 1.2
+def test_infeasible_kernels_say_so():
+    with pytest.raises(InfeasibleDesign):
+        predict_kernel_us("a100-sxm", 64, 4096, 4096, "fp8", "2:4")  # no fp8 on Ampere
+    with pytest.raises(InfeasibleDesign):
+        predict_kernel_us("rtx3090", 64, 4096, 4096, "fp16", "64:1:8")  # Spatha runs N = 2
 
 
-def test_memory_bound_time_is_the_compressed_traffic():
-    eff = TensorCoreEfficiency(mma=1.0, hbm=1.0, launch_us=0.0)
-    m, n, k = 1, 8192, 8192  # decode: weights dominate
-    dense = gemm_time_s(m, n, k, "dense", dtype="fp16", eff=eff)
-    sparse = gemm_time_s(m, n, k, "2:4", dtype="fp16", eff=eff)
-    weights_ratio = 2.0 / 1.125  # fp16 dense vs 2:4 bytes per element
-    assert dense / sparse == pytest.approx(weights_ratio, rel=0.01)
+def test_v_is_a_real_parameter_and_sparsity_pays_more_as_m_grows():
+    t = {
+        v: predict_kernel_us("rtx3090", 4096, 4096, 4096, "fp16", f"{v}:2:20")
+        for v in (32, 64, 128)
+    }
+    assert t[32] > t[64] > t[128]  # smaller V re-gathers the dense operand more often
+    speedups = [
+        predict_kernel_us("rtx3090", 4096, 4096, 4096, "fp16", f"128:2:{mm}") for mm in (8, 20, 100)
+    ]
+    assert speedups[0] > speedups[1] > speedups[2]
 
 
-def test_marlin_weight_bytes():
-    # 0.5 B per int4 weight + one 2-byte scale per 128 weights (REFERENCES.md).
-    assert quantised_weight_bytes(128, 1, 4) == 64 + 2
-    # + 2:4: half the int4 values, 2 index bits per kept value: 0.25 + 0.125 + 2/128 B.
-    assert quantised_weight_bytes(128, 1, 4, pattern="2:4") == 32 + 16 + 2
+def test_2to4_loses_at_decode_and_wins_on_large_fp16_on_the_h200():
+    def speedup(m, n, k):
+        dense = predict_kernel_us("h200-sxm", n, m, k, "fp16", "dense")
+        return dense / predict_kernel_us("h200-sxm", m, n, k, "fp16", "2:4")
+
+    assert speedup(16, 4096, 4096) < 1.0
+    assert speedup(8192, 8192, 8192) > 1.15
 
 
-def test_marlin_curve_shape():
-    # MARLIN (Frantar et al. 2024) on an A10, 18432 x 73728 int4 layer, group 128: about 3.87x
-    # at batch 1-32, 3.09x at 64, 1.55x at 128 (REFERENCES.md). The roofline reproduces the
-    # shape: flat near 4x while memory-bound, then falling toward 1x as compute takes over.
-    batches = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-    s = weight_only_speedup(batches, 18432, 73728)
-    assert np.all(s[:5] > 3.5) and np.all(s[:5] < 4.0)
-    assert np.all(np.diff(s) <= 1e-12)
-    assert 1.0 < s[batches.index(128)] < 2.0
-    assert s[-1] == pytest.approx(1.0)
-    published = {1: 3.87, 16: 3.87, 32: 3.87, 64: 3.09, 128: 1.55}
-    for b, value in published.items():
-        assert s[batches.index(b)] == pytest.approx(value, rel=0.06)
-    # Sparse-MARLIN (int4 + 2:4) plateaus near 5.1x (REFERENCES.md).
-    assert weight_only_speedup(1, 18432, 73728, pattern="2:4") == pytest.approx(5.1, abs=0.05)
+def test_weight_bytes_of_int4_group_128():
+    assert weight_bytes(128, 1, 4, 128, 2.0, False) == pytest.approx(64 + 2)
+    assert weight_bytes(128, 1, 4, 128, 2.0, True) == pytest.approx(32 + 16 + 2)
 
 
-def test_efficiency_validation():
-    with pytest.raises(ValueError, match=r"`mma` must be in \(0, 1\], but got 1.5"):
-        TensorCoreEfficiency(mma=1.5, hbm=0.5, launch_us=1)
-    with pytest.raises(ValueError, match=r"no efficiency for \('fp16', '2:8'\)"):
-        sparse_speedup(64, 64, 64, "2:8")
+def test_constants_file_names_its_provenance():
+    consts = load_constants()
+    assert "fit_sparse_gpu.py --fit" in consts["provenance"]
+    assert {"h100-sxm", "h200-sxm"} <= set(consts["sparse24"])
 
 
-def test_a100_published_2to4_linear_speedup_extrapolated():
-    # REFERENCES.md: A100 fp16 linear 3072 x 10240 x 3072 ran 1.38x faster with 2:4, and batch-1
-    # matrix-vector products gained nothing. The model with the H100-fitted efficiencies on the
-    # A100's datasheet rates (an extrapolation across devices and libraries) gives 1.33x and
-    # below 1.
-    assert sparse_speedup(3072, 10240, 3072, device="a100-sxm") == pytest.approx(1.38, rel=0.1)
-    assert sparse_speedup(1, 10240, 3072, device="a100-sxm") < 1.0
+def test_marlin_reproduces_the_published_a10_and_rtx3090_curves(fit):
+    # Published: MARLIN paper (A10 peak and sustained-at-base-clock curves), Sparse-MARLIN README.
+    for line in fit.marlin_report()[1:]:
+        worst = float(line.split("max err")[1].split("%")[0]) / 100
+        assert worst <= 0.10, line
+
+
+def test_vnm_matches_venoms_published_spatha_speedups(fit):
+    rows = fit.load_venom()
+    fit.venom_report(rows)
+    te = [r for r in rows if r["test"]]
+    # the published cuBLAS time of the same shape is the dense reference: this checks the
+    # V:N:M kernel model, not the dense model's RTX 3090 extrapolation
+    err = np.array([abs(r["pred_s_meas_dense"] / r["speedup"] - 1) for r in te])
+    assert len(te) >= 80
+    assert np.median(err) <= 0.15  # measured: 6 %
+
+
+def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
+    rows = fit.load_w4a16()
+    fit.quant_report(rows)
+    te = [r for r in rows if r["test"] and r["kernel"] == "torch-int4pack"]
+    err = np.array([abs(r["pred_s"] / r["meas_s"] - 1) for r in te])
+    assert np.median(err) <= 0.15  # measured: 7 %
+
+
+@pytest.mark.slow
+def test_2to4_model_beats_the_constant_with_torchs_default_kernel(fit):
+    # Held-out compute-bound shapes (m*n*k >= 2^33) on the H100 and the H200. The issue's
+    # target (mean error <= 7 %) is NOT met (11-16 % per dtype, 12.4 % / 14.0 % per device);
+    # this guards the part that holds: beats the constant, rank correlation >= 0.7 per device.
+    rows = fit.load_sparse24()
+    lines = fit.speedup_report(rows)
+    pooled = [ln for ln in lines if "fp16+bf16" in ln]
+    assert len(pooled) == 2
+    for ln in pooled:
+        assert float(ln.split("|")[1].split()[1]) >= 0.7, ln
+    for dev in ("h100-sxm", "h200-sxm"):
+        for dtype in ("fp16", "bf16"):
+            sel = [
+                r
+                for r in rows
+                if (r["device"], r["dtype"], r["kernel"]) == (dev, dtype, "torch-default")
+            ]
+            tr = [r for r in sel if not r["test"] and r["m"] * r["n"] * r["k"] >= CB]
+            cb = [r for r in sel if r["test"] and r["m"] * r["n"] * r["k"] >= CB]
+            const = np.mean([r["meas_s"] for r in tr])
+            err = np.mean([abs(r["pred_s"] / r["meas_s"] - 1) for r in cb])
+            err_c = np.mean([abs(const / r["meas_s"] - 1) for r in cb])
+            assert err < err_c and err <= 0.17, (dev, dtype, err, err_c)
+
+
+def test_fit_script_smoke():
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "VENOM" in out.stdout and "A10 sustained" in out.stdout
+
+
+def test_validate_h100_forwards_to_the_fit_script():
+    script = ROOT / "experiments" / "sparse" / "validate_h100.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "VENOM" in out.stdout
+
+
+def test_2to4_power_limit_slows_large_kernels_only():
+    from archgym.simulators.gpu.sparse import Sparse24Params, sparse24_time_us
+
+    cool = Sparse24Params(0.9, 0.6, 8.0, 2.0, tile=(128, 256))
+    hot = Sparse24Params(0.9, 0.6, 8.0, 2.0, tile=(128, 256), pj_per_flop=1.6)
+    small = [sparse24_time_us("h200-sxm", 64, 4096, 4096, "fp16", params=p) for p in (cool, hot)]
+    large = [sparse24_time_us("h200-sxm", 8192, 8192, 8192, "fp16", params=p) for p in (cool, hot)]
+    assert small[1] == pytest.approx(small[0])
+    assert large[1] > 1.1 * large[0]
+
+
+def test_2to4_partial_overlap_lies_between_max_and_sum():
+    from archgym.simulators.gpu.sparse import Sparse24Params, sparse24_time_us
+
+    base = dict(rate_frac=0.9, bw_frac=0.6, launch_us=0.0, fill_us=0.0, tile=(128, 256))
+    args = ("h200-sxm", 256, 8192, 8192, "fp16")
+    t_max = sparse24_time_us(*args, params=Sparse24Params(**base))
+    t_p2 = sparse24_time_us(*args, params=Sparse24Params(**base, overlap_p=2.0))
+    t_p4 = sparse24_time_us(*args, params=Sparse24Params(**base, overlap_p=4.0))
+    assert t_max < t_p4 < t_p2 < 2 * t_max

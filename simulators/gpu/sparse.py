@@ -1,0 +1,256 @@
+"""Structured-sparse GEMM kernels on GPUs: cuSPARSELt 2:4 and Spatha-class V:N:M.
+
+Convention (torch's linear): m = tokens, n = output features, k = input features; the weight
+W[n, k] is the sparse operand, pruned along k, and the kernel computes ``W[n, k] @ X^T[k, m]``
+(a ``n x m`` output tiled in ``bm x bn`` tiles: rows of W by tokens).
+
+**2:4 (cuSPARSELt).** One CTA per output tile, ``ceil(tiles * split_k / SMs)`` waves. A tile
+costs ``fill_us`` (pipeline fill and epilogue) plus its math, ``2 * bm * bn * k / split_k``
+operations at ``rate_frac`` of the datasheet 2:4 rate shared by the SMs; the board power
+limit stretches the waves as for dense kernels (``pj_per_flop`` per dense-equivalent operation,
+the dense model's rule). The kernel time is ``launch_us`` plus compute and memory combined as
+``max`` (``overlap_p = 0``) or ``max * (1 + (min / max)^p)^(1/p)``, memory being the compressed
+traffic over ``bw_frac`` of the HBM bandwidth: W's kept values (half of them) plus 2-bit
+metadata per kept value, X once, C once (fp32 partials written and read again under split-K). The library's tile is the physics
+that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
+alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
+(measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
+cuSPARSELt's own search (``kernel="search"``) picks the fastest tile and split-K per shape. The
+fixed tile and the constants are fitted per (device, dtype, kernel) on a training split
+(``experiments/sparse/fit_sparse_gpu.py``) and shipped in ``data/sparse-kernels.json``.
+
+**V:N:M (Spatha).** A block of V weight rows keeps 4 of every M k-positions (their column
+indices are per block), 2:4 inside, so a block runs a 2:4 GEMM over ``k' = 4 k / M`` gathered
+k-positions: math ``2 * V * bn * k'`` dense-equivalent operations at the 2:4 rate. The gather
+reads, for every block of V rows, the ``k'`` selected rows of X^T (``bn`` tokens wide) from L2:
+``(n / V) * k' * m`` elements in all, so a smaller V re-reads the dense operand more often; W
+costs its kept values plus 2-bit metadata and ``ceil(log2 M)`` bits per selected position and
+block. Time: ``launch_us + max(compute, gather / (l2_frac * L2 bandwidth), dram / (bw_frac *
+HBM bandwidth))``, fitted on VENOM's published RTX 3090 results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.gpu.devices import GPUSpec, get_device, get_dtype
+from archgym.simulators.gpu.model import FLUSH_BYTES, STATIC_POWER_SHARE
+from archgym.simulators.sparse.patterns import VENOM_SELECT, Pattern, parse_pattern
+
+__all__ = [
+    "SPARSE24_KERNELS",
+    "SPARSE24_TILES",
+    "Sparse24Params",
+    "VNMParams",
+    "load_constants",
+    "sparse24_time_us",
+    "vnm_time_us",
+]
+
+#: Output tiles (rows of W x tokens) cuSPARSELt-class kernels choose from.
+SPARSE24_TILES = ((64, 128), (128, 64), (128, 128), (128, 256), (256, 128))
+SPLITS = (1, 2, 4)
+SPARSE24_KERNELS = ("torch-default", "search")
+# no "_" in the name: files named <device>_<library>.json are the dense calibrations
+DATA_FILE = "sparse-kernels.json"
+
+
+@dataclass(frozen=True)
+class Sparse24Params:
+    """Fitted constants of one 2:4 kernel family on one device and dtype.
+
+    ``rate_frac``: fraction of the datasheet 2:4 rate reached in the mainloop; ``bw_frac``:
+    fraction of the HBM bandwidth; ``launch_us``: fixed cost per kernel (us); ``fill_us``: cost
+    per tile beyond its math (us); ``tile``: the fixed (bm, bn) tile, or ``None`` for the
+    fastest of ``SPARSE24_TILES`` (x ``SPLITS`` when ``split_k``); ``pj_per_flop``: energy per
+    dense-equivalent operation at the maximum clock (pJ), which sets the sustained clock under
+    the board power limit as for dense kernels (``model.power_slowdown``; 0: never limited).
+    """
+
+    rate_frac: float
+    bw_frac: float
+    launch_us: float
+    fill_us: float
+    tile: tuple[int, int] | None = None
+    pj_per_flop: float = 0.0
+    split_k: bool = True
+    overlap_p: float = 0.0
+
+
+@dataclass(frozen=True)
+class VNMParams:
+    """Fitted constants of the Spatha-class V:N:M kernel: fractions of the 2:4 math rate, the
+    L2 bandwidth (gather) and the HBM bandwidth; fixed cost per kernel in us; cost per tile
+    beyond its math (pipeline fill, epilogue writing the dense C tile) in us; the tile width in
+    tokens ``bn``."""
+
+    rate_frac: float
+    l2_frac: float
+    bw_frac: float
+    launch_us: float
+    fill_us: float = 0.0
+    bn: int = 64
+
+
+@lru_cache(maxsize=1)
+def load_constants() -> dict:
+    """The fitted constants shipped with the package (``data/sparse-kernels.json``)."""
+    text = resources.files("archgym.simulators.gpu").joinpath("data", DATA_FILE).read_text()
+    return json.loads(text)
+
+
+def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Params, str]:
+    """Constants for (device, dtype, kernel): the device's own, else the H100's (same die
+    family on Hopper; an extrapolation elsewhere), else the H200's (the only device measured
+    with the searched kernel). Returns (params, device they came from)."""
+    table = load_constants()["sparse24"]
+    for dev in (device, "h100-sxm", "h200-sxm"):
+        entry = table.get(dev, {}).get(dtype, {}).get(kernel)
+        if entry is not None:
+            tile = tuple(entry["tile"]) if entry.get("tile") else None
+            keys = (
+                "rate_frac",
+                "bw_frac",
+                "launch_us",
+                "fill_us",
+                "pj_per_flop",
+                "split_k",
+                "overlap_p",
+            )
+            return Sparse24Params(**{k: entry[k] for k in keys if k in entry}, tile=tile), dev
+    raise InfeasibleDesign(f"no 2:4 constants for dtype {dtype!r} (kernel {kernel!r})")
+
+
+def _check_shape(m, n, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
+    if np.any(m <= 0) or np.any(n <= 0) or np.any(k <= 0):
+        raise ValueError("`m`, `n` and `k` must be positive")
+    return m, n, k
+
+
+def _power_slowdown(flops, t_s, dev: GPUSpec, pj_per_flop) -> np.ndarray:
+    """Factor (>= 1) by which the board power limit stretches a kernel: the dense model's rule
+    (``model.power_slowdown``: dynamic power ~ f^3 above ``(1 - STATIC_POWER_SHARE)`` of the
+    limit, duty cycle under the L2-flushing harness), here with array-valued ``pj_per_flop``."""
+    if dev.power_w is None:
+        return np.ones_like(np.asarray(t_s, dtype=float))
+    t_s = np.maximum(t_s, 1e-12)
+    duty = t_s / (t_s + FLUSH_BYTES / dev.hbm_bytes_per_s)
+    watts = np.asarray(pj_per_flop) * 1e-12 * flops / t_s * duty
+    return np.maximum(1.0, np.cbrt(watts / (dev.power_w * (1.0 - STATIC_POWER_SHARE))))
+
+
+def sparse24_tile_time_s(
+    m, n, k, bm: int, bn: int, split: int, *, dev: GPUSpec, dtype: str, p: Sparse24Params
+) -> np.ndarray:
+    """Time (s) of the 2:4 kernel with one given tile and split-K (shapes broadcast)."""
+    dt = get_dtype(dtype)
+    rate_sm = dev.sparse24_rate(dtype) * p.rate_frac / dev.sm_count
+    tiles = np.ceil(n / bm) * np.ceil(m / bn) * split
+    waves = np.ceil(tiles / dev.sm_count)
+    tile_s = 2.0 * bm * bn * np.ceil(k / split) / rate_sm + p.fill_us * 1e-6
+    compute = waves * tile_s
+    compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
+    w_bytes = n * k * (0.5 * dt.in_bytes + 0.125)
+    traffic = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
+    if split > 1:
+        traffic = traffic + 2.0 * split * m * n * 4.0
+    memory = traffic / (dev.hbm_bytes_per_s * p.bw_frac)
+    if np.all(np.asarray(p.overlap_p) <= 0):
+        return p.launch_us * 1e-6 + np.maximum(compute, memory)
+    q = np.asarray(p.overlap_p, dtype=float)
+    hi = np.maximum(compute, memory)
+    soft = hi * (1.0 + (np.minimum(compute, memory) / hi) ** np.maximum(q, 1.0)) ** (
+        1.0 / np.maximum(q, 1.0)
+    )
+    return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
+
+
+def sparse24_time_us(
+    device: str | GPUSpec,
+    m,
+    n,
+    k,
+    dtype: str = "fp16",
+    kernel: str | None = None,
+    params: Sparse24Params | None = None,
+) -> np.ndarray:
+    """Predicted time (us) of a 2:4 sparse GEMM (weight W[n, k] sparse); shapes broadcast.
+
+    ``kernel``: ``torch-default`` (default; ``torch.mm`` on a semi-structured tensor) or
+    ``search`` (cuSPARSELt's algorithm search). Raises ``InfeasibleDesign`` where the device
+    has no 2:4 tensor cores for ``dtype`` and ValueError for a bad shape or kernel name.
+    """
+    dev = get_device(device)
+    kernel = kernel or "torch-default"
+    if kernel not in SPARSE24_KERNELS:
+        raise ValueError(f"unknown 2:4 kernel {kernel!r}; valid: {', '.join(SPARSE24_KERNELS)}")
+    if dev.compute_capability < (8, 0) or not dev.sparse24_rate(dtype):
+        raise InfeasibleDesign(f"{dev.name} has no 2:4 sparse tensor cores for {dtype}")
+    m, n, k = _check_shape(m, n, k)
+    if params is None:
+        params, _ = _sparse24_params(dev.name, dtype, kernel)
+    if params.tile is not None:
+        bm, bn = params.tile
+        t = sparse24_tile_time_s(m, n, k, bm, bn, 1, dev=dev, dtype=dtype, p=params)
+    else:
+        t = np.full(np.broadcast_shapes(m.shape, n.shape, k.shape), np.inf)
+        for bm, bn in SPARSE24_TILES:
+            for split in SPLITS if params.split_k else (1,):
+                t = np.minimum(
+                    t, sparse24_tile_time_s(m, n, k, bm, bn, split, dev=dev, dtype=dtype, p=params)
+                )
+    return t * 1e6
+
+
+def _vnm_params(device: str) -> VNMParams:
+    table = load_constants()["vnm"]
+    entry = table.get(device) or table["rtx3090"]
+    return VNMParams(**entry)
+
+
+def vnm_time_us(
+    device: str | GPUSpec,
+    m,
+    n,
+    k,
+    pattern: str | Pattern,
+    dtype: str = "fp16",
+    params: VNMParams | None = None,
+) -> np.ndarray:
+    """Predicted time (us) of a Spatha-class V:N:M GEMM (weight W[n, k] sparse, m tokens).
+
+    ``pattern`` is ``"V:N:M"`` (e.g. ``"64:2:8"``); N must be 2 (2:4 inside the kept
+    4-of-M positions). Constants fitted on the RTX 3090 (VENOM's results) serve every device.
+    """
+    dev = get_device(device)
+    pat = parse_pattern(pattern)
+    if pat.v is None:
+        raise ValueError(f"a V:N:M pattern needs V (e.g. '64:2:8'), got {pattern!r}")
+    if pat.n != 2:
+        raise InfeasibleDesign(f"Spatha runs N = 2 (2:4 inside), got {pattern!r}")
+    if dev.compute_capability < (8, 0) or not dev.sparse24_rate(dtype):
+        raise InfeasibleDesign(f"{dev.name} has no 2:4 sparse tensor cores for {dtype}")
+    p = params or _vnm_params(dev.name)
+    dt = get_dtype(dtype)
+    m, n, k = _check_shape(m, n, k)
+    v, big_m = pat.v, pat.m
+    k_sel = np.ceil(k / big_m) * VENOM_SELECT  # gathered k-positions per block of V rows
+    rate_sm = dev.sparse24_rate(dtype) * p.rate_frac / dev.sm_count
+    tiles = np.ceil(n / v) * np.ceil(m / p.bn)
+    waves = np.ceil(tiles / dev.sm_count)
+    compute = waves * (2.0 * v * p.bn * k_sel / rate_sm + p.fill_us * 1e-6)
+    idx_bits = math.ceil(math.log2(big_m))
+    w_bytes = n * k_sel * (0.5 * dt.in_bytes + 0.125) + np.ceil(n / v) * k_sel * idx_bits / 8
+    gather = np.ceil(n / v) * k_sel * m * dt.in_bytes + w_bytes
+    gather_s = gather / (dev.l2_bytes_per_s * p.l2_frac)
+    dram = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
+    dram_s = dram / (dev.hbm_bytes_per_s * p.bw_frac)
+    t = p.launch_us * 1e-6 + np.maximum(compute, np.maximum(gather_s, dram_s))
+    return t * 1e6
