@@ -70,7 +70,7 @@ def violations(root: Path) -> list[str]:
         base = root / folder
         for path in sorted(base.rglob("*.py")) if base.is_dir() else []:
             rel = path.relative_to(base).with_suffix("")
-            parts = [pkg, *rel.parts[:-1]] if rel.name != "__init__" else [pkg, *rel.parts[:-1]]
+            parts = [pkg, *rel.parts[:-1]]  # the package a module (or __init__) belongs to
             package = ".".join(parts)
             for line, name in _imports(path, package):
                 where = f"{path.relative_to(root)}:{line}"

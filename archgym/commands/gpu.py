@@ -1,9 +1,14 @@
 """``archgym gpu``: predict GEMM kernel times on a GPU, calibrate a device, validate the model.
 
 ``archgym gpu predict IN.csv -o OUT.csv [--device h100-sxm]`` reads columns ``m,n,k,dtype,kind``
-and optionally ``a_major,b_major`` (``row``/``col``, blank: row, except fp8's B: col) and
-``block_m,block_n,block_k,num_warps,num_stages`` (a given tile; blank: the library's choice)
-and writes the same rows with ``predicted_us`` added.
+(kind ``dense``, ``2:4`` or ``sparse24``, a V:N:M string such as ``64:2:8``, ``w4a16``,
+``w8a16``; m = tokens, n = output features, the sparse or quantised operand is the weight) and
+optionally ``a_major,b_major`` (dense: ``row``/``col``, blank: row, except fp8's B: col),
+``group_size`` (w4a16), ``kernel`` (2:4 ``torch-default``/``search``, V:N:M ``spatha``, w4a16
+``marlin``/``sparse-marlin``/``torch-int4pack``, w8a16 ``torch-int8pack``) and
+``block_m,block_n,block_k,num_warps,num_stages`` (a given dense tile; blank: the library's
+choice), and writes the same rows with ``predicted_us`` added.
+``archgym gpu measure -o FILE.csv`` times the standard shape set on this machine's GPU (torch).
 ``archgym gpu calibrate MEASUREMENTS.csv --device NAME -o FILE.json`` fits a calibration file.
 ``archgym gpu validate [--device D] [--csv NEW.csv] [--few-shot N]`` prints validation tables
 from the measurements shipped with the package (no source checkout needed).
@@ -37,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device", default="h100-sxm", help="h100-sxm (default), h200-sxm, a100-sxm, a10, rtx3090"
     )
     q.set_defaults(func=_cmd_predict)
+    from archgym.gpu_measure import add_measure_parser
+
+    add_measure_parser(sub)
     c = sub.add_parser("calibrate", help="fit a device's constants from measured kernels")
     c.add_argument("measurements", help="measurement CSV (data/gpu format, archgym gpu measure)")
     c.add_argument("--device", required=True, help="device name (see --device of predict)")
@@ -74,7 +82,7 @@ def _positive_int(row: dict, field: str, where: str) -> int:
 
 def read_requests(path: str) -> tuple[list[str], list[dict]]:
     """The CSV's columns and its rows, validated; errors name the row (1 = first data row)."""
-    from archgym.simulators.gpu import DTYPES, KINDS, TileConfig
+    from archgym.simulators.gpu import DTYPES, TileConfig
 
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -88,19 +96,27 @@ def read_requests(path: str) -> tuple[list[str], list[dict]]:
         for i, row in enumerate(reader, start=1):
             where = f"{path} row {i}"
             req = {f: _positive_int(row, f, where) for f in ("m", "n", "k")}
-            for field, valid in (("dtype", DTYPES), ("kind", KINDS)):
-                value = (row.get(field) or "").strip()
-                if value not in valid:
-                    raise UserError(
-                        f"{where}: `{field}` must be one of {', '.join(valid)}, but got {value!r}"
-                    )
-                req[field] = value
+            dtype = (row.get("dtype") or "").strip()
+            if dtype not in DTYPES:
+                raise UserError(
+                    f"{where}: `dtype` must be one of {', '.join(DTYPES)}, but got {dtype!r}"
+                )
+            req["dtype"] = dtype
+            req["kind"] = (row.get("kind") or "").strip()
+            req["kernel"] = (row.get("kernel") or "").strip() or None
+            req["group_size"] = (
+                _positive_int(row, "group_size", where)
+                if (row.get("group_size") or "").strip()
+                else None
+            )
             for field in LAYOUT:
                 value = (row.get(field) or "").strip()
                 if value not in ("", "row", "col"):
                     raise UserError(f"{where}: `{field}` must be row or col, but got {value!r}")
                 req[field] = value or None
             req["a_major"] = req["a_major"] or "row"
+            if req["kind"] != "dense" and req["b_major"] is None:
+                req["b_major"] = "row"
             given = [f for f in TILE if (row.get(f) or "").strip()]
             if given and len(given) < len(TILE):
                 raise UserError(
@@ -108,6 +124,8 @@ def read_requests(path: str) -> tuple[list[str], list[dict]]:
                     f"but only {', '.join(given)} given"
                 )
             tile = None
+            if given and req["kind"] != "dense":
+                raise UserError(f"{where}: a tile applies to kind dense, not {req['kind']!r}")
             if given:
                 try:
                     tile = TileConfig(*(_positive_int(row, f, where) for f in TILE))
@@ -117,29 +135,37 @@ def read_requests(path: str) -> tuple[list[str], list[dict]]:
     return columns, rows
 
 
+def _predict_row(model, req: dict, tile, device: str) -> float:
+    from archgym.simulators.gpu.kinds import predict_kernel_us
+
+    if req["kind"] == "dense" and req["kernel"] is None and req["group_size"] is None:
+        return model.predict_us(
+            req["m"], req["n"], req["k"], req["dtype"], "dense", tile=tile,
+            a_major=req["a_major"], b_major=req["b_major"],
+        )  # fmt: skip
+    return predict_kernel_us(
+        device, req["m"], req["n"], req["k"], req["dtype"], req["kind"],
+        group_size=req["group_size"], kernel=req["kernel"],
+        a_major=req["a_major"], b_major=req["b_major"],
+    )  # fmt: skip
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from archgym.simulators.common import InfeasibleDesign
     from archgym.simulators.gpu import GemmModel
 
-    model = GemmModel(args.device)
+    try:
+        model = GemmModel(args.device)
+    except ValueError as exc:
+        raise UserError(f"--device: {exc}") from None
     columns, rows = read_requests(args.input)
     with open(args.out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=[*columns, "predicted_us"], extrasaction="ignore")
         writer.writeheader()
         for i, row in enumerate(rows, start=1):
-            req = row["req"]
             try:
-                t = model.predict_us(
-                    req["m"],
-                    req["n"],
-                    req["k"],
-                    req["dtype"],
-                    req["kind"],
-                    tile=row["tile"],
-                    a_major=req["a_major"],
-                    b_major=req["b_major"],
-                )
-            except InfeasibleDesign as exc:
+                t = _predict_row(model, row["req"], row["tile"], args.device)
+            except (InfeasibleDesign, ValueError) as exc:  # a row the model cannot price
                 raise UserError(f"{args.input} row {i}: {exc}") from None
             writer.writerow({**row["raw"], "predicted_us": f"{t:.3f}"})
     print(f"wrote {args.out} ({len(rows)} rows, device {model.device.name})")

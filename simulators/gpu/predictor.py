@@ -26,6 +26,7 @@ from archgym.simulators.gpu.model import (
     library_candidates,
     library_path,
 )
+from archgym.simulators.gpu.sparse import sparse24_time_us
 
 __all__ = ["BACKENDS", "GemmModel"]
 
@@ -156,6 +157,8 @@ class GemmModel:
         if tiles is None:
             if backend not in (None, "library"):
                 raise ValueError(f"backend {backend!r} needs tiles")
+            if kind == "sparse24":  # the library's 2:4 kernel: the one cuSPARSELt model
+                return np.asarray(sparse24_time_us(self.device, m, n, k, dtype), dtype=float)
             return self._library_batch_s(m, n, k, dtype, kind, layout) * 1e6
         if len(tiles) != len(m):
             raise ValueError(f"need one tile per shape, got {len(tiles)} for {len(m)} shapes")

@@ -69,7 +69,7 @@ def test_predict_on_another_device(tmp_path):
             r"row 2: `n` must be a positive integer, but got 0",
         ),
         ("1,2,x,bf16,dense\n", r"row 1: `k` must be a positive integer, but got 'x'"),
-        ("1,2,3,bf16,sparse\n", r"row 1: `kind` must be one of dense, sparse24"),
+        ("1,2,3,bf16,sparse\n", r"row 1: unknown kind 'sparse'; valid: dense, 2:4, sparse24"),
     ],
 )
 def test_bad_rows_name_the_row_and_field(tmp_path, body, message):

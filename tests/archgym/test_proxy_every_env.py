@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from archgym.cli import main  # noqa: E402
+from archgym.cli import main
 
 ENVS = {
     "roofline": ("archgym/GemmRoofline-v0", {"workload": "bert-base", "max_pes": 4096}),
