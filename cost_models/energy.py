@@ -14,13 +14,13 @@ model that takes ``table=``.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from archgym.simulators.common import unknown_name
 
 __all__ = ["DEFAULT_TABLE", "PRECISIONS", "TechTable", "horowitz_45nm"]
 
@@ -88,9 +88,7 @@ class TechTable:
         known = {f.name for f in fields(cls)}
         for key in data:
             if key not in known:
-                hint = difflib.get_close_matches(key, known, n=1)
-                extra = f"; did you mean {hint[0]!r}?" if hint else ""
-                raise ValueError(f"unknown TechTable field {key!r}{extra}")
+                raise unknown_name("TechTable field", key, known)
         data = dict(data)
         if "sram_points" in data:
             data["sram_points"] = tuple(tuple(p) for p in data["sram_points"])
@@ -100,11 +98,7 @@ class TechTable:
         try:
             return table[precision]
         except KeyError:
-            hint = difflib.get_close_matches(precision, table, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(
-                f"unknown precision {precision!r}: valid are {sorted(table)}{extra}"
-            ) from None
+            raise unknown_name("precision", precision, table) from None
 
     def mac_pj(self, precision: str = "int8") -> float:
         """Energy of one MAC at ``precision`` (pJ)."""

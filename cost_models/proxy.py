@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from archgym.cost_models.proxy_features import SpaceEncoder
+from archgym.simulators.common import unknown_name
 
 __all__ = [
     "CANDIDATES",
@@ -97,15 +98,7 @@ def _make_regressor(kind: str, seed: int) -> Any:
         return RandomForestRegressor(n_estimators=150, n_jobs=1, random_state=seed)
     if kind == "gradient_boosting":
         return GradientBoostingRegressor(n_estimators=400, max_depth=4, random_state=seed)
-    raise ValueError(_unknown("model", kind, CANDIDATES))
-
-
-def _unknown(kind: str, name: str, valid: Sequence[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(name), list(valid), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown {kind} {name!r}{hint} (valid: {', '.join(valid)})"
+    raise unknown_name("model", kind, CANDIDATES)
 
 
 @dataclass
@@ -417,7 +410,7 @@ def fit_proxy(
 
     for c in candidates:
         if c not in CANDIDATES:
-            raise ValueError(_unknown("model", c, CANDIDATES))
+            raise unknown_name("model", c, CANDIDATES)
     if not candidates:
         raise ValueError("`candidates` must name at least one model family")
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:

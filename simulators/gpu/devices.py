@@ -14,9 +14,10 @@ output). Kinds (``KINDS``): ``dense`` and ``sparse24`` (2:4 structured sparsity 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from archgym.simulators.common import unknown_name
 
 __all__ = ["DEVICES", "DTYPES", "KINDS", "DType", "GPUSpec", "get_device", "get_dtype"]
 
@@ -239,30 +240,23 @@ DEVICES = MappingProxyType(
 )
 
 
-def _unknown(what: str, name: object, valid) -> ValueError:
-    valid = list(valid)
-    close = difflib.get_close_matches(str(name), valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ValueError(f"unknown {what} {name!r}; valid: {', '.join(valid)}{hint}")
-
-
 def get_device(name: str | GPUSpec) -> GPUSpec:
     """The spec of a device by name (a key of ``DEVICES``)."""
     if isinstance(name, GPUSpec):
         return name
     if name not in DEVICES:
-        raise _unknown("device", name, DEVICES)
+        raise unknown_name("device", name, DEVICES)
     return DEVICES[name]
 
 
 def get_dtype(name: str) -> DType:
     """A dtype by name; raises ValueError listing the valid names otherwise."""
     if name not in DTYPES:
-        raise _unknown("dtype", name, DTYPES)
+        raise unknown_name("dtype", name, DTYPES)
     return DTYPES[name]
 
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise _unknown("kind", kind, KINDS)
+        raise unknown_name("kind", kind, KINDS)
     return kind

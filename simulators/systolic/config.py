@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
+
+from archgym.simulators.common import unknown_name
 
 __all__ = ["DATAFLOWS", "ArrayConfig", "check_dataflow"]
 
@@ -17,9 +18,7 @@ def check_dataflow(name: str) -> str:
     """Return ``name`` if it is a dataflow, else raise ``ValueError`` with a did-you-mean."""
     if name in DATAFLOWS:
         return name
-    hint = difflib.get_close_matches(str(name), DATAFLOWS, n=1)
-    extra = f"; did you mean {hint[0]!r}?" if hint else ""
-    raise ValueError(f"unknown dataflow {name!r}{extra} (valid: {', '.join(DATAFLOWS)})")
+    raise unknown_name("dataflow", name, DATAFLOWS)
 
 
 def _positive_int(field: str, value: object) -> None:
@@ -85,11 +84,7 @@ class ArrayConfig:
                 f"mode), but got ({self.read_bw_words!r}, {self.write_bw_words!r})"
             )
         if self.precision not in _PRECISIONS:
-            hint = difflib.get_close_matches(str(self.precision), _PRECISIONS, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(
-                f"unknown precision {self.precision!r}{extra} (valid: {', '.join(_PRECISIONS)})"
-            )
+            raise unknown_name("precision", self.precision, _PRECISIONS)
         if not isinstance(self.scalesim_compat, bool):
             raise ValueError(f"`scalesim_compat` must be a bool, but got {self.scalesim_compat!r}")
 
