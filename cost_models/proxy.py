@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 from archgym.cost_models.proxy_features import SpaceEncoder
-from archgym.simulators.common import unknown_name
+from archgym.simulators.common import UserError, unknown_name
 
 __all__ = [
     "CANDIDATES",
@@ -48,7 +48,7 @@ _MAGIC = b"ARCHGYM-PROXY\n"
 FORMAT_VERSION = 1
 
 
-class ProxyMismatch(ValueError):
+class ProxyMismatch(UserError):
     """A proxy model file does not match the env, space or library versions it is used with."""
 
 

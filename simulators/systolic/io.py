@@ -248,8 +248,19 @@ def read_topology(path: str | os.PathLike, gemm: bool | None = None) -> list[Lay
     if header_at is None:
         raise CfgError(f"{path}: the topology file is empty")
     header = _row_fields(path, header_at + 1, lines[header_at])
+    if len(header) > 1 and all(h.strip().isdigit() for h in header[1:]):
+        raise CfgError(
+            f"{path}:{header_at + 1}: the first line is a layer ({header[0]!r}), not a header; "
+            "SCALE-Sim skips a topology's first line, so add a header line"
+        )
+    gemm_header = [h.upper() for h in header[1:4]] == ["M", "N", "K"]
+    if gemm and not gemm_header:
+        raise CfgError(
+            f"{path}:{header_at + 1}: GEMM form asked (--gemm) but the header names the "
+            f"columns {', '.join(header[1:])}; a GEMM topology has the columns M, N, K"
+        )
     if gemm is None:
-        gemm = [h.upper() for h in header[1:4]] == ["M", "N", "K"]
+        gemm = gemm_header
     names = GEMM_FIELDS if gemm else CONV_FIELDS
     layers: list[Layer] = []
     for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):

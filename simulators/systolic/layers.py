@@ -24,10 +24,25 @@ import numpy as np
 __all__ = ["ConvLayer", "GemmLayer", "Layer", "LayerTable", "layer_table"]
 
 
+#: Largest layer dimension and multiply-accumulate count the models compute exactly (int64).
+MAX_DIM = 2**31 - 1
+MAX_MACS = 2**62
+
+
 def _check_int(field: str, value: object, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"`{field}` must be {kind}, but got {value!r}")
+    if value > MAX_DIM:
+        raise ValueError(f"`{field}` must be at most {MAX_DIM}, but got {value!r}")
+
+
+def _check_macs(layer: object, macs: int) -> None:
+    if macs > MAX_MACS:
+        raise ValueError(
+            f"layer {getattr(layer, 'name', '')!r} has {macs:.3g} multiply-accumulates; the "
+            f"models count at most 2^62 exactly"
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,8 @@ class ConvLayer:
                 f"filter width `S` ({self.S}) must not exceed the padded input width "
                 f"({self.W + 2 * self.padding}) in layer {self.name!r}"
             )
+        m, n, k = self.gemm_shape()
+        _check_macs(self, m * n * k * self.groups)
 
     @property
     def out_h(self) -> int:
@@ -151,6 +168,7 @@ class GemmLayer:
     def __post_init__(self) -> None:
         for field in ("M", "N", "K"):
             _check_int(field, getattr(self, field))
+        _check_macs(self, self.M * self.N * self.K)
 
     groups = 1
 
