@@ -1,9 +1,9 @@
 """The enumerable envs of ``archgym bench``, their lookup tables and hypervolume.
 
 Each env is built with ``archgym.make`` and, where the registered space is too large to
-enumerate, searched over a sub-space of it (every design of the sub-space is a design of the
-env, evaluated by the env itself). :func:`bench_table` enumerates an env once, caches the
-results in a JSON file and serves later evaluations from that table.
+enumerate, restricted to a sub-space of it (the env's ``restrict=`` argument).
+:func:`bench_table` enumerates an env once (``evaluate_batch``), caches the results in a JSON
+file and serves later evaluations from that table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from archgym.result import Result
-from archgym.space import Categorical, DesignSpace
+from archgym.space import DesignSpace
 
 __all__ = ["BENCH_ENVS", "BenchEnv", "Table", "bench_table", "hypervolume", "pareto_front"]
 
@@ -35,19 +35,13 @@ class BenchEnv:
     note: str = ""
 
     def make(self) -> tuple[Any, DesignSpace]:
-        """The env (unwrapped) and the searched space (the env's, or its sub-space)."""
+        """The env (unwrapped) and its space (restricted to :attr:`keep`)."""
         import archgym
 
-        env = archgym.make(self.env_id, **self.kwargs)
+        kwargs = {**self.kwargs, **({"restrict": dict(self.keep)} if self.keep else {})}
+        env = archgym.make(self.env_id, **kwargs)
         env = getattr(env, "unwrapped", env)
-        full = env.space
-        if not self.keep:
-            return env, full
-        params = [
-            Categorical(p.name, list(self.keep[p.name])) if p.name in self.keep else p
-            for p in full.params
-        ]
-        return env, DesignSpace(params, constraints=list(full.constraints))
+        return env, env.space
 
 
 _SRAM = [16, 128, 1024]
@@ -193,7 +187,7 @@ def bench_table(name: str, cache: Path) -> tuple[_Info, Table]:
         if stored.get("tag") == tag:
             rows = stored["rows"]
     if rows is None:
-        rows = _enumerate(space, env.evaluate)
+        rows = _enumerate(space, env.evaluate_batch)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"tag": tag, "rows": rows}))
     loaded = (_Info(space, spec.n_objectives), Table(space, rows, spec.n_objectives))
@@ -201,12 +195,16 @@ def bench_table(name: str, cache: Path) -> tuple[_Info, Table]:
     return loaded
 
 
-def _enumerate(space: DesignSpace, evaluate: Callable[[dict[str, Any]], Result]) -> list:
+def _enumerate(
+    space: DesignSpace, evaluate_batch: Callable[[list[dict[str, Any]]], list[Result]]
+) -> list:
     rows = []
-    for design in space.grid():
-        key = [p.normalise(design[p.name]) for p in space.params]
-        r = evaluate(design)
-        ok = bool(r.feasible) and math.isfinite(float(r.reward))
-        values = [float(v) for v in r.values] if ok and r.values else []
-        rows.append([key, float(r.reward) if ok else None, ok, values, r.error])
+    designs = list(space.grid())
+    for start in range(0, len(designs), 2048):
+        chunk = designs[start : start + 2048]
+        for design, r in zip(chunk, evaluate_batch(chunk), strict=True):
+            key = [p.normalise(design[p.name]) for p in space.params]
+            ok = bool(r.feasible) and math.isfinite(float(r.reward))
+            values = [float(v) for v in r.values] if ok and r.values else []
+            rows.append([key, float(r.reward) if ok else None, ok, values, r.error])
     return rows
