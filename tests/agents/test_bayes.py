@@ -179,3 +179,11 @@ def test_default_is_multivariate_tpe():
 def test_storage_must_be_a_string():
     with pytest.raises(ValueError, match="storage"):
         OptunaAgent(toy_space(), storage=3)
+
+
+def test_nsga2_population_follows_the_budget():
+    assert OptunaNSGA2(toy_space(), seed=0, budget=200)._population() == 10
+    assert OptunaNSGA2(toy_space(), seed=0, budget=600)._population() == 30
+    assert OptunaNSGA2(toy_space(), seed=0, budget=10**6)._population() == 50
+    assert OptunaNSGA2(toy_space(), seed=0, budget=200, population=7)._population() == 7
+    assert OptunaNSGA2(toy_space(), seed=0, budget=200).study.sampler._population_size == 10
