@@ -69,3 +69,35 @@ def choice_index(space_param: Any, value: Any, real_bins: int) -> int:
             lo, hi, v = math.log(lo), math.log(hi), math.log(v)
         return int(min(real_bins - 1, max(0, math.floor((v - lo) / (hi - lo) * real_bins))))
     return p.index(value)
+
+
+# Largest box scanned for an unseen design when random draws keep hitting evaluated ones.
+MAX_SCAN = 100_000
+
+
+def unseen_design(
+    space: DesignSpace,
+    proposal: Design,
+    taken: Callable[[tuple], bool],
+    rng: np.random.Generator,
+) -> Design:
+    """A design not ``taken`` (by its :func:`design_key`): a neighbour of ``proposal`` if one is
+    free, else a uniform draw, else (small finite spaces) any free design; when the whole space
+    is taken, ``proposal`` itself (a uniform valid design if it violates a constraint).
+
+    Agents call it when their own proposals keep repeating designs already evaluated, so that
+    no evaluation is spent on a duplicate while unseen designs remain.
+    """
+    near = [] if space.violated(proposal) else space.neighbours(proposal)
+    near = [d for d in near if not taken(design_key(space, d))]
+    if near:
+        return near[int(rng.integers(len(near)))]
+    for _ in range(8):
+        design = space.sample(rng)
+        if not taken(design_key(space, design)):
+            return design
+    if space.is_finite and space.box_size <= MAX_SCAN:
+        free = [d for d in space.grid() if not taken(design_key(space, d))]
+        if free:
+            return free[int(rng.integers(len(free)))]
+    return space.sample(rng) if space.violated(proposal) else proposal

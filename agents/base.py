@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import importlib
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from archgym.space import Design, DesignSpace
 __all__ = [
     "Agent",
     "HyperParam",
+    "describe_agent",
     "get_agent",
     "list_agents",
     "make_agent",
@@ -51,6 +53,18 @@ class HyperParam:
     high: float | None = None
     choices: Sequence[Any] | None = None
     doc: str = ""
+
+    def describe(self) -> str:
+        """One line: default, then the choices or the range (what `archgym agents` prints)."""
+        if self.choices is not None:
+            allowed = " | ".join(repr(c) for c in self.choices)
+        elif self.low is not None or self.high is not None:
+            lo = "-inf" if self.low is None else f"{self.low:g}"
+            hi = "inf" if self.high is None else f"{self.high:g}"
+            allowed = f"[{lo}, {hi}]"
+        else:
+            allowed = "any"
+        return f"default {self.default!r}; {allowed}"
 
     def check(self, agent: str, name: str, value: Any) -> Any:
         """Return ``value`` if allowed, else raise ``ValueError`` naming agent, field and value."""
@@ -133,7 +147,17 @@ class Agent(ABC):
                 raise unknown_name(f"hyperparameter of agent {label!r}", key, cls.hyperparams)
         for key, decl in cls.hyperparams.items():
             out[key] = decl.check(label, key, given.get(key, decl.default))
+        cls.check_requirements(out)
         return out
+
+    @classmethod
+    def check_requirements(cls, params: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` (one line) if ``params`` need a package that is not installed.
+
+        Called by :meth:`resolve_hyperparams`, so an experiment file is refused when it is
+        parsed, not midway through a run. The default needs nothing.
+        """
+        return None
 
     @abstractmethod
     def ask(self) -> Design:
@@ -192,13 +216,21 @@ def register_agent(name: str) -> Callable[[A], A]:
     """Class decorator adding an agent to the registry under ``name``."""
 
     def deco(cls: A) -> A:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"agent name {name!r} is already registered by {_REGISTRY[name]!r}")
+        old = _REGISTRY.get(name)
+        if old is not None and old is not cls and not _same_definition(old, cls):
+            raise ValueError(
+                f"agent name {name!r} is already registered by {old.__module__}.{old.__qualname__}"
+            )
         cls.name = name
         _REGISTRY[name] = cls
         return cls
 
     return deco
+
+
+def _same_definition(old: type, new: type) -> bool:
+    """Whether ``new`` redefines ``old`` (same module and qualified name: a re-run cell)."""
+    return (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
 
 
 def _load_all() -> None:
@@ -209,13 +241,36 @@ def _load_all() -> None:
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
     for ep in entry_points(group="archgym.agents"):
+        _load_entry_point(ep)
+
+
+def _load_entry_point(ep: Any) -> None:
+    """Register one third-party agent; a broken one is a warning naming it, not a crash."""
+    try:
         cls = ep.load()
         if not (isinstance(cls, type) and issubclass(cls, Agent)):
-            raise TypeError(
-                f"entry point {ep.name!r} ({ep.value}) is not an archgym Agent subclass"
-            )
+            raise TypeError("it is not an archgym Agent subclass")
         if ep.name not in _REGISTRY:
             register_agent(ep.name)(cls)
+    except Exception as exc:  # third-party code: any failure of it is reported, not raised
+        warnings.warn(
+            f"skipping agent entry point {ep.name!r} ({ep.value}): "
+            f"{type(exc).__name__}: {exc}".splitlines()[0],
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def describe_agent(name: str) -> str:
+    """Several lines for `archgym agents`: summary, then each hyperparameter with its default,
+    choices or range and its doc (one line per line of the doc)."""
+    cls = get_agent(name)
+    first = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    lines = [f"{name:18s} {first}"]
+    for key, hp in cls.hyperparams.items():
+        lines.append(f"{'':20s}{key}: {hp.describe()}")
+        lines += [f"{'':24s}{part.strip()}" for part in hp.doc.splitlines() if part.strip()]
+    return "\n".join(lines)
 
 
 def list_agents() -> list[str]:

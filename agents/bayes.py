@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from archgym.agents._util import design_key, score
+from archgym.agents._util import design_key, score, unseen_design
 from archgym.agents.base import Agent, HyperParam, register_agent
 
 from archgym.result import Result
@@ -22,8 +24,6 @@ SAMPLERS = ("tpe", "tpe-multivariate", "cmaes", "nsga2", "qmc", "gp", "random")
 # already known, are told back at no evaluation cost, but every proposal costs the sampler time
 # that grows with the number of trials, so the fallback comes early.
 _MAX_PROPOSALS = 2
-# Largest box scanned for an unseen design when random draws keep hitting evaluated ones.
-_MAX_SCAN = 100_000
 
 
 @contextlib.contextmanager
@@ -39,6 +39,38 @@ def _quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(level)
 
 
+# Optional packages of some samplers: (module to import, pip line).
+_NEEDS = {
+    "cmaes": ("cmaes", "pip install cmaes"),
+    "gp": ("torch", "pip install torch==2.13.0 (Optuna's GPSampler)"),
+}
+
+# What `archgym agents` prints about each sampler: method and the hyperparameters it reads.
+SAMPLER_DOCS = {
+    "tpe": "independent TPE (one density per parameter); n_startup random trials first",
+    "tpe-multivariate": "joint TPE over all parameters (Optuna's multivariate+group); n_startup",
+    "cmaes": "CMA-ES (needs `cmaes`), categoricals drawn at random; n_startup, population "
+    "(0: CMA-ES's 4+3ln(d))",
+    "nsga2": "NSGA-II genetic algorithm, also multi-objective; population (0: budget/20 "
+    "within [10, 50], 50 without a budget)",
+    "qmc": "scrambled Sobol sequence (quasi-random, no model)",
+    "gp": "Gaussian-process BO with log-EI (needs torch); n_startup",
+    "random": "uniform random (Optuna's RandomSampler)",
+}
+
+
+def sampler_missing(name: str) -> str | None:
+    """A one-line message if sampler ``name`` needs a package that is not installed, else None."""
+    import importlib.util
+
+    if name not in _NEEDS:
+        return None
+    module, pip = _NEEDS[name]
+    if importlib.util.find_spec(module) is None:
+        return f"sampler {name!r} needs the `{module}` package: {pip}"
+    return None
+
+
 def make_sampler(name: str, seed: int | None, n_startup: int, population: int) -> Any:
     """The Optuna sampler called ``name`` (one of :data:`SAMPLERS`), seeded."""
     import warnings
@@ -46,17 +78,20 @@ def make_sampler(name: str, seed: int | None, n_startup: int, population: int) -
     import optuna
 
     s = optuna.samplers
+    missing = sampler_missing(name)
+    if missing:
+        raise ValueError(missing)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if name in ("tpe", "tpe-multivariate"):
         multi = name == "tpe-multivariate"
-        return s.TPESampler(seed=seed, n_startup_trials=n_startup, multivariate=multi, group=multi)
+        return s.TPESampler(
+            seed=seed,
+            n_startup_trials=n_startup,
+            multivariate=multi,
+            group=multi,
+            constant_liar=True,  # batches (ask_batch) get distinct proposals
+        )
     if name == "cmaes":
-        try:
-            import cmaes  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                "sampler 'cmaes' needs the `cmaes` package: pip install cmaes"
-            ) from None
         # Categorical parameters are outside CMA-ES; they are drawn by the independent sampler.
         return s.CmaEsSampler(
             seed=seed,
@@ -76,12 +111,6 @@ def make_sampler(name: str, seed: int | None, n_startup: int, population: int) -
             independent_sampler=s.RandomSampler(seed=seed),
         )
     if name == "gp":
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                "sampler 'gp' needs torch (Optuna's GPSampler): pip install torch==2.13.0"
-            ) from None
         return s.GPSampler(seed=seed, n_startup_trials=n_startup, warn_independent_sampling=False)
     return s.RandomSampler(seed=seed)
 
@@ -96,6 +125,32 @@ def _storage(spec: str | None) -> Any:
 
         return JournalStorage(JournalFileBackend(spec.removeprefix("journal:")))
     return spec
+
+
+def _rebind(sampler: Any, depth: int = 0) -> None:
+    """Let a copied sampler serve a new study object: Optuna's search-space caches remember the
+    id of the study they first saw (and refuse any other) though the trials are the same."""
+    for value in list(vars(sampler).values()):
+        if hasattr(value, "_study_id"):
+            value._study_id = None
+        elif depth < 2 and isinstance(value, optuna_base_sampler()):
+            _rebind(value, depth + 1)
+
+
+def optuna_base_sampler() -> type:
+    """``optuna.samplers.BaseSampler`` (imported lazily)."""
+    import optuna
+
+    return optuna.samplers.BaseSampler
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly Python value (numpy scalars cast; non-finite floats as strings)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
 
 
 @register_agent("optuna")
@@ -117,25 +172,47 @@ class OptunaAgent(Agent):
 
     ``storage``: ``None`` keeps the study in memory; ``"journal:PATH"`` writes a journal file
     (fast on one machine); an RDB URL (``postgresql://...``, ``sqlite:///...``) shares the study
-    across machines. ``study_name`` names it there (default derived from sampler and seed); an
-    existing study of that name is resumed.
+    across machines (optuna-dashboard reads it). The study's name is derived from the run:
+    ``study_name`` (a prefix, e.g. the experiment's name) + sampler + a digest of the space, the
+    hyperparameters, the budget and the seed, so runs never share a study. The run's dataset is
+    the record; the study mirrors it: a study of the same name (the same run, resumed or
+    re-run) is rebuilt from scratch, and the runner's replay of the recorded results fills it
+    again, so resume works with every storage. Parameters are stored as users read them except
+    powers of two, which the samplers see as their exponent (an ordered integer) under the name
+    ``log2(NAME)``; every trial also carries the design as read (``NAME``), its metrics
+    (``m.METRIC``), ``feasible`` and ``error`` as user attributes.
     """
 
     hyperparams = {
-        "sampler": HyperParam("tpe", choices=SAMPLERS, doc="Optuna sampler (see class doc)"),
+        "sampler": HyperParam(
+            "tpe-multivariate",
+            choices=SAMPLERS,
+            doc="\n".join(f"{k}: {v}" for k, v in SAMPLER_DOCS.items()),
+        ),
         "n_startup": HyperParam(
             10, low=0, high=100_000, doc="random trials before the model is used (tpe, cmaes, gp)"
         ),
         "population": HyperParam(
-            0, low=0, high=100_000, doc="population of nsga2/cmaes; 0: Optuna's default"
+            0,
+            low=0,
+            high=100_000,
+            doc="population of nsga2 (0: budget/20 within [10, 50]) or cmaes (0: Optuna's)",
         ),
         "n_objectives": HyperParam(1, low=1, high=16, doc="length of result.values to maximise"),
         "reuse_seen": HyperParam(
             True, choices=(True, False), doc="never evaluate a design twice (see class doc)"
         ),
         "storage": HyperParam(None, doc="None, 'journal:PATH' or an RDB URL"),
-        "study_name": HyperParam(None, doc="study name in a persistent storage"),
+        "study_name": HyperParam(
+            None, doc="prefix of the derived study name in a storage (default 'archgym')"
+        ),
     }
+
+    @classmethod
+    def check_requirements(cls, params: Mapping[str, Any]) -> None:
+        missing = sampler_missing(params["sampler"])
+        if missing:
+            raise ValueError(missing)
 
     def __init__(self, space, *, seed=None, budget=None, **hyperparams) -> None:
         super().__init__(space, seed=seed, budget=budget, **hyperparams)
@@ -147,41 +224,89 @@ class OptunaAgent(Agent):
             )
         self.multi_objective = self.params["n_objectives"] > 1
         self._sampler_seed = int(self.rng.integers(2**31 - 1))
-        self._dists = space.to_optuna()
+        # Optuna names: powers of two are sampled as their (ordered) exponent, named log2(NAME).
+        self._onames = {
+            p.name: f"log2({p.name})" if isinstance(p, PowerOfTwo) else p.name for p in space.params
+        }
+        self._dists = {self._onames[p.name]: p.to_optuna() for p in space.params}
         self._seen: dict[tuple, tuple[float, ...] | None] = {}
         self._pending: dict[tuple, list[int]] = {}
         sampler = make_sampler(
             self.params["sampler"],
             self._sampler_seed,
             self.params["n_startup"],
-            self.params["population"],
+            self._population(),
         )
         self.study = self._open_study(sampler)
 
-    def _open_study(self, sampler: Any) -> Any:
+    def _population(self) -> int:
+        """The population: as given, or for NSGA-II one twentieth of the budget within [10, 50]
+        (tuned with `archgym bench`: Optuna's 50 leaves 2-4 generations in budgets of 100-200
+        and was no better than random search there)."""
+        given = self.params["population"]
+        if given or self.params["sampler"] != "nsga2" or self.budget is None:
+            return given
+        return int(min(50, max(10, self.budget // 20)))
+
+    @property
+    def study_name(self) -> str:
+        """The study's name: prefix, sampler and a digest of the run (space, settings, seed)."""
+        settings = {k: v for k, v in self.params.items() if k not in ("storage", "study_name")}
+        run = {
+            "space": self.space.to_dict(),
+            "settings": settings,
+            "budget": self.budget,
+            "seed": self.seed,
+        }
+        digest = hashlib.sha256(json.dumps(run, sort_keys=True, default=str).encode()).hexdigest()
+        prefix = self.params["study_name"] or "archgym"
+        return f"{prefix}-{self.params['sampler']}-seed{self.seed}-{digest[:12]}"
+
+    def _open_study(self, sampler: Any, *, fresh: bool = True) -> Any:
         import optuna
 
-        name = self.params["study_name"]
-        if name is None and self.params["storage"] is not None:
-            name = f"archgym-{self.params['sampler']}-seed{self.seed}"
+        storage = _storage(self.params["storage"])
+        name = self.study_name
         with _quiet_optuna():
+            if storage is not None and fresh:
+                # The same run again (resumed or re-run): rebuild, the replay refills it.
+                with contextlib.suppress(KeyError):
+                    optuna.delete_study(study_name=name, storage=storage)
             return optuna.create_study(
-                storage=_storage(self.params["storage"]),
+                storage=storage,
                 sampler=sampler,
                 study_name=name,
                 directions=["maximize"] * self.params["n_objectives"],
-                load_if_exists=True,
+                load_if_exists=not fresh,
             )
 
     def _to_optuna_params(self, design: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            p.name: (
+            self._onames[p.name]: (
                 int(design[p.name]).bit_length() - 1
                 if isinstance(p, PowerOfTwo)
                 else design[p.name]
             )
             for p in self.space.params
         }
+
+    def _from_optuna_params(self, params: Mapping[str, Any]) -> Design:
+        return {p.name: p.from_optuna(params[self._onames[p.name]]) for p in self.space.params}
+
+    def _annotate(self, number: int, design: Design, result: Result) -> None:
+        """The design as read, metrics, feasibility and error as the trial's user attributes."""
+        from optuna.trial import Trial
+
+        storage = self.study._storage
+        trial_id = storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+        attrs: dict[str, Any] = {p.name: _plain(design[p.name]) for p in self.space.params}
+        attrs.update({f"m.{k}": _plain(v) for k, v in (result.metrics or {}).items()})
+        attrs["feasible"] = bool(result.feasible)
+        if result.error:
+            attrs["error"] = str(result.error)
+        trial = Trial(self.study, trial_id)
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
 
     def _values(self, result: Result) -> tuple[float, ...]:
         n = self.params["n_objectives"]
@@ -207,11 +332,11 @@ class OptunaAgent(Agent):
     def ask(self) -> Design:
         for _ in range(_MAX_PROPOSALS):
             trial = self.study.ask(self._dists)
-            design = self.space.from_optuna(trial.params)
+            design = self._from_optuna_params(trial.params)
             key = design_key(self.space, design)
             if self.space.violated(design):
                 self._tell_known(trial.number, None)
-            elif self.params["reuse_seen"] and key in self._seen:
+            elif self.params["reuse_seen"] and self._taken(key):
                 # Told as failed, not as a duplicate of its value: duplicates add no
                 # information and make a converged sampler propose the same design again.
                 self._tell_known(trial.number, None)
@@ -227,21 +352,11 @@ class OptunaAgent(Agent):
         self._pending.setdefault(design_key(self.space, design), []).append(trial.number)
         return design
 
+    def _taken(self, key: tuple) -> bool:
+        return key in self._seen or key in self._pending
+
     def _fallback(self, proposal: Design) -> Design:
-        near = [] if self.space.violated(proposal) else self.space.neighbours(proposal)
-        near = [d for d in near if design_key(self.space, d) not in self._seen]
-        if near:
-            return near[int(self.rng.integers(len(near)))]
-        for _ in range(4 * _MAX_PROPOSALS):
-            design = self.space.sample(self.rng)
-            if design_key(self.space, design) not in self._seen:
-                return design
-        if self.space.is_finite and self.space.box_size <= _MAX_SCAN:
-            # Nearly exhausted small space: pick among the designs not evaluated yet.
-            unseen = [d for d in self.space.grid() if design_key(self.space, d) not in self._seen]
-            if unseen:
-                return unseen[int(self.rng.integers(len(unseen)))]
-        return design
+        return unseen_design(self.space, proposal, self._taken, self.rng)
 
     def tell(self, design: Design, result: Result) -> None:
         key = design_key(self.space, design)
@@ -258,6 +373,7 @@ class OptunaAgent(Agent):
         if values is not None and not all(math.isfinite(v) for v in values):
             values = None
         self._seen[key] = values
+        self._annotate(number, design, result)
         self._tell_known(number, values)
 
     @property
@@ -271,20 +387,28 @@ class OptunaAgent(Agent):
 
     # -- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Agent state; an in-memory study is copied whole, a stored one is reopened by name."""
+        """Agent state; an in-memory study is copied whole, a stored one as its finished trials
+        (so a checkpoint restores the study whatever the storage holds by then)."""
         state = copy.deepcopy({k: v for k, v in vars(self).items() if k not in ("space", "study")})
         in_memory = self.params["storage"] is None
         state["study"] = copy.deepcopy(self.study) if in_memory else None
+        state["trials"] = None if in_memory else self.study.get_trials(deepcopy=True)
         state["sampler"] = copy.deepcopy(self.study.sampler)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         state = dict(state)
         study, sampler = state.pop("study"), state.pop("sampler")
+        trials = state.pop("trials", None)
         vars(self).update(copy.deepcopy(state))
-        self.study = (
-            copy.deepcopy(study) if study is not None else self._open_study(copy.deepcopy(sampler))
-        )
+        if study is not None:
+            self.study = copy.deepcopy(study)
+            return
+        sampler = copy.deepcopy(sampler)
+        _rebind(sampler)
+        self.study = self._open_study(sampler)  # rebuilt from the checkpoint
+        with _quiet_optuna():
+            self.study.add_trials([t for t in trials or [] if t.state.is_finished()])
 
 
 @register_agent("nsga2")

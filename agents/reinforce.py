@@ -22,6 +22,7 @@ from archgym.agents._util import (
     choice_value,
     design_key,
     score,
+    unseen_design,
 )
 from archgym.agents.base import Agent, HyperParam, register_agent
 
@@ -31,7 +32,7 @@ from archgym.space import Design
 __all__ = ["MaskedPolicyGradient", "PolicyGradient"]
 
 # Internal re-draws per ask when the policy proposes a design whose reward is already known
-# (its known reward joins the batch at no evaluation cost).
+# (its known reward joins the batch at no evaluation cost); then an unseen design is asked.
 _MAX_KNOWN_REDRAWS = 64
 
 
@@ -67,7 +68,9 @@ class PolicyGradient(Agent):
     ``1 +- clip``). An entropy bonus of weight ``entropy`` keeps the policy exploring.
     Infeasible results get a penalty below the worst reward seen (``penalty`` times the reward
     range under it). Constraint-violating draws are redrawn before they are asked; a draw whose
-    reward is already known joins the batch without an evaluation and the policy draws again.
+    reward is already known joins the batch without an evaluation and the policy draws again,
+    and after 64 such draws an unseen neighbour of the last one is asked: no evaluation is spent
+    on a duplicate while unseen designs remain (batches included).
 
     Three practitioner's refinements, tuned on the systolic study space and checked on the GPU
     tiling space (docs/agents.md): ``memory`` keeps the best distinct designs seen so far and
@@ -110,6 +113,7 @@ class PolicyGradient(Agent):
         super().__init__(space, seed=seed, budget=budget, **hyperparams)
         self.logits = [np.zeros(n) for n in choice_sizes(space, self.params["real_bins"])]
         self._seen: dict[tuple, float] = {}
+        self._pending: set[tuple] = set()  # asked, not told yet
         self._batch: list[tuple[list[int], float]] = []
         self._lo = math.inf  # worst and best feasible rewards seen, for the penalty
         self._hi = -math.inf
@@ -149,6 +153,7 @@ class PolicyGradient(Agent):
             self._update()
 
     def ask(self) -> Design:
+        design: Design = {}
         for _ in range(_MAX_KNOWN_REDRAWS):
             probs = self.probabilities()
             design = self._draw(probs)
@@ -157,16 +162,28 @@ class PolicyGradient(Agent):
                     break
                 design = self._draw(probs)
             if self.space.violated(design):
-                return self.space.sample(self.rng)
-            known = self._seen.get(design_key(self.space, design))
+                design = self.space.sample(self.rng)
+            key = design_key(self.space, design)
+            if key in self._pending:
+                continue  # asked in this batch, not told yet: draw again
+            known = self._seen.get(key)
             if known is None:
+                self._pending.add(key)
                 return design
             self._record(design, self._penalised(known))
+        # A converged policy keeps drawing known designs: spend the evaluation on an unseen
+        # neighbour of its last draw instead of a duplicate.
+        design = unseen_design(self.space, design, self._taken, self.rng)
+        self._pending.add(design_key(self.space, design))
         return design
+
+    def _taken(self, key: tuple) -> bool:
+        return key in self._seen or key in self._pending
 
     def tell(self, design: Design, result: Result) -> None:
         reward = score(result)
         key = design_key(self.space, design)
+        self._pending.discard(key)
         new = key not in self._seen
         self._seen[key] = reward
         self.told += 1

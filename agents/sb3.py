@@ -1,14 +1,17 @@
-"""Adapter so that a Stable-Baselines3 model drives archgym's one-step envs.
+"""Stable-Baselines3 on archgym's one-step envs.
 
-SB3 does not take ``Dict`` action spaces or infinite rewards, so :class:`DesignActionWrapper`
-turns a finite design space into a ``MultiDiscrete`` action (one index per parameter) and
-replaces the reward of infeasible designs by a finite penalty below the worst reward seen. It
-also keeps the best design found. The wrapper needs no torch; :func:`train` imports
-``stable_baselines3`` (and so torch) only when called::
+The envs themselves fit SB3 (and every RL library): with finite parameters their default
+action space is a flat ``MultiDiscrete`` (one index per parameter) and ``step`` returns a
+finite log-scale reward (``reward_scale="log"``: e-folds better than the reference design, a
+finite penalty for infeasible designs), so ``PPO("MlpPolicy", gymnasium.make(env_id))`` learns
+with no wrapper. This module adds :class:`BestDesign` (keeps the best design found, by the
+objective's own reward) and :func:`train`; :class:`DesignActionWrapper` serves envs built with
+``action_space="dict"`` or ``reward_scale="raw"``. Nothing here needs torch; :func:`train`
+imports ``stable_baselines3`` (and so torch) only when called::
 
-    env = DesignActionWrapper(gymnasium.make("archgym/GemmRoofline-v0"))
-    model = train(env, algo="PPO", total_timesteps=2048, seed=0, n_steps=64, batch_size=64)
-    env.best  # (design, reward)
+    env = BestDesign(gymnasium.make("archgym/GemmRoofline-v0"))
+    model = train(env, algo="PPO", total_timesteps=512, seed=0, n_steps=32, batch_size=32)
+    env.best  # (design, objective reward)
 """
 
 from __future__ import annotations
@@ -22,10 +25,29 @@ from gymnasium import spaces
 
 from archgym.space import Design
 
-__all__ = ["ALGOS", "DesignActionWrapper", "train"]
+__all__ = ["ALGOS", "BestDesign", "DesignActionWrapper", "train"]
 
 # SB3 algorithms that accept MultiDiscrete actions.
 ALGOS = ("PPO", "A2C")
+
+
+class BestDesign(gym.Wrapper):
+    """Keeps ``best``: the feasible design with the highest objective reward stepped so far
+    (``info["objective_reward"]``, not the learning reward), and ``steps``."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.best: tuple[Design, float] | None = None
+        self.steps = 0
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        value = float(info.get("objective_reward", reward))
+        better = self.best is None or value > self.best[1]
+        if info.get("feasible", True) and math.isfinite(value) and better:
+            self.best = (dict(info["design"]), value)
+        return obs, reward, terminated, truncated, info
 
 
 class DesignActionWrapper(gym.Wrapper):
@@ -90,9 +112,11 @@ def train(
     seed: int | None = None,
     **model_kwargs: Any,
 ) -> Any:
-    """Train a Stable-Baselines3 ``algo`` on ``env`` (wrapped if needed); returns the model.
+    """Train a Stable-Baselines3 ``algo`` on ``env``; returns the model.
 
-    Needs ``stable-baselines3`` and torch (``pip install archgym[rl]``).
+    An env whose action space is not ``MultiDiscrete`` (``action_space="dict"``) is wrapped in
+    :class:`DesignActionWrapper`. Needs ``stable-baselines3`` and torch (``pip install
+    archgym[rl]``).
     """
     if algo not in ALGOS:
         from archgym.errors import unknown_name
@@ -104,7 +128,7 @@ def train(
         raise ImportError(
             "the SB3 adapter needs stable-baselines3 and torch: pip install 'archgym[rl]'"
         ) from None
-    if not isinstance(env, DesignActionWrapper):
+    if not isinstance(env.action_space, spaces.MultiDiscrete):
         env = DesignActionWrapper(env)
     model = getattr(stable_baselines3, algo)("MlpPolicy", env, seed=seed, verbose=0, **model_kwargs)
     model.learn(total_timesteps=total_timesteps)

@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "archgym.commands.proxy",
     "archgym.commands.scratchpad",
     "archgym.commands.workloads",
+    "archgym.bench",  # `archgym bench` (agent benchmark)
 ]
 
 
@@ -85,13 +86,10 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_agents(args: argparse.Namespace) -> int:
-    from archgym.agents.base import get_agent, list_agents
+    from archgym.agents.base import describe_agent, list_agents
 
     for name in list_agents():
-        cls = get_agent(name)
-        hp = ", ".join(f"{k}={v.default!r}" for k, v in cls.hyperparams.items())
-        first = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:18s} {first}\n{'':18s} hyperparameters: {hp or '-'}")
+        print(describe_agent(name))
     return 0
 
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from archgym.agents.base import _REGISTRY, get_agent
+from archgym.agents.base import _REGISTRY, list_agents
 
 from archgym.testing import AgentContract
 
@@ -11,15 +11,25 @@ DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _example_class():
+    """The README's agent, exec'd with the global registry left exactly as it was.
+
+    A user who installed the README's example package already has a ``coordinate`` agent (its
+    entry point): the exec'd copy is a different class of the same name, so it is registered
+    with that name out of the way and the registry is restored afterwards.
+    """
     text = DOC.read_text(encoding="utf-8")
     block = re.search(r"<!-- custom-agent -->\s*```python\n(.*?)```", text, re.S).group(1)
     assert len(block.strip().splitlines()) <= 30  # the README promises a 30-line agent
-    namespace: dict = {}
-    exec(compile(block, str(DOC), "exec"), namespace)
-    cls = get_agent("coordinate")
-    # Keep the global registry as it was for other tests.
-    _REGISTRY.pop("coordinate")
-    return cls
+    list_agents()  # load built-ins and entry points first, so the restore below keeps them
+    before = dict(_REGISTRY)
+    _REGISTRY.pop("coordinate", None)
+    try:
+        namespace: dict = {}
+        exec(compile(block, str(DOC), "exec"), namespace)
+        return _REGISTRY["coordinate"]
+    finally:
+        _REGISTRY.clear()
+        _REGISTRY.update(before)
 
 
 class TestDocsCustomAgent(AgentContract):

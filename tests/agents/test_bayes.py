@@ -43,7 +43,7 @@ def test_gp_sampler_with_torch():
 
 @pytest.mark.skipif(HAS_TORCH, reason="checks the message shown without torch")
 def test_gp_sampler_without_torch_says_what_to_install():
-    with pytest.raises(ImportError, match="torch"):
+    with pytest.raises(ValueError, match="torch"):
         OptunaAgent(toy_space(), sampler="gp")
 
 
@@ -67,7 +67,9 @@ def test_constraint_violations_are_never_asked():
     best = max(
         (t for t in agent.study.trials if t.state == TrialState.COMPLETE), key=lambda t: t.value
     )
-    assert 2 ** best.params["rows"] * 2 ** best.params["cols"] == best.value
+    assert 2 ** best.params["log2(rows)"] * 2 ** best.params["log2(cols)"] == best.value
+    # ... and the user attributes hold the design as users read it.
+    assert best.user_attrs["rows"] * best.user_attrs["cols"] == best.value
 
 
 def test_repeated_proposals_are_not_evaluated_twice():
@@ -101,23 +103,87 @@ def test_wrong_number_of_values_is_a_clear_error():
         run_loop(agent, toy_problem, 2)
 
 
-def test_journal_storage_resumes_by_name(tmp_path):
+def test_journal_storage_resumes_from_a_checkpoint(tmp_path):
     # Reference: 12 evaluations in one go.
     ref = OptunaAgent(toy_space(), seed=0, storage=f"journal:{tmp_path / 'ref.log'}")
     expected = [d for d, _ in run_loop(ref, toy_problem, 12)]
-    # Same, interrupted after 8: a new agent reopens the study by name and resumes.
+    # Same, interrupted after 8 and restored from a checkpoint into a new agent.
     storage = f"journal:{tmp_path / 'study.log'}"
     a = OptunaAgent(toy_space(), seed=0, storage=storage, study_name="s")
     first = [d for d, _ in run_loop(a, toy_problem, 8)]
     state = a.state_dict()
-    assert state["study"] is None  # a stored study is reopened, not copied
+    assert state["study"] is None  # a stored study is restored from its trials, not copied
     del a
     b = OptunaAgent(toy_space(), seed=0, storage=storage, study_name="s")
-    assert len(b.study.trials) >= 8
     b.load_state_dict(state)
+    assert len(b.study.trials) >= 8
     assert first + [d for d, _ in run_loop(b, toy_problem, 4)] == expected
+
+
+@pytest.mark.parametrize("store", ["journal", "sqlite"])
+def test_replayed_run_rebuilds_its_study(tmp_path, store):
+    """The runner's resume: a fresh agent told the recorded results asks the same designs, and
+    the study holds the run once (not twice), with every storage."""
+    storage = (
+        f"journal:{tmp_path / 'j.log'}" if store == "journal" else f"sqlite:///{tmp_path}/s.db"
+    )
+    a = OptunaAgent(toy_space(), seed=3, storage=storage)
+    history = run_loop(a, toy_problem, 15)
+    n_trials = len(a.study.trials)
+    b = OptunaAgent(toy_space(), seed=3, storage=storage)
+    assert b.study_name == a.study_name
+    for design, result in history[:10]:
+        assert b.ask() == design
+        b.tell(design, result)
+    assert [d for d, _ in run_loop(b, toy_problem, 5)] == [d for d, _ in history[10:]]
+    assert len(b.study.trials) == n_trials
+
+
+def test_study_names_separate_runs():
+    names = {
+        OptunaAgent(toy_space(), seed=0).study_name,
+        OptunaAgent(toy_space(), seed=1).study_name,
+        OptunaAgent(toy_space(), seed=0, n_startup=5).study_name,
+        OptunaAgent(toy_space(constrained=False), seed=0).study_name,
+        OptunaAgent(toy_space(), seed=0, budget=50).study_name,
+    }
+    assert len(names) == 5
+    assert OptunaAgent(toy_space(), seed=0, study_name="exp1").study_name.startswith("exp1-")
+
+
+def test_trials_carry_metrics_and_design_as_user_attributes():
+    agent = OptunaAgent(toy_space(), seed=0)
+    run_loop(agent, toy_problem, 12)
+    done = [t for t in agent.study.trials if t.state == TrialState.COMPLETE]
+    assert done
+    for t in done:
+        assert t.value == pytest.approx(-t.user_attrs["m.cost"])
+        assert t.user_attrs["rows"] == 2 ** t.params["log2(rows)"]
+        assert t.user_attrs["feasible"] is True
+
+
+def test_missing_sampler_package_is_refused_when_parsed(monkeypatch):
+    import archgym.agents.bayes as bayes
+
+    monkeypatch.setitem(bayes._NEEDS, "cmaes", ("no_such_module_xyz", "pip install cmaes"))
+    with pytest.raises(ValueError, match=r"sampler 'cmaes' needs .* pip install cmaes"):
+        OptunaAgent.resolve_hyperparams({"sampler": "cmaes"})
+
+
+def test_default_is_multivariate_tpe():
+    agent = OptunaAgent(toy_space(), seed=0)
+    assert agent.params["sampler"] == "tpe-multivariate"
+    assert agent.study.sampler._multivariate
 
 
 def test_storage_must_be_a_string():
     with pytest.raises(ValueError, match="storage"):
         OptunaAgent(toy_space(), storage=3)
+
+
+def test_nsga2_population_follows_the_budget():
+    assert OptunaNSGA2(toy_space(), seed=0, budget=200)._population() == 10
+    assert OptunaNSGA2(toy_space(), seed=0, budget=600)._population() == 30
+    assert OptunaNSGA2(toy_space(), seed=0, budget=10**6)._population() == 50
+    assert OptunaNSGA2(toy_space(), seed=0, budget=200, population=7)._population() == 7
+    assert OptunaNSGA2(toy_space(), seed=0, budget=200).study.sampler._population_size == 10

@@ -171,3 +171,17 @@ def test_large_step_sizes_keep_the_policy_finite(algorithm):
     agent = PolicyGradient(toy_space(), seed=0, algorithm=algorithm, lr=100.0, batch=4)
     run_loop(agent, toy_problem, 40)  # without the logit floor this hit NaN within 24
     assert all(np.isfinite(p).all() and p.min() > 0 for p in agent.probabilities())
+
+
+@pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
+def test_no_evaluation_is_spent_on_a_duplicate(algorithm):
+    # 945-box toy space, a budget of a third of it: a converged policy keeps drawing known
+    # designs, which must not be asked again while unseen ones remain (batches included).
+    agent = PolicyGradient(toy_space(), seed=0, algorithm=algorithm, lr=3.0)
+    asked = [d for d, _ in run_loop(agent, toy_problem, 300)]
+    for _ in range(5):
+        batch = agent.ask_batch(8)
+        agent.tell_batch(batch, [toy_problem(d) for d in batch])
+        asked += batch
+    keys = [tuple(d.values()) for d in asked]
+    assert len(set(keys)) == len(keys)
