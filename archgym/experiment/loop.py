@@ -54,6 +54,10 @@ def _make_agent(run: RunSpec, env: Any, agent_budget: int) -> Any:
     if cls.multi_objective and "n_objectives" in cls.hyperparams:
         # Pareto agents search the env's objective vector unless told otherwise.
         hyperparams.setdefault("n_objectives", env.objective.n_objectives)
+    if "study_name" in cls.hyperparams and not hyperparams.get("study_name"):
+        # Stateful samplers (Optuna studies in a storage): one study per experiment and env,
+        # never shared between envs whose spaces happen to match.
+        hyperparams["study_name"] = f"{run.experiment}-{run.env.label}-{run.env.id}"
     return make_agent(run.agent, env.space, seed=run.seed, budget=agent_budget, **hyperparams)
 
 
