@@ -7,17 +7,17 @@ import itertools
 
 import numpy as np
 import pytest
-from archgym.agents.cosma import solve
-from archgym.agents.cosma_windows import solve_windows
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.graph import Graph, Op, Tensor, random_dag
-from archgym.simulators.scratchpad import replay
-from archgym.simulators.scratchpad_baselines import (
+from archgym.simulators.scratchpad.baselines import (
     EVICTIONS,
     ORDERS,
     heuristic_schedule,
     min_peak_bytes,
 )
+from archgym.simulators.scratchpad.graph import Graph, Op, Tensor, random_dag
+from archgym.simulators.scratchpad.ilp import solve
+from archgym.simulators.scratchpad.replay import replay
+from archgym.simulators.scratchpad.windows import solve_windows
 
 
 def brute_force_extra_bytes(graph: Graph, capacity: int) -> int:
@@ -289,3 +289,56 @@ def test_capacity_below_largest_op_is_a_clear_error() -> None:
         solve(graph, 300_000, solver="gurobi")
     with pytest.raises(ValueError, match="unknown mode"):
         solve(graph, 300_000, mode="fast")
+
+
+@pytest.mark.parametrize("seed", FAST_SEEDS)
+def test_exact_method_equals_brute_force_and_never_exceeds_baselines(seed: int) -> None:
+    """``schedule(..., "ilp")`` (capacity first, packing, DP bound) against the independent
+    exhaustive search, at every capacity from the tight budget to the minimum peak."""
+    from archgym.simulators.scratchpad import schedule
+    from archgym.simulators.scratchpad.baselines import best_baseline
+
+    graph = _random_graph(seed)
+    tight, peak = graph.max_op_footprint_bytes(), min_peak_bytes(graph)[0]
+    for cap in range(tight, peak + 1):
+        expected = brute_force_extra_bytes(graph, cap)
+        sol = schedule(graph, cap, "ilp", time_limit_s=30)
+        assert sol.status == "optimal", cap
+        assert sol.replay.extra_dram_bytes == expected == sol.objective, cap
+        assert sol.bound <= expected + 0.5  # never above the optimum: a valid bound
+        assert expected <= best_baseline(graph, cap)[2]
+        assert expected <= schedule(graph, cap, "belady").replay.extra_dram_bytes
+
+
+def test_cli_json_is_clean_with_highs_banner_on_the_c_stdout(capfd) -> None:
+    """HiGHS prints on the C-level stdout; the CLI's stdout must be exactly one JSON document."""
+    import json
+
+    from archgym.simulators.scratchpad import schedule
+
+    from archgym.cli import main
+
+    graph, cap = _belady_trap()
+    for method in ("ilp", "ilp-joint"):
+        for solver in ("highs", "cbc"):
+            path = "/tmp/_sp_trap.json"
+            graph.save(path)
+            code = main(
+                [
+                    "schedule",
+                    "--graph",
+                    path,
+                    "--capacity",
+                    str(cap),
+                    "--method",
+                    method,
+                    "--solver",
+                    solver,
+                    "--json",
+                ]
+            )
+            out = capfd.readouterr().out
+            assert code == 0
+            record = json.loads(out)  # only the JSON on fd 1: no solver banner
+            expected = schedule(graph, cap, method, solver=solver).replay.extra_dram_bytes
+            assert record["extra_dram_bytes"] == expected, (method, solver)
