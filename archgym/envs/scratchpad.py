@@ -17,6 +17,7 @@ from gymnasium import spaces
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
 from archgym.objective import Objective
+from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.scratchpad.baselines import EVICTIONS, EvictionPolicy, budgets
 from archgym.simulators.scratchpad.evaluate import METRICS, ScratchpadConfig, evaluate
 from archgym.simulators.scratchpad.graph import Graph
@@ -202,7 +203,7 @@ class ScratchpadSizeEnv(ArchGymEnv):
         step_kib: int = 64,
         bank_overhead: float = 0.05,
         table: TechTable = DEFAULT_TABLE,
-        render_mode: str | None = None,
+        **options: Any,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
@@ -219,25 +220,31 @@ class ScratchpadSizeEnv(ArchGymEnv):
             ]
         )
         top = low_kib + (high_kib - low_kib) // step_kib * step_kib
-        reference = self._simulate({"sram_kib": top, "banks": 1})
         super().__init__(
             space=space,
-            simulate=self._simulate,
             objective=objective,
             metric_names=SIZE_METRICS,
-            reference_metrics=reference,
-            render_mode=render_mode,
+            reference_design={"sram_kib": top, "banks": 1},
+            **options,
         )
 
-    def _simulate(self, design: Mapping[str, Any]) -> dict[str, float]:
-        config = ScratchpadConfig(
-            sram_kib=int(design["sram_kib"]),
+    def config_from_design(self, design: Mapping[str, Any]) -> ScratchpadConfig:
+        kib = int(design["sram_kib"])
+        need = self.graph.max_op_footprint_bytes()
+        if kib * 1024 < need:
+            raise InfeasibleDesign(
+                f"{kib} KiB is below the largest single-op footprint ({need} bytes)"
+            )
+        return ScratchpadConfig(
+            sram_kib=kib,
             banks=int(design["banks"]),
             method=self.method,
             time_limit_s=self.time_limit_s,
             bank_overhead=self.bank_overhead,
             table=self.table,
         )
+
+    def evaluate_config(self, config: ScratchpadConfig) -> dict[str, float]:
         key = (config.sram_kib, config.banks)
         if key not in self._cache:
             self._cache[key] = evaluate(config, self.graph)
