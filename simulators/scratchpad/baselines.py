@@ -346,7 +346,7 @@ def no_spill_peak_bytes(graph: Graph, order: Sequence[str]) -> int:
 
 
 def min_peak_bytes(
-    graph: Graph, *, max_states: int = 50_000, free: frozenset[str] = frozenset()
+    graph: Graph, *, max_states: int = 200_000, free: frozenset[str] = frozenset()
 ) -> tuple[int, list[str], bool]:
     """Minimum over all orders of the no-spill peak (sum of sizes, addresses ignored).
 

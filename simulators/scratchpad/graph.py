@@ -416,9 +416,10 @@ def from_onnx(
     ``<op_type>_<index>``. Tensors whose shape cannot be inferred raise ValueError, except an
     output that nothing reads (e.g. Dropout's mask), which is left out.
 
-    With ``fold_constants`` (default), ``Constant`` and ``ConstantOfShape`` nodes whose inputs
-    are all initializers are not ops: their outputs become weight tensors (unproduced, loaded
-    from DRAM). The ``onnx`` package's "light" test models (ResNet-50, SqueezeNet, ...) strip
+    With ``fold_constants`` (default), ``Constant`` and ``ConstantOfShape`` nodes, and any node
+    whose inputs are all constants (initializers or folded outputs, e.g. DenseNet-121's 242
+    ``Unsqueeze`` of batch-norm parameters), are not ops: their outputs become weight tensors
+    (unproduced, loaded from DRAM), as a compiler's constant folding leaves them. The ``onnx`` package's "light" test models (ResNet-50, SqueezeNet, ...) strip
     their weights this way (each weight is a ``ConstantOfShape`` of its shape), and a
     compiler folds such nodes before scheduling.
     """
@@ -455,7 +456,7 @@ def from_onnx(
         op_name = node.name or f"{node.op_type}_{i}"
         if (
             fold_constants
-            and node.op_type in ("Constant", "ConstantOfShape")
+            and (node.op_type in ("Constant", "ConstantOfShape") or any(node.input))
             and all(t in init_names for t in node.input if t)
         ):
             init_names.update(node.output)  # a weight now: its tensor is made when read
