@@ -344,3 +344,24 @@ def test_cli_json_is_clean_with_highs_banner_on_the_c_stdout(capfd) -> None:
             record = json.loads(out)  # only the JSON on fd 1: no solver banner
             expected = schedule(graph, cap, method, solver=solver).replay.extra_dram_bytes
             assert record["extra_dram_bytes"] == expected, (method, solver)
+
+
+def test_model_size_guard_is_a_clear_error_before_building() -> None:
+    from archgym.simulators.scratchpad import schedule
+    from archgym.simulators.scratchpad.ilp import ModelTooLarge
+
+    graph, cap = _belady_trap()
+    with pytest.raises(ModelTooLarge, match="variables, over the limit of 10"):
+        schedule(graph, cap, "ilp-joint", max_variables=10)
+
+
+def test_arena_planner_packs_and_replays_on_random_dags() -> None:
+    from archgym.simulators.scratchpad.arena import arena_schedule
+
+    for seed in range(20):
+        graph = _random_graph(seed)
+        cap = graph.max_op_footprint_bytes() + seed % 3
+        sched = arena_schedule(graph, graph.topological_order(), cap)
+        if sched is not None:  # None only when no effective capacity packs
+            r = replay(graph, sched, cap)
+            assert r.arena_bytes <= cap
