@@ -29,7 +29,6 @@ GRAPHS = [
     "onnx-squeezenet-graph",
     "onnx-densenet121-graph",
     "nasnet-cell-graph",
-    "nasnet-3cells-graph",
 ]
 ONLINE = ("belady", "greedy", "belady-mem", "greedy-mem")
 

@@ -4,7 +4,7 @@
    bound and a warm start. Zero extra traffic is optimal: done.
 2. **Capacity-first MILP**: the COSMA model without addresses (operator order, residency,
    spills and reloads; the summed sizes of resident tensors fit the capacity at every step),
-   warm-started from the best baseline. It relaxes the full problem (every valid schedule
+   warm-started from the best baseline (CBC only: see ``solvers.run``). It relaxes the full problem (every valid schedule
    satisfies it), so its proven bound is a lower bound for the full problem.
 3. **Addresses**: the MILP's residency plan is packed offline
    (:func:`~archgym.simulators.scratchpad.arena.pack`) and the schedule is replayed by the
@@ -138,7 +138,6 @@ def _stage(
     model = _capacity_model(graph, effective, max_variables)
     used_warm = warm is not None and model.warm_start(warm)
     out = run(model.prob, solver, limit, threads, warm=used_warm)
-    out["info"]["warm_start"] = used_warm
     if out["objective"] is None:
         return out, None, None
     order, plan = _plan(model)

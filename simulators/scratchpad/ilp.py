@@ -514,7 +514,6 @@ def solve(
             start = _best_baseline(graph, capacity_bytes if mode == "capacity" else total, order)
         warm = model.warm_start(start)
     out = run(model.prob, solver, time_limit_s, threads, warm=warm, nonnegative=model.peak is None)
-    out["info"]["warm_start"] = warm
     schedule = result = None
     cap = capacity_bytes if mode == "capacity" else None
     if out["objective"] is not None:
