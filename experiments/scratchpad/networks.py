@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from archgym.simulators.scratchpad import schedule
+
 from archgym.workloads.graphs import load_graph
 
 GRAPHS = [
