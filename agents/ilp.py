@@ -1,8 +1,10 @@
-"""The COSMA ILP as an agent: exact scheduling picks where a scratchpad-size search starts.
+"""Exact scheduling as an agent: the zero-traffic size picks where a scratchpad-size search starts.
 
-On ``archgym/ScratchpadSize-v0`` (a space of exactly ``sram_kib`` and ``banks``) the agent
-solves :func:`archgym.agents.cosma.solve` in ``min-peak`` mode once: the smallest arena with no extra
-DRAM traffic. It then proposes sizes from that point outward (the zero-traffic size, one step
+On ``archgym/ScratchpadSize-v0`` (a space of exactly ``sram_kib`` and ``banks``) the env's
+metrics include ``min_peak_bytes``, the exact minimum no-spill peak of its graph over all
+operator orders (computed by the scheduler in :mod:`archgym.simulators.scratchpad`): the
+agent's first design is the largest size, and from its result the agent takes that size (it
+never loads the graph itself). It then proposes sizes from that point outward (the zero-traffic size, one step
 above, one step below, two steps above, ...), every bank count at each size, bank counts in
 the order of the best reward seen with them. Below the zero-traffic size the traffic rises;
 above it the SRAM grows: on energy, area or EDP objectives the optimum sits at or next to
@@ -26,38 +28,9 @@ from archgym.agents.random_walk import RandomWalk
 from archgym.result import Result
 from archgym.space import Categorical, Design, DesignSpace, Integer
 
-__all__ = ["CosmaILP", "zero_traffic_bytes"]
+__all__ = ["CosmaILP"]
 
 SUPPORTED_ENV = "archgym/ScratchpadSize-v0"
-
-
-def _load_graph(graph: Any) -> Any:
-    """A :class:`archgym.simulators.graph.Graph` from a graph object, a built-in name or a JSON path."""
-    from archgym.simulators.graph import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    # Graph names are resolved by the workload registry (lazy: only this agent needs it).
-    from archgym.workloads.graphs import load_graph
-
-    return load_graph(str(graph))
-
-
-def zero_traffic_bytes(graph: Any, *, solver: str = "highs", time_limit_s: float = 60.0) -> int:
-    """Smallest scratchpad (bytes) with no extra DRAM traffic: the ILP's min-peak arena.
-
-    When the solver proves nothing in ``time_limit_s`` the arena of the best heuristic schedule
-    at unbounded capacity is used instead (an upper bound on the true minimum).
-    """
-    from archgym.agents.cosma import solve
-    from archgym.simulators.scratchpad import replay
-    from archgym.simulators.scratchpad_baselines import heuristic_schedule
-
-    sol = solve(graph, mode="min-peak", solver=solver, time_limit_s=time_limit_s)
-    if sol.capacity_bytes is not None:
-        return int(sol.capacity_bytes)
-    total = sum(t.bytes for t in graph.tensors.values())
-    return int(replay(graph, heuristic_schedule(graph, total), total).arena_bytes)
 
 
 def _size_space(space: DesignSpace) -> tuple[Integer, Categorical] | None:
@@ -71,19 +44,14 @@ def _size_space(space: DesignSpace) -> tuple[Integer, Categorical] | None:
 
 @register_agent("cosma_ilp")
 class CosmaILP(Agent):
-    """Scratchpad sizing seeded by the COSMA ILP's zero-traffic size (see the module docstring).
+    """Scratchpad sizing seeded by the exact zero-traffic size (see the module docstring).
 
-    ``graph`` must be the graph the env evaluates (a built-in name, a JSON path or a
-    :class:`~archgym.simulators.graph.Graph`; the env's default is ``densenet-block-graph``). The ILP is
-    solved at the first :meth:`ask`. Sizes below the graph's largest single-op footprint are
-    never proposed (the env reports them infeasible); when every other design has been asked,
-    :attr:`finished` is True.
+    The first design is the largest size; its result's ``min_peak_bytes`` (from the env, so
+    always the env's own graph) sets the start of the outward walk. When every design has been
+    asked, :attr:`finished` is True.
     """
 
     hyperparams = {
-        "graph": HyperParam("densenet-block-graph", doc="the env's graph (name, JSON path, Graph)"),
-        "solver": HyperParam("highs", choices=("highs", "cbc"), doc="ILP solver"),
-        "time_limit_s": HyperParam(60.0, low=0.1, high=86_400.0, doc="ILP time limit, seconds"),
         "fallback": HyperParam(
             "error", choices=("error", "random"), doc="on a space the ILP cannot serve"
         ),
@@ -109,14 +77,9 @@ class CosmaILP(Agent):
         self._bank_best: dict[Any, float] = {}
 
     # -- planning -------------------------------------------------------------------------------
-    def _plan(self) -> None:
+    def _plan(self, need_bytes: float, floor_bytes: float) -> None:
         size, _ = self._params
-        graph = _load_graph(self.params["graph"])
-        need = zero_traffic_bytes(
-            graph, solver=self.params["solver"], time_limit_s=self.params["time_limit_s"]
-        )
-        self.zero_traffic_kib = math.ceil(need / 1024)
-        floor_kib = graph.max_op_footprint_bytes() / 1024  # smaller sizes are infeasible
+        self.zero_traffic_kib = math.ceil(need_bytes / 1024)
         values = size.values
         start = next(
             (i for i, v in enumerate(values) if v >= self.zero_traffic_kib), len(values) - 1
@@ -124,7 +87,8 @@ class CosmaILP(Agent):
         order = [start]
         for d in range(1, len(values)):
             order += [i for i in (start + d, start - d) if 0 <= i < len(values)]
-        self._order = [i for i in order if values[i] >= floor_kib] or order
+        # sizes below the largest op footprint are infeasible: never proposed
+        self._order = [i for i in order if values[i] * 1024 >= floor_bytes] or order
 
     def _next_ring(self) -> bool:
         """Queue every bank count at the next size; False when the sizes are exhausted."""
@@ -156,8 +120,15 @@ class CosmaILP(Agent):
     def ask(self) -> Design:
         if self._fallback is not None:
             return self._fallback.ask()
-        if self.zero_traffic_kib is None:
-            self._plan()
+        if self.zero_traffic_kib is None and not self._asked:
+            size, banks = self._params
+            design = {size.name: size.values[-1], banks.name: banks.values[0]}
+            self._asked.add(design_key(self.space, design))
+            return design
+        if self.zero_traffic_kib is None:  # the first result carried no `min_peak_bytes`
+            raise ValueError(
+                f"agent 'cosma_ilp' needs the metric `min_peak_bytes` of {SUPPORTED_ENV}"
+            )
         if not self._queue and not self._next_ring():
             return self.space.sample(self.rng)  # everything asked: the caller over-ran
         design = self._queue.pop()
@@ -169,6 +140,9 @@ class CosmaILP(Agent):
             self._fallback.tell(design, result)
             return
         banks = self._params[1].name
+        if self.zero_traffic_kib is None and "min_peak_bytes" in result.metrics:
+            m = result.metrics
+            self._plan(m["min_peak_bytes"], m.get("max_op_footprint_bytes", 0.0))
         reward = score(result)
         if reward > self._bank_best.get(design[banks], -math.inf):
             self._bank_best[design[banks]] = reward

@@ -80,7 +80,7 @@ def ilp_overhead(repeats: int) -> tuple[float, float]:
     env = ScratchpadSizeEnv("densenet-block-graph", method="belady")
     first, rest = [], []
     for seed in range(repeats):
-        agent = CosmaILP(env.space, seed=seed, graph=env.graph)
+        agent = CosmaILP(env.space, seed=seed)
         per = []
         while not agent.finished:
             t0 = time.perf_counter()

@@ -154,8 +154,6 @@ def _study_run(job: tuple[str, dict[str, Any], int, int, float, str, str | None]
     name, hp, seed, budget, optimum, space, workload = job
     env = study_env(space, workload)
     extra: dict[str, Any] = {}
-    if name == "cosma_ilp":
-        extra["graph"] = env.graph  # the env's own graph
     cls = get_agent(name)
     if cls.multi_objective and "n_objectives" in cls.hyperparams:
         extra["n_objectives"] = env.objective.n_objectives  # as `archgym run` does

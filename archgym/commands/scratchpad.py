@@ -17,15 +17,23 @@ import csv
 import json
 import math
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 from archgym.errors import UserError
+from archgym.simulators.scratchpad.methods import CAPACITY_NAMES, METHODS
 
-__all__ = ["METHODS", "parse_bytes", "parse_sizes", "plot_sweep", "register", "run_method", "sweep"]
+__all__ = [
+    "METHODS",
+    "informative_sizes",
+    "parse_bytes",
+    "parse_sizes",
+    "plot_sweep",
+    "register",
+    "run_method",
+    "sweep",
+]
 
-METHODS = ("ilp", "belady", "greedy", "belady-mem", "greedy-mem")
 _UNITS = {"": 1, "b": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 _UNITS |= {"k": 1024, "m": 1024**2, "g": 1024**3, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
 
@@ -78,56 +86,39 @@ def _graph(args: argparse.Namespace) -> Any:
 
 def run_method(
     graph: Any,
-    capacity_bytes: int,
+    capacity: int | str,
     method: str,
     *,
     order: str | None = None,
     solver: str = "highs",
     time_limit_s: float = 60.0,
+    weights: bool = True,
 ) -> dict[str, Any]:
-    """One method at one capacity -> the JSON record of ``archgym schedule --json``."""
-    from archgym.agents.cosma import solve
+    """One method at one capacity (bytes or a budget name) -> the JSON of ``schedule --json``."""
     from archgym.simulators.common import InfeasibleDesign
-    from archgym.simulators.scratchpad import replay
-    from archgym.simulators.scratchpad_baselines import heuristic_schedule
+    from archgym.simulators.scratchpad import schedule
+    from archgym.simulators.scratchpad.ilp import ModelTooLarge
 
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    t0 = time.perf_counter()
     try:
-        if method == "ilp":
-            record = solve(graph, capacity_bytes, solver=solver, time_limit_s=time_limit_s)
-            out = record.to_dict()
-            out["fragmentation"] = None if record.replay is None else record.replay.fragmentation
-            return out
-        eviction = method.removesuffix("-mem")
-        chosen = order or ("memory-aware" if method.endswith("-mem") else "topological")
-        sched = heuristic_schedule(graph, capacity_bytes, order=chosen, eviction=eviction)
-        r = replay(graph, sched, capacity_bytes)
-    except InfeasibleDesign as exc:
+        sol = schedule(
+            graph,
+            capacity,
+            method,
+            order=order,
+            solver=solver,
+            time_limit_s=time_limit_s,
+            weights=weights,
+        )
+    except (InfeasibleDesign, ModelTooLarge) as exc:
         raise UserError(str(exc)) from None
-    return {
-        # a heuristic proves nothing unless it has no extra traffic (the lower bound)
-        "status": "optimal" if r.extra_dram_bytes == 0 else "feasible",
-        "method": method,
-        "order_policy": chosen,
-        "capacity_bytes": capacity_bytes,
-        "extra_dram_bytes": r.extra_dram_bytes,
-        "compulsory_dram_bytes": r.compulsory_dram_bytes,
-        "order": list(r.order),
-        "spills": [list(x) for x in r.spills],
-        "reloads": [list(x) for x in r.reloads],
-        "peak_bytes": r.peak_bytes,
-        "arena_bytes": r.arena_bytes,
-        "fragmentation": r.fragmentation,
-        "solve_s": time.perf_counter() - t0,
-        "schedule": [s.to_dict() for s in sched.steps],
-    }
+    return sol.to_dict()
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
     graph = _graph(args)
-    cap = parse_bytes(args.capacity)
+    cap = args.capacity if args.capacity in CAPACITY_NAMES else parse_bytes(args.capacity)
     rec = run_method(
         graph,
         cap,
@@ -135,12 +126,16 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
         order=args.order,
         solver=args.solver,
         time_limit_s=args.time_limit,
+        weights=not args.activations_only,
     )
+    cap = rec["capacity_bytes"]
     if args.json:
         print(json.dumps(rec, indent=1))
         return 0
     print(f"graph {graph.name!r}: {len(graph.ops)} ops, capacity {cap} bytes, method {args.method}")
-    print(f"status: {rec['status']}")
+    bound = "-" if rec["bound"] is None else f"{rec['bound']:,.0f}"
+    gap = "-" if rec["gap"] is None else f"{rec['gap']:.2%}"
+    print(f"status: {rec['status']} (bound {bound} B, gap {gap})")
     if rec["extra_dram_bytes"] is None:
         return 1
     print(f"extra (non-compulsory) DRAM bytes: {rec['extra_dram_bytes']}")
@@ -222,9 +217,23 @@ def plot_sweep(rows: list[dict[str, Any]], methods: list[str], title: str, path:
     plt.close(fig)
 
 
+def informative_sizes(graph: Any, points: int = 8) -> list[int]:
+    """``points`` sizes from the ``tight`` budget to the ``min_peak`` one (evenly spaced): the
+    range where methods differ (below, nothing fits; above, no method has extra traffic)."""
+    from archgym.simulators.scratchpad import budget_bytes
+
+    lo, hi = budget_bytes(graph, "tight")[0], budget_bytes(graph, "min_peak")[0]
+    if points < 2 or hi <= lo:
+        return [lo]
+    return sorted({lo + (hi - lo) * i // (points - 1) for i in range(points)})
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     graph = _graph(args)
-    sizes = parse_sizes(args.sizes, args.points)
+    if args.sizes:
+        sizes = parse_sizes(args.sizes, args.points)
+    else:
+        sizes = informative_sizes(graph, args.points or 8)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
         if m not in METHODS:
@@ -255,9 +264,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``schedule`` and ``sweep-scratchpad``."""
     p = subparsers.add_parser("schedule", help="schedule a DNN graph on a scratchpad")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--graph", help="graph JSON file or built-in graph name")
+    src.add_argument("--graph", help="graph JSON or ONNX file, or built-in graph name")
     src.add_argument("--model", help="built-in graph name (e.g. resnet50)")
-    p.add_argument("--capacity", required=True, help="scratchpad size: bytes or e.g. 2MiB")
+    p.add_argument(
+        "--capacity",
+        required=True,
+        help="scratchpad size: bytes, e.g. 2MiB, or a budget: tight, mid, min_peak",
+    )
+    p.add_argument(
+        "--activations-only",
+        action="store_true",
+        help="schedule activations only (weights streamed from DRAM)",
+    )
     p.add_argument("--method", default="ilp", choices=METHODS)
     p.add_argument(
         "--order",
@@ -275,11 +293,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="built-in graph name (e.g. resnet50)")
     src.add_argument("--graph", help="graph JSON file")
-    s.add_argument("--sizes", required=True, help="A..B (doubling) or a,b,c; units like 64KiB")
+    s.add_argument(
+        "--sizes",
+        help="A..B (doubling) or a,b,c; units like 64KiB (default: --points sizes from the "
+        "tight budget to the min_peak one)",
+    )
     s.add_argument("--points", type=int, help="with A..B: this many log-spaced sizes")
     s.add_argument(
         "--methods",
-        default="belady,greedy,belady-mem,greedy-mem,ilp",
+        default="belady,greedy,arena,ilp",
         help=f"comma-separated, from {', '.join(METHODS)}",
     )
     s.add_argument("--solver", default="highs", choices=("highs", "cbc"))

@@ -1,8 +1,8 @@
 """Scratchpad environments: schedule a DNN graph op by op, or size the scratchpad.
 
 ``archgym/ScratchpadSchedule-v0`` (multi-step) and ``archgym/ScratchpadSize-v0`` (one step).
-Cost accounting is :mod:`archgym.simulators.scratchpad`'s, the traffic comes from the COSMA ILP
-(:mod:`archgym.agents.cosma`) or a baseline, area and energy from :mod:`archgym.cost_models.energy`.
+Cost accounting is :mod:`archgym.simulators.scratchpad.replay`'s; traffic, energy and area of a
+sized scratchpad come from :mod:`archgym.simulators.scratchpad.evaluate`.
 """
 
 from __future__ import annotations
@@ -18,31 +18,17 @@ from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
 from archgym.objective import Objective
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.graph import Graph
-from archgym.simulators.scratchpad import Replayer, replay
-from archgym.simulators.scratchpad_baselines import (
-    ALLOCATORS,
-    EVICTIONS,
-    ORDERS,
-    EvictionPolicy,
-    budgets,
-    heuristic_schedule,
-)
+from archgym.simulators.scratchpad.baselines import EVICTIONS, EvictionPolicy, budgets
+from archgym.simulators.scratchpad.evaluate import METRICS, ScratchpadConfig, evaluate
+from archgym.simulators.scratchpad.graph import Graph
+from archgym.simulators.scratchpad.methods import METHODS, schedule
+from archgym.simulators.scratchpad.replay import Replayer
 from archgym.space import Categorical, DesignSpace, Integer
 from archgym.workloads.graphs import load_graph
 
 __all__ = ["SIZE_METRICS", "ScratchpadScheduleEnv", "ScratchpadSizeEnv", "scratchpad_traffic"]
 
-SIZE_METRICS = (
-    "extra_dram_bytes",
-    "compulsory_dram_bytes",
-    "dram_bytes",
-    "sram_bytes",
-    "energy_pj",
-    "area_mm2",
-    "optimal",
-)
-METHODS = ("ilp", "belady", "greedy")
+SIZE_METRICS = METRICS
 
 
 def _graph(graph: str | Graph) -> Graph:
@@ -165,32 +151,10 @@ class ScratchpadScheduleEnv(gym.Env):
 def scratchpad_traffic(
     graph: Graph, capacity_bytes: int, method: str = "ilp", *, time_limit_s: float = 10.0
 ) -> tuple[Any, bool]:
-    """``(Replay, proven_optimal)`` of ``method`` at ``capacity_bytes``.
-
-    The baselines run first (both orders; ``ilp`` tries both evictions and allocators); zero extra traffic
-    is optimal, so the ILP is solved only when they leave some. ``ilp`` keeps the best baseline
-    when the solver finds nothing better in time. Proven optimal: ILP ``optimal`` or zero.
-    """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    evictions = EVICTIONS if method == "ilp" else (method,)
-    best = None
-    for ev in evictions:
-        for order in ORDERS:
-            for allocator in ALLOCATORS if method == "ilp" else ("hole",):
-                sched = heuristic_schedule(
-                    graph, capacity_bytes, order=order, eviction=ev, allocator=allocator
-                )
-                r = replay(graph, sched, capacity_bytes)
-                if best is None or r.extra_dram_bytes < best.extra_dram_bytes:
-                    best = r
-    if method == "ilp" and best.extra_dram_bytes > 0:  # zero is optimal: no solve needed
-        from archgym.agents.cosma import solve
-
-        sol = solve(graph, capacity_bytes, time_limit_s=time_limit_s)
-        if sol.replay is not None and sol.replay.extra_dram_bytes <= best.extra_dram_bytes:
-            return sol.replay, sol.status == "optimal"
-    return best, best.extra_dram_bytes == 0
+    """``(Replay, proven_optimal)`` of ``method`` at ``capacity_bytes``: exactly
+    :func:`archgym.simulators.scratchpad.schedule`, the vocabulary the CLI shares."""
+    sol = schedule(graph, capacity_bytes, method, time_limit_s=time_limit_s)
+    return sol.replay, sol.status == "optimal"
 
 
 class ScratchpadSizeEnv(ArchGymEnv):
@@ -198,11 +162,8 @@ class ScratchpadSizeEnv(ArchGymEnv):
 
     ## Description
     A one-step env. For a scratchpad of ``sram_kib`` KiB in ``banks`` banks, the DRAM traffic of
-    the graph comes from the COSMA ILP (default) or a baseline; energy is DRAM bytes x DRAM
-    energy per byte plus SRAM bytes x the per-byte energy of one bank (``sram_kib / banks`` KiB,
-    from the tech table); SRAM bytes are every op's inputs and outputs plus every DRAM
-    transfer. Area is the table's SRAM area plus ``bank_overhead`` (a stated assumption, default
-    5 %) of it per extra bank for decoders and sense amplifiers.
+    the graph, its energy and area come from :func:`archgym.simulators.scratchpad.evaluate.evaluate`
+    (traffic from ``schedule(graph, capacity, method)``, the CLI's vocabulary).
 
     ## Action space
     ``Dict``: ``sram_kib`` (``Integer(low_kib, high_kib, step=step_kib)``), ``banks``
@@ -210,7 +171,7 @@ class ScratchpadSizeEnv(ArchGymEnv):
 
     ## Observation space
     The metrics ``extra_dram_bytes, compulsory_dram_bytes, dram_bytes, sram_bytes, energy_pj,
-    area_mm2, optimal`` divided by their values at the largest size with one bank.
+    area_mm2, optimal, min_peak_bytes`` divided by their values at the largest size with one bank.
 
     ## Reward
     The objective (default ``"energy_pj"``: minus the energy in pJ). Sizes below the largest
@@ -220,9 +181,10 @@ class ScratchpadSizeEnv(ArchGymEnv):
     After one step.
 
     ## Arguments
-    * ``graph``: a built-in graph name, a JSON path or a :class:`Graph`
+    * ``graph``: a built-in graph name, a JSON or ONNX path or a :class:`Graph`
       (default ``densenet-block-graph``).
-    * ``method``: ``ilp``, ``belady`` or ``greedy``; ``time_limit_s``: per ILP solve.
+    * ``method``: one of :data:`archgym.simulators.scratchpad.METHODS` (default ``ilp``, the
+      exact method); ``time_limit_s``: per exact solve.
     * ``low_kib``, ``high_kib``, ``step_kib``: the size range; ``table``: a :class:`TechTable`.
 
     ## Version history
@@ -250,8 +212,7 @@ class ScratchpadSizeEnv(ArchGymEnv):
         self.graph = _graph(graph)
         self.method, self.time_limit_s = method, time_limit_s
         self.bank_overhead, self.table = bank_overhead, table
-        self._cache: dict[int, tuple[Any, bool]] = {}
-        self._op_bytes = sum(self.graph.footprint_bytes(op.name) for op in self.graph.ops)
+        self._cache: dict[tuple[int, int], dict[str, float]] = {}
         space = DesignSpace(
             [
                 Integer("sram_kib", low_kib, high_kib, step=step_kib),
@@ -267,34 +228,24 @@ class ScratchpadSizeEnv(ArchGymEnv):
             **options,
         )
 
-    def config_from_design(self, design: Mapping[str, Any]) -> tuple[int, int]:
-        kib, banks = int(design["sram_kib"]), int(design["banks"])
-        if kib * 1024 < self.graph.max_op_footprint_bytes():
+    def config_from_design(self, design: Mapping[str, Any]) -> ScratchpadConfig:
+        kib = int(design["sram_kib"])
+        need = self.graph.max_op_footprint_bytes()
+        if kib * 1024 < need:
             raise InfeasibleDesign(
-                f"{kib} KiB is below the largest single-op footprint "
-                f"({self.graph.max_op_footprint_bytes()} bytes)"
+                f"{kib} KiB is below the largest single-op footprint ({need} bytes)"
             )
-        return kib, banks
+        return ScratchpadConfig(
+            sram_kib=kib,
+            banks=int(design["banks"]),
+            method=self.method,
+            time_limit_s=self.time_limit_s,
+            bank_overhead=self.bank_overhead,
+            table=self.table,
+        )
 
-    def evaluate_config(self, config: tuple[int, int]) -> dict[str, float]:
-        kib, banks = config
-        cap = kib * 1024
-        if cap not in self._cache:
-            self._cache[cap] = scratchpad_traffic(
-                self.graph, cap, self.method, time_limit_s=self.time_limit_s
-            )
-        r, optimal = self._cache[cap]
-        dram = r.compulsory_dram_bytes + r.extra_dram_bytes
-        sram = self._op_bytes + dram
-        t = self.table
-        energy = dram * t.dram_energy_pj_per_byte + sram * t.sram_pj_per_byte(kib / banks)
-        area = t.sram_area(kib) * (1 + self.bank_overhead * (banks - 1))
-        return {
-            "extra_dram_bytes": float(r.extra_dram_bytes),
-            "compulsory_dram_bytes": float(r.compulsory_dram_bytes),
-            "dram_bytes": float(dram),
-            "sram_bytes": float(sram),
-            "energy_pj": float(energy),
-            "area_mm2": float(area),
-            "optimal": 1.0 if optimal else 0.0,
-        }
+    def evaluate_config(self, config: ScratchpadConfig) -> dict[str, float]:
+        key = (config.sram_kib, config.banks)
+        if key not in self._cache:
+            self._cache[key] = evaluate(config, self.graph)
+        return dict(self._cache[key])

@@ -18,7 +18,7 @@ the preceding op; biases and layer-norm parameters (a few KiB) are left out.
 - ``onnx-<model>-graph`` (``resnet50``, ``squeezenet``, ``inception-v1``, ``densenet121``): the
   real CNNs the ``onnx`` package ships as test data (``onnx/backend/test/data/light``, weights
   replaced by ``ConstantOfShape`` of their shapes), imported with
-  :func:`archgym.simulators.graph.from_onnx` at 1 byte per element; batch norm and activations stay
+  :func:`archgym.simulators.scratchpad.graph.from_onnx` at 1 byte per element; batch norm and activations stay
   separate ops, biases are tensors. Needs the optional ``onnx`` package.
 """
 
@@ -28,7 +28,7 @@ import difflib
 from collections.abc import Callable
 from pathlib import Path
 
-from archgym.simulators.graph import Graph, Op, Tensor
+from archgym.simulators.scratchpad.graph import Graph, Op, Tensor
 
 __all__ = ["ONNX_MODELS", "WORKLOADS", "load_graph", "onnx_test_model"]
 
@@ -180,7 +180,7 @@ def onnx_test_model(model: str) -> Graph:
         )
     import onnx  # lazy: optional dependency
 
-    from archgym.simulators.graph import from_onnx
+    from archgym.simulators.scratchpad.graph import from_onnx
 
     stem = model.replace("-", "_")
     path = Path(onnx.__file__).parent / "backend/test/data/light" / f"light_{stem}.onnx"
@@ -210,7 +210,7 @@ def load_graph(name_or_path: str | Path) -> Graph:
         return WORKLOADS[f"{key}-graph"]()
     path = Path(key)
     if path.suffix == ".onnx":
-        from archgym.simulators.graph import from_onnx
+        from archgym.simulators.scratchpad.graph import from_onnx
 
         return from_onnx(path)
     if path.suffix == ".json" or path.exists():

@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from archgym.agents.cosma import solve
-from archgym.agents.cosma_windows import solve_windows
-from archgym.simulators.scratchpad_baselines import best_baseline, budgets
+from archgym.simulators.scratchpad.baselines import best_baseline, budgets
+from archgym.simulators.scratchpad.ilp import solve
+from archgym.simulators.scratchpad.windows import solve_windows
 
 from archgym.workloads.graphs import load_graph
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 
-from archgym.agents.cosma import solve
-from archgym.simulators.scratchpad_baselines import budgets
+from archgym.simulators.scratchpad.baselines import budgets
+from archgym.simulators.scratchpad.ilp import solve
 
 from archgym.workloads.graphs import load_graph
 

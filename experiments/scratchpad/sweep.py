@@ -16,7 +16,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from archgym.simulators.scratchpad_baselines import budgets
+from archgym.simulators.scratchpad.baselines import budgets
 
 from archgym.commands.scratchpad import METHODS, plot_sweep, sweep
 from archgym.workloads.graphs import load_graph

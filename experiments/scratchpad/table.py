@@ -19,10 +19,10 @@ import csv
 import time
 from pathlib import Path
 
-from archgym.agents.cosma import solve
-from archgym.agents.cosma_windows import solve_windows
-from archgym.simulators.scratchpad import replay
-from archgym.simulators.scratchpad_baselines import baseline_schedules, budgets
+from archgym.simulators.scratchpad.baselines import baseline_schedules, budgets
+from archgym.simulators.scratchpad.ilp import solve
+from archgym.simulators.scratchpad.replay import replay
+from archgym.simulators.scratchpad.windows import solve_windows
 
 from archgym.workloads.graphs import WORKLOADS
 

@@ -2,10 +2,9 @@ import math
 
 import numpy as np
 import pytest
-from archgym.agents.ilp import CosmaILP, zero_traffic_bytes
+from archgym.agents.ilp import CosmaILP
 from archgym.agents.random_walk import RandomWalk
-from archgym.simulators.scratchpad import replay
-from archgym.simulators.scratchpad_baselines import heuristic_schedule
+from archgym.simulators.scratchpad import budget_bytes, schedule
 
 from archgym.envs.scratchpad import ScratchpadSizeEnv
 from archgym.testing import AgentContract, run_loop, toy_space
@@ -29,19 +28,14 @@ def env():
     return ScratchpadSizeEnv("densenet-block-graph", method="belady")
 
 
-def test_zero_traffic_size_is_the_smallest_without_extra_traffic(env):
-    from archgym.agents.cosma import solve
-
-    graph = env.graph
-    need = zero_traffic_bytes(graph)
-    # Independent checks: the capacity-mode ILP, replayed by the simulator, spills nothing at
-    # that size and must spill 1 KiB below it; the size lies between the largest single-op
-    # footprint and the arena of a greedy schedule at unbounded capacity.
-    total = sum(t.bytes for t in graph.tensors.values())
-    greedy_arena = replay(graph, heuristic_schedule(graph, total), total).arena_bytes
-    assert graph.max_op_footprint_bytes() <= need <= greedy_arena
-    assert solve(graph, need).replay.extra_dram_bytes == 0
-    below = solve(graph, need - 1024)
+def test_start_size_is_the_envs_min_peak_below_which_traffic_is_proven(env):
+    agent = CosmaILP(env.space, seed=0)
+    first = agent.ask()
+    agent.tell(first, env.evaluate(first))
+    need = budget_bytes(env.graph, "min_peak")[0]
+    assert agent.zero_traffic_kib == math.ceil(need / 1024)
+    # Independent check: below the exact minimum peak the exact method proves extra traffic.
+    below = schedule(env.graph, need - 1024, "ilp", time_limit_s=60)
     assert below.status == "optimal" and below.replay.extra_dram_bytes > 0
 
 
@@ -53,7 +47,7 @@ def _evals_to_optimum(agent, env, optimum, budget):
 
 
 def test_contract_on_the_scratchpad_size_space(env):
-    agent = CosmaILP(env.space, seed=0, graph=env.graph)
+    agent = CosmaILP(env.space, seed=0)
     history = run_loop(agent, env.evaluate, 400)
     keys = [tuple(d.values()) for d, _ in history]
     assert len(set(keys)) == len(keys)  # never re-asks
@@ -67,23 +61,17 @@ def test_contract_on_the_scratchpad_size_space(env):
 def test_reaches_the_optimum_in_fewer_evaluations_than_random_walk(env):
     # Optimum by enumeration of all 305 designs (the independent reference).
     optimum = max(r.reward for r in map(env.evaluate, env.space.grid()) if r.feasible)
-    ilp = _evals_to_optimum(CosmaILP(env.space, seed=0, graph=env.graph), env, optimum, 305)
+    ilp = _evals_to_optimum(CosmaILP(env.space, seed=0), env, optimum, 305)
     walks = [_evals_to_optimum(RandomWalk(env.space, seed=s), env, optimum, 305) for s in range(5)]
     assert ilp <= 10
     assert ilp < np.median(walks)
 
 
 def test_same_seed_same_designs_and_resume(env):
-    a = CosmaILP(env.space, seed=1, graph="densenet-block-graph")
+    a = CosmaILP(env.space, seed=1)
     run_loop(a, env.evaluate, 7)
-    b = CosmaILP(env.space, seed=1, graph="densenet-block-graph")
+    b = CosmaILP(env.space, seed=1)
     b.load_state_dict(a.state_dict())
     assert [d for d, _ in run_loop(a, env.evaluate, 12)] == [
         d for d, _ in run_loop(b, env.evaluate, 12)
     ]
-
-
-def test_unknown_graph_name_is_a_clear_error(env):
-    agent = CosmaILP(env.space, seed=0, graph="densenet-blok-graph")
-    with pytest.raises(ValueError, match="did you mean"):
-        agent.ask()

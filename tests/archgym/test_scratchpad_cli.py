@@ -7,7 +7,7 @@ import csv
 import json
 
 import pytest
-from archgym.simulators.graph import Graph
+from archgym.simulators.scratchpad.graph import Graph
 
 from archgym.commands.scratchpad import parse_bytes, parse_sizes, register
 from archgym.errors import UserError
@@ -86,7 +86,7 @@ def test_schedule_cbc_and_text_output(graph_file, capsys) -> None:
 def test_schedule_errors_are_one_line(graph_file, tmp_path) -> None:
     with pytest.raises(UserError, match="below the footprint of op 'make'"):
         run(["schedule", "--graph", graph_file, "--capacity", "100"])
-    with pytest.raises(UserError, match="below the largest single-op footprint"):
+    with pytest.raises(UserError, match="below the footprint of op 'make'"):
         run(["schedule", "--graph", graph_file, "--capacity", "100", "--method", "greedy"])
     bad = tmp_path / "bad.json"
     bad.write_text(

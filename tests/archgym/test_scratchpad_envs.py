@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from archgym.simulators.graph import random_dag
-from archgym.simulators.scratchpad import replay
-from archgym.simulators.scratchpad_baselines import budgets, heuristic_schedule
+from archgym.simulators.scratchpad.baselines import budgets, heuristic_schedule
+from archgym.simulators.scratchpad.graph import random_dag
+from archgym.simulators.scratchpad.replay import replay
 from gymnasium.utils.env_checker import check_env
 
 from archgym.envs.scratchpad import ScratchpadScheduleEnv, ScratchpadSizeEnv, scratchpad_traffic

@@ -9,9 +9,9 @@ minimum no-spill peak are the same tensors and must match byte for byte.
 from __future__ import annotations
 
 import pytest
-from archgym.agents.cosma import solve
-from archgym.simulators.scratchpad import replay
-from archgym.simulators.scratchpad_baselines import baseline_schedules, budgets, min_peak_bytes
+from archgym.simulators.scratchpad.baselines import baseline_schedules, budgets, min_peak_bytes
+from archgym.simulators.scratchpad.ilp import solve
+from archgym.simulators.scratchpad.replay import replay
 
 from archgym.workloads.graphs import WORKLOADS, load_graph, onnx_test_model
 

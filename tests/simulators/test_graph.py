@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from archgym.simulators.graph import Graph, Op, Tensor, random_dag
+from archgym.simulators.scratchpad.graph import Graph, Op, Tensor, random_dag
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,7 +126,7 @@ def test_constructor_validates_types() -> None:
 
 
 def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
-    from archgym.simulators.graph import from_onnx
+    from archgym.simulators.scratchpad.graph import from_onnx
     from onnx import TensorProto, helper, numpy_helper  # onnx is in the test extras
 
     w = numpy_helper.from_array(np.zeros((8, 3, 3, 3), dtype=np.float32), "w")
@@ -149,7 +149,7 @@ def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
 
 
 def test_from_onnx_folds_constant_weights_and_drops_unread_unknown_outputs() -> None:
-    from archgym.simulators.graph import from_onnx
+    from archgym.simulators.scratchpad.graph import from_onnx
     from onnx import TensorProto, helper, numpy_helper
 
     shape = numpy_helper.from_array(np.array([8, 3, 3, 3], dtype=np.int64), "w_shape")

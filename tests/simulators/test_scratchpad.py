@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from archgym.simulators.graph import Graph, Op, Tensor, random_dag
-from archgym.simulators.scratchpad import InvalidSchedule, Replayer, Schedule, Step, replay
-from archgym.simulators.scratchpad_baselines import (
+from archgym.simulators.scratchpad.baselines import (
     ALLOCATORS,
     EVICTIONS,
     ORDERS,
@@ -17,6 +15,8 @@ from archgym.simulators.scratchpad_baselines import (
     min_peak_bytes,
     no_spill_peak_bytes,
 )
+from archgym.simulators.scratchpad.graph import Graph, Op, Tensor, random_dag
+from archgym.simulators.scratchpad.replay import InvalidSchedule, Replayer, Schedule, Step, replay
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,7 +131,8 @@ def test_baselines_always_replay_and_compulsory_traffic_is_fixed(seed: int, n: i
         r = replay(g, sched, cap)
         assert r.compulsory_dram_bytes == compulsory, name  # independent of the schedule
         assert r.extra_dram_bytes >= 0 and r.arena_bytes <= cap, name
-    assert len(baseline_schedules(g, cap)) == len(ORDERS) * len(EVICTIONS) * len(ALLOCATORS)
+    online = len(ORDERS) * len(EVICTIONS) * len(ALLOCATORS)  # plus one arena plan per order
+    assert online <= len(baseline_schedules(g, cap)) <= online + len(ORDERS)
     # with room for every tensor at once nothing is ever evicted
     total = sum(t.bytes for t in g.tensors.values())
     assert replay(g, heuristic_schedule(g, total), total).extra_dram_bytes == 0
@@ -219,9 +220,9 @@ def test_baselines_do_not_depend_on_the_hash_seed() -> None:
 
     code = (
         "import numpy as np\n"
-        "from archgym.simulators.graph import random_dag\n"
-        "from archgym.simulators.scratchpad import replay\n"
-        "from archgym.simulators.scratchpad_baselines import heuristic_schedule\n"
+        "from archgym.simulators.scratchpad.graph import random_dag\n"
+        "from archgym.simulators.scratchpad.replay import replay\n"
+        "from archgym.simulators.scratchpad.baselines import heuristic_schedule\n"
         "g = random_dag(25, np.random.default_rng(4), size_range=(1, 3), max_inputs=3)\n"
         "cap = g.max_op_footprint_bytes()\n"
         "print([s.to_dict() for s in heuristic_schedule(g, cap, eviction='greedy').steps])\n"

@@ -24,13 +24,14 @@ import bisect
 from collections.abc import Callable, Sequence
 
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.graph import Graph, Op
-from archgym.simulators.scratchpad import Schedule, Step, replay
+from archgym.simulators.scratchpad.graph import Graph, Op
+from archgym.simulators.scratchpad.replay import Schedule, Step, replay
 
 __all__ = [
     "ALLOCATORS",
     "EVICTIONS",
     "ORDERS",
+    "PLANNERS",
     "EvictionPolicy",
     "baseline_schedules",
     "best_baseline",
@@ -45,6 +46,7 @@ __all__ = [
 ORDERS = ("topological", "memory-aware")
 EVICTIONS = ("belady", "greedy")
 ALLOCATORS = ("hole", "repack")
+PLANNERS = (*ALLOCATORS, "arena")  # "arena": the offline planner of the arena module
 
 
 def memory_aware_order(graph: Graph) -> list[str]:
@@ -281,21 +283,27 @@ def baseline_schedules(
     capacity_bytes: int,
     *,
     order: str | Sequence[str] | None = None,
-    allocators: Sequence[str] = ALLOCATORS,
+    allocators: Sequence[str] = PLANNERS,
 ) -> dict[str, Schedule]:
-    """Every baseline, keyed ``order/eviction/allocator`` (``order`` None: both named orders).
-
-    A given order list is keyed ``given/...``.
+    """Every baseline, keyed ``order/eviction/allocator`` (``order`` None: both named orders),
+    and ``order/arena`` for the offline planner (when ``arena`` is among ``allocators`` and
+    its packing fits). A given order list is keyed ``given/...``.
     """
+    from archgym.simulators.scratchpad.arena import arena_schedule
+
     orders = ORDERS if order is None else (order,)
     out = {}
     for o in orders:
         label = o if isinstance(o, str) else "given"
         for ev in EVICTIONS:
-            for al in allocators:
+            for al in (a for a in allocators if a != "arena"):
                 out[f"{label}/{ev}/{al}"] = heuristic_schedule(
                     graph, capacity_bytes, order=o, eviction=ev, allocator=al
                 )
+        if "arena" in allocators:
+            planned = arena_schedule(graph, resolve_order(graph, o), capacity_bytes)
+            if planned is not None:
+                out[f"{label}/arena"] = planned
     return out
 
 
@@ -304,7 +312,7 @@ def best_baseline(
     capacity_bytes: int,
     *,
     order: str | Sequence[str] | None = None,
-    allocators: Sequence[str] = ALLOCATORS,
+    allocators: Sequence[str] = PLANNERS,
 ) -> tuple[str, Schedule, int]:
     """``(name, schedule, extra_dram_bytes)`` of the baseline with the least extra traffic."""
     best = None
@@ -337,50 +345,79 @@ def no_spill_peak_bytes(graph: Graph, order: Sequence[str]) -> int:
     return peak
 
 
-def min_peak_bytes(graph: Graph, *, max_states: int = 200_000) -> tuple[int, list[str], bool]:
+def min_peak_bytes(
+    graph: Graph, *, max_states: int = 200_000, free: frozenset[str] = frozenset()
+) -> tuple[int, list[str], bool]:
     """Minimum over all orders of the no-spill peak (sum of sizes, addresses ignored).
 
-    Exact dynamic programme over the sets of finished ops (the DAG's down-sets). Returns
-    ``(peak_bytes, order, exact)``; if the graph has more than ``max_states`` down-sets it falls
-    back to the better of the two heuristic orders and ``exact`` is False (an upper bound).
+    Exact dynamic programme over the sets of finished ops (the DAG's down-sets); the live
+    bytes of a down-set do not depend on the path to it, so each transition costs only the
+    op's own tensors. Returns ``(peak_bytes, order, exact)``; if the graph has more than
+    ``max_states`` down-sets it falls back to the better of the two heuristic orders and
+    ``exact`` is False (an upper bound). Tensors in ``free`` count only at the steps of the
+    ops that read or write them (as if they could leave and come back at no cost: a
+    relaxation used for lower bounds).
     """
+    key = ("min_peak", max_states, free)
+    if key not in graph._cache:
+        graph._cache[key] = _min_peak(graph, max_states, free)
+    peak, order, exact = graph._cache[key]
+    return peak, list(order), exact
+
+
+def _min_peak(graph: Graph, max_states: int, free: frozenset[str]) -> tuple[int, list[str], bool]:
     names = [op.name for op in graph.ops]
-    bit = {n: 1 << i for i, n in enumerate(names)}
-    pred_mask = {n: sum(bit[p] for p in graph.predecessors(n)) for n in names}
-    cons_mask = {t: sum(bit[c] for c in cs) for t, cs in graph.consumers.items()}
-    prod_mask = {t: bit[p] for t, p in graph.producer.items()}
+    index = {n: i for i, n in enumerate(names)}
+    bit = [1 << i for i in range(len(names))]
+    pred_mask = [sum(bit[index[p]] for p in graph.predecessors(n)) for n in names]
+    succs = [sorted(index[s] for s in graph.successors(n)) for n in names]
+    cons = {t: sum(bit[index[c]] for c in cs) for t, cs in graph.consumers.items()}
+    ops = [graph.op_by_name[n] for n in names]
+    prod_bit = {t: bit[index[p]] for t, p in graph.producer.items()}
     full = (1 << len(names)) - 1
-
-    def live(done: int) -> set[str]:
-        out = set()
-        for t, cm in cons_mask.items():
-            if cm & ~done and (
-                (t in prod_mask and prod_mask[t] & done) or (t not in prod_mask and cm & done)
-            ):
-                out.add(t)
-        return out
-
-    best: dict[int, tuple[int, int, str | None]] = {0: (0, -1, None)}
+    # state -> (peak, live bytes, ready ops, previous state, op)
+    start_ready = frozenset(i for i in range(len(names)) if pred_mask[i] == 0)
+    best: dict[int, tuple[int, int, frozenset[int], int, int]] = {0: (0, 0, start_ready, -1, -1)}
     frontier = [0]
     while frontier and len(best) <= max_states:
         nxt: list[int] = []
         for done in frontier:
-            peak = best[done][0]
-            alive = live(done)
-            for n in names:
-                if not done & bit[n] and pred_mask[n] & ~done == 0:
-                    new = done | bit[n]
-                    cand = max(peak, _step_bytes(graph, alive, n))
-                    if new not in best:
-                        nxt.append(new)
-                    if new not in best or cand < best[new][0]:
-                        best[new] = (cand, done, n)
+            if len(best) > max_states:
+                break
+            peak, live, ready, _, _ = best[done]
+            for i in ready:
+                new = done | bit[i]
+                op = ops[i]
+                # bytes of the op's tensors that are not live already
+                live_now = step = live
+                for t in set(op.inputs) | set(op.outputs):
+                    was_live = (
+                        t not in free
+                        and cons[t] & ~done
+                        and (prod_bit[t] & done if t in prod_bit else cons[t] & done)
+                    )
+                    if not was_live:
+                        step += graph.size(t)
+                    still = t not in free and cons[t] & ~new
+                    if still and not was_live:
+                        live_now += graph.size(t)
+                    elif was_live and not still:
+                        live_now -= graph.size(t)
+                cand = max(peak, step)
+                if new not in best:
+                    nready = set(ready)
+                    nready.discard(i)
+                    nready.update(s for s in succs[i] if pred_mask[s] & ~new == 0)
+                    best[new] = (cand, live_now, frozenset(nready), done, i)
+                    nxt.append(new)
+                elif cand < best[new][0]:
+                    best[new] = (cand, *best[new][1:3], done, i)
         frontier = nxt
     if full in best:
         order, state = [], full
         while state:
-            _, prev, n = best[state]
-            order.append(n)
+            _, _, _, prev, i = best[state]
+            order.append(names[i])
             state = prev
         return best[full][0], order[::-1], True
     heur = [resolve_order(graph, o) for o in ORDERS]

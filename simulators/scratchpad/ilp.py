@@ -19,17 +19,15 @@ the DAG, so nothing is modelled outside it):
   at ``t``, one binary orders them (below/above: the two exclusive choices of the paper, as one
   variable) when both are resident.
 - Objective: the non-compulsory bytes ``sum size * (reloads + spills)`` of
-  :mod:`archgym.simulators.scratchpad` (first loads of unproduced tensors are compulsory).
+  :mod:`archgym.simulators.scratchpad.replay` (first loads of unproduced tensors are compulsory).
 
 Every solution is turned into a :class:`~archgym.simulators.scratchpad.Schedule` and replayed by the
 scratchpad simulator; the replay's figures are the ones reported. The divide-and-conquer mode
-for large graphs is :func:`archgym.agents.cosma_windows.solve_windows`.
+for large graphs is :func:`archgym.simulators.scratchpad.windows.solve_windows`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,123 +35,23 @@ from typing import Any
 
 import pulp
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.graph import Graph
-from archgym.simulators.scratchpad import Replay, Schedule, Step, replay
-from archgym.simulators.scratchpad_baselines import best_baseline, heuristic_schedule
+from archgym.simulators.scratchpad.baselines import best_baseline, heuristic_schedule
+from archgym.simulators.scratchpad.graph import Graph
+from archgym.simulators.scratchpad.replay import Schedule, Step, replay
+from archgym.simulators.scratchpad.solution import Solution
+from archgym.simulators.scratchpad.solvers import SOLVERS, gap, make_solver, run
 
-__all__ = ["MODES", "SOLVERS", "Solution", "make_solver", "solve"]
+__all__ = ["MAX_VARIABLES", "MODES", "SOLVERS", "ModelTooLarge", "Solution", "make_solver", "solve"]
 
-SOLVERS = ("highs", "cbc")
+MAX_VARIABLES = 3_000_000
+"""Default size guard: a model over this many variables is refused before it is built."""
+
+
+class ModelTooLarge(ValueError):
+    """The MILP would be too large to build (the message gives its size and the way out)."""
+
+
 MODES = ("capacity", "min-peak")
-
-
-@dataclass(frozen=True)
-class Solution:
-    """The outcome of one ILP solve.
-
-    Attributes:
-        status: ``optimal`` (proven), ``feasible`` (a solution, optimality not proven, e.g. at a
-            time limit), ``infeasible`` (proven) or ``timeout`` (no solution within the limit).
-        schedule: The schedule (None without a solution).
-        replay: The simulator's replay of ``schedule`` at ``capacity_bytes``.
-        capacity_bytes: The capacity solved for (in min-peak mode: the arena found).
-        objective: The solver's objective (extra DRAM bytes; arena bytes in min-peak mode).
-        bound: Best proven lower bound on the objective, if the solver reports one.
-        gap: ``(objective - bound) / max(objective, 1)`` when both are known.
-        solve_s: Wall time of model building and solving (s).
-        mode, solver: As requested. ``info``: model size and solver status strings.
-    """
-
-    status: str
-    schedule: Schedule | None
-    replay: Replay | None
-    capacity_bytes: int | None
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solve_s: float
-    mode: str
-    solver: str
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def extra_dram_bytes(self) -> int | None:
-        return None if self.replay is None else self.replay.extra_dram_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``archgym schedule --json``."""
-        r = self.replay
-        return {
-            "status": self.status,
-            "method": "ilp",
-            "solver": self.solver,
-            "mode": self.mode,
-            "capacity_bytes": self.capacity_bytes,
-            "extra_dram_bytes": None if r is None else r.extra_dram_bytes,
-            "compulsory_dram_bytes": None if r is None else r.compulsory_dram_bytes,
-            "order": None if r is None else list(r.order),
-            "spills": None if r is None else [list(x) for x in r.spills],
-            "reloads": None if r is None else [list(x) for x in r.reloads],
-            "peak_bytes": None if r is None else r.peak_bytes,
-            "arena_bytes": None if r is None else r.arena_bytes,
-            "objective": self.objective,
-            "bound": self.bound,
-            "gap": self.gap,
-            "solve_s": self.solve_s,
-            "schedule": None
-            if self.schedule is None
-            else [s.to_dict() for s in self.schedule.steps],
-        }
-
-
-class _WarmHiGHS(pulp.HiGHS):
-    """pulp.HiGHS that hands the variables' initial values to HiGHS as a starting solution."""
-
-    def callSolver(self, lp: Any) -> None:
-        import highspy
-
-        start = highspy.HighsSolution()
-        start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
-        start.value_valid = True
-        lp.solverModel.setSolution(start)
-        lp.solverModel.run()
-
-
-def _cbc_path() -> str | None:
-    """CBC on the PATH (``pip install pulp[cbc]``), else the binary PuLP 3.x still bundles.
-
-    ``COIN_CMD`` with an explicit path is the non-deprecated way to run the bundled binary
-    (``PULP_CBC_CMD`` warns that PuLP 4.0 removes it); None lets COIN_CMD report that no CBC
-    is available.
-    """
-    found = shutil.which("cbc")
-    if found:
-        return found
-    from pulp.apis import coin_api
-
-    bundled = getattr(coin_api, "pulp_cbc_path", None)
-    return bundled if bundled and os.access(bundled, os.X_OK) else None
-
-
-def make_solver(
-    solver: str, time_limit_s: float | None, *, threads: int = 1, warm: bool = False
-) -> Any:
-    """A PuLP solver object; exact optimality (no relative-gap early stop). With ``warm``, the
-    variables' initial values (``setInitialValue``) are passed as a starting solution."""
-    if solver == "highs":
-        cls = _WarmHiGHS if warm else pulp.HiGHS
-        return cls(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.5, threads=threads)
-    if solver == "cbc":
-        return pulp.COIN_CMD(
-            msg=False,
-            timeLimit=time_limit_s,
-            gapRel=0.0,
-            gapAbs=0.5,
-            threads=threads,
-            warmStart=warm,
-            path=_cbc_path(),
-        )
-    raise ValueError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
 
 
 @dataclass
@@ -180,6 +78,7 @@ class _Model:
         addresses: bool,
         start: _State,
         live_out: set[str],
+        max_variables: int = MAX_VARIABLES,
     ) -> None:
         self.g, self.ops, self.cap, self.addresses = graph, list(ops), capacity, addresses
         self.start, self.live_out = start, live_out
@@ -200,12 +99,6 @@ class _Model:
         self.prob = pulp.LpProblem("cosma", pulp.LpMinimize)
         big = capacity if capacity is not None else upper
         self.peak = None if capacity is not None else self.prob.add_variable("peak", 0, upper)
-        self.y = {}
-        if not fixed_order:
-            for i, o in enumerate(self.ops):
-                lo, hi = self.win[o]
-                for t in range(lo, hi + 1):
-                    self.y[o, t] = self.prob.add_variable(f"y_{i}_{t}", cat="Binary")
         # tensor windows
         touched: dict[str, list[str]] = {}
         for o in self.ops:
@@ -232,6 +125,13 @@ class _Model:
             else:  # resident at the start but dead: dropped before step 0
                 continue
             self.twin[a] = range(lo, hi + 1)
+        self._guard(fixed_order, max_variables)
+        self.y = {}
+        if not fixed_order:
+            for i, o in enumerate(self.ops):
+                lo, hi = self.win[o]
+                for t in range(lo, hi + 1):
+                    self.y[o, t] = self.prob.add_variable(f"y_{i}_{t}", cat="Binary")
         self.m = {
             (a, t): self.prob.add_variable(f"m_{k}_{t}", cat="Binary")
             for k, (a, w) in enumerate(self.twin.items())
@@ -248,6 +148,23 @@ class _Model:
         if addresses:
             self._addresses(big)
 
+    def _guard(self, fixed_order: bool, max_variables: int) -> None:
+        """Refuse a model whose variable count would exceed ``max_variables`` (memory)."""
+        count = 0 if fixed_order else sum(hi - lo + 1 for lo, hi in self.win.values())
+        count += 2 * sum(len(w) for w in self.twin.values())
+        if self.addresses:
+            alive = [0] * self.n
+            for w in self.twin.values():
+                for t in w:
+                    alive[t] += 1
+            count += sum(len(w) for w in self.twin.values()) + sum(k * (k - 1) // 2 for k in alive)
+        if count > max_variables:
+            raise ModelTooLarge(
+                f"the model of {self.n} ops would have {count:,} variables, over the limit of "
+                f"{max_variables:,}; use method 'ilp' (capacity first), 'windows', or raise "
+                "`max_variables`"
+            )
+
     def Y(self, o: str, t: int) -> Any:
         lo, hi = self.win[o]
         if not lo <= t <= hi:
@@ -263,15 +180,22 @@ class _Model:
         g, P, n = self.g, self.prob, self.n
         inside = set(self.ops)
         if self.y:
+            at: dict[int, list[Any]] = {t: [] for t in range(n)}
+            for (_o, t), v in self.y.items():
+                at[t].append(v)
+
+            def when(o: str) -> Any:
+                lo, hi = self.win[o]
+                return pulp.lpSum(t * self.y[o, t] for t in range(lo, hi + 1))
+
             for o in self.ops:
-                P += pulp.lpSum(self.Y(o, t) for t in range(n)) == 1
+                lo, hi = self.win[o]
+                P += pulp.lpSum(self.y[o, t] for t in range(lo, hi + 1)) == 1
             for t in range(n):
-                P += pulp.lpSum(self.Y(o, t) for o in self.ops) == 1
+                P += pulp.lpSum(at[t]) == 1
             for c in self.ops:
                 for p in sorted(g.predecessors(c) & inside):
-                    P += pulp.lpSum(t * self.Y(p, t) for t in range(n)) + 1 <= pulp.lpSum(
-                        t * self.Y(c, t) for t in range(n)
-                    )
+                    P += when(p) + 1 <= when(c)
         for o in self.ops:
             op = g.op_by_name[o]
             lo, hi = self.win[o]
@@ -289,9 +213,16 @@ class _Model:
                 made = self.Y(prod, t) if mine else 0
                 P += self.r[a, t] >= self.m[a, t] - self.M(a, t - 1) - made
                 if mine:  # not before its producer
-                    P += self.m[a, t] <= pulp.lpSum(self.Y(prod, u) for u in range(t + 1))
+                    lo, hi = self.win[prod]
+                    P += self.m[a, t] <= pulp.lpSum(
+                        self.Y(prod, u) for u in range(lo, min(t, hi) + 1)
+                    )
                 if a not in self.live_out:  # not after its last reader
-                    later = pulp.lpSum(self.Y(c, u) for c in readers for u in range(t, n))
+                    later = pulp.lpSum(
+                        self.Y(c, u)
+                        for c in readers
+                        for u in range(max(t, self.win[c][0]), self.win[c][1] + 1)
+                    )
                     P += self.m[a, t] <= later + made
             loads = pulp.lpSum(self.r[a, t] for t in w)
             first_free = prod is None and a not in self.start.loaded_once and readers
@@ -313,9 +244,11 @@ class _Model:
                 if a in self.live_out:
                     P += s >= gone
                 cost.append(size * s)
+        alive: dict[int, list[Any]] = {t: [] for t in range(n)}
+        for (a, t), v in self.m.items():
+            alive[t].append(g.size(a) * v)
         for t in range(n):
-            used = pulp.lpSum(g.size(a) * self.m[a, t] for a, w in self.twin.items() if t in w)
-            P += used <= (self.cap if self.peak is None else self.peak)
+            P += pulp.lpSum(alive[t]) <= (self.cap if self.peak is None else self.peak)
         P += self.peak if self.peak is not None else pulp.lpSum(cost)
 
     def _addresses(self, big: int) -> None:
@@ -511,44 +444,6 @@ def _check(graph: Graph, capacity_bytes: int | None, solver: str) -> None:
         )
 
 
-def _run(
-    model: _Model, solver: str, time_limit_s: float | None, threads: int, warm: bool = False
-) -> dict[str, Any]:
-    prob = model.prob
-    prob.solve(make_solver(solver, time_limit_s, threads=threads, warm=warm))
-    sol = prob.sol_status
-    if sol == pulp.LpSolutionOptimal:
-        status = "optimal"
-    elif sol == pulp.LpSolutionIntegerFeasible:
-        status = "feasible"
-    elif sol == pulp.LpSolutionInfeasible:
-        status = "infeasible"
-    else:  # no solution found: a time limit (never reported as infeasible)
-        status = "timeout"
-    objective = pulp.value(prob.objective) if status in ("optimal", "feasible") else None
-    bound = objective if status == "optimal" else None
-    if solver == "highs" and status != "infeasible" and getattr(prob, "solverModel", None):
-        h = prob.solverModel
-        offset = (objective - h.getInfo().objective_function_value) if objective is not None else 0
-        dual = h.getInfo().mip_dual_bound
-        if abs(dual) < 1e300:
-            bound = dual + (offset if objective is not None else prob.objective.constant)
-    if model.peak is None and status in ("optimal", "feasible"):
-        bound = max(bound or 0.0, 0.0)  # extra traffic is never negative: 0 is always a bound
-    info = {
-        "pulp_status": pulp.LpStatus[prob.status],
-        "variables": len(prob.variables()),
-        "constraints": prob.numConstraints(),
-    }
-    return {"status": status, "objective": objective, "bound": bound, "info": info}
-
-
-def _gap(objective: float | None, bound: float | None) -> float | None:
-    if objective is None or bound is None:
-        return None
-    return max(0.0, objective - bound) / max(abs(objective), 1.0)
-
-
 def solve(
     graph: Graph,
     capacity_bytes: int | None = None,
@@ -561,6 +456,7 @@ def solve(
     warm_start: bool | Schedule = False,
     fallback: bool = True,
     threads: int = 1,
+    max_variables: int = MAX_VARIABLES,
 ) -> Solution:
     """Solve the joint order + address + replacement ILP for ``graph``.
 
@@ -583,6 +479,7 @@ def solve(
             best baseline's schedule and replay (``info["fallback"]``); the status stays
             ``timeout`` and ``objective`` None.
         threads: Solver threads.
+        max_variables: Size guard: raise ModelTooLarge before building a bigger model.
 
     Raises:
         InfeasibleDesign: ``capacity_bytes`` is below the largest single-op footprint.
@@ -608,6 +505,7 @@ def solve(
         addresses=addresses,
         start=_State(in_dram=set(graph.unproduced())),
         live_out=set(),
+        max_variables=max_variables,
     )
     warm = False
     if warm_start is not False:
@@ -615,8 +513,7 @@ def solve(
         if start is True:
             start = _best_baseline(graph, capacity_bytes if mode == "capacity" else total, order)
         warm = model.warm_start(start)
-    out = _run(model, solver, time_limit_s, threads, warm=warm)
-    out["info"]["warm_start"] = warm
+    out = run(model.prob, solver, time_limit_s, threads, warm=warm, nonnegative=model.peak is None)
     schedule = result = None
     cap = capacity_bytes if mode == "capacity" else None
     if out["objective"] is not None:
@@ -636,7 +533,7 @@ def solve(
         capacity_bytes=cap,
         objective=out["objective"],
         bound=out["bound"],
-        gap=_gap(out["objective"], out["bound"]),
+        gap=gap(out["objective"], out["bound"]),
         solve_s=time.perf_counter() - t0,
         mode=mode,
         solver=solver,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.graph import Graph
+from archgym.simulators.scratchpad.graph import Graph
 
 __all__ = ["InvalidSchedule", "Replay", "Replayer", "Schedule", "Step", "live_after", "replay"]
 

@@ -15,10 +15,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from archgym.agents.cosma import Solution, _check, _Model, _run, _State, solve
-from archgym.simulators.graph import Graph
-from archgym.simulators.scratchpad import InvalidSchedule, Replay, Schedule, Step, replay
-from archgym.simulators.scratchpad_baselines import best_baseline
+from archgym.simulators.scratchpad.baselines import best_baseline
+from archgym.simulators.scratchpad.graph import Graph
+from archgym.simulators.scratchpad.ilp import Solution, _check, _Model, _State, solve
+from archgym.simulators.scratchpad.replay import InvalidSchedule, Replay, Schedule, Step, replay
+from archgym.simulators.scratchpad.solvers import run
 
 __all__ = ["solve_windows"]
 
@@ -52,7 +53,7 @@ def _windows_pass(
             ),
             live_out=live_out,
         )
-        out = _run(model, solver, time_limit_s, threads)
+        out = run(model.prob, solver, time_limit_s, threads)
         statuses.append(out["status"])
         if out["objective"] is None:
             return None, statuses

@@ -185,6 +185,29 @@ class Graph:
         """The largest single-op footprint: no schedule fits a smaller scratchpad."""
         return max(self.footprint_bytes(op.name) for op in self.ops)
 
+    def weights(self) -> tuple[str, ...]:
+        """Unproduced tensors that are not declared ``inputs``: the weights."""
+        return tuple(t for t in self.unproduced() if t not in self.inputs)
+
+    def activations_only(self) -> Graph:
+        """This graph without its weights (the COSMA paper's activations-only setting).
+
+        Weights are streamed from DRAM outside the scratchpad's budget: they are removed from
+        every op's inputs. Raises ValueError when the graph declares no ``inputs`` (then the
+        weights cannot be told from the activations).
+        """
+        if not self.inputs and self.unproduced():
+            raise ValueError(
+                f"graph {self.name!r} declares no `inputs`, so its weights are unknown; list "
+                "the input activations under `inputs` to use the activations-only mode"
+            )
+        drop = set(self.weights())
+        if not drop:
+            return self
+        ops = [Op(o.name, tuple(t for t in o.inputs if t not in drop), o.outputs) for o in self.ops]
+        tensors = {n: t for n, t in self.tensors.items() if n not in drop}
+        return Graph(f"{self.name} (activations)", tensors, ops, self.inputs, self.outputs)
+
     # ----- orders -----------------------------------------------------------------------------
     def topological_order(self) -> list[str]:
         """A topological order (Kahn's algorithm, ties broken by position in ``ops``)."""
@@ -393,9 +416,10 @@ def from_onnx(
     ``<op_type>_<index>``. Tensors whose shape cannot be inferred raise ValueError, except an
     output that nothing reads (e.g. Dropout's mask), which is left out.
 
-    With ``fold_constants`` (default), ``Constant`` and ``ConstantOfShape`` nodes whose inputs
-    are all initializers are not ops: their outputs become weight tensors (unproduced, loaded
-    from DRAM). The ``onnx`` package's "light" test models (ResNet-50, SqueezeNet, ...) strip
+    With ``fold_constants`` (default), ``Constant`` and ``ConstantOfShape`` nodes, and any node
+    whose inputs are all constants (initializers or folded outputs, e.g. DenseNet-121's 242
+    ``Unsqueeze`` of batch-norm parameters), are not ops: their outputs become weight tensors
+    (unproduced, loaded from DRAM), as a compiler's constant folding leaves them. The ``onnx`` package's "light" test models (ResNet-50, SqueezeNet, ...) strip
     their weights this way (each weight is a ``ConstantOfShape`` of its shape), and a
     compiler folds such nodes before scheduling.
     """
@@ -432,7 +456,7 @@ def from_onnx(
         op_name = node.name or f"{node.op_type}_{i}"
         if (
             fold_constants
-            and node.op_type in ("Constant", "ConstantOfShape")
+            and (node.op_type in ("Constant", "ConstantOfShape") or any(node.input))
             and all(t in init_names for t in node.input if t)
         ):
             init_names.update(node.output)  # a weight now: its tensor is made when read
