@@ -9,6 +9,7 @@ cover the runs with up to 100 k requests; this covers all of them (up to 3.6 M).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ DATA = ROOT / "tests" / "data" / "scalesim"
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args()
     with open(DATA / "cases.csv") as f:
         cases = [c for c in csv.DictReader(f) if c["status"] == "ok"]
     with open(DATA / "detailed.csv") as f:
