@@ -98,8 +98,9 @@ def test_unreachable_scheduler_is_a_user_error(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_optuna_runs_on_two_machines_share_one_study(tmp_path):
-    """Two drivers (two `archgym run`s, e.g. on two machines) tell one study in one storage."""
+def test_optuna_runs_on_two_machines_keep_their_own_studies_in_one_storage(tmp_path):
+    """Two drivers (two `archgym run`s, e.g. on two machines) write one journal storage; each run
+    has its own study, named from the run (prefix, sampler, seed, settings), never shared."""
     optuna = pytest.importorskip("optuna")
     journal = tmp_path / "study.journal"
     for seed in (0, 1):  # one driver per seed, as two machines would run them
@@ -119,7 +120,8 @@ def test_optuna_runs_on_two_machines_share_one_study(tmp_path):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    study = optuna.load_study(
-        study_name="shared", storage=JournalStorage(JournalFileBackend(str(journal)))
-    )
-    assert len(study.trials) >= 24  # both drivers' evaluations (plus any skipped proposals)
+    storage = JournalStorage(JournalFileBackend(str(journal)))
+    names = optuna.get_all_study_names(storage)
+    assert len(names) == 2 and all(n.startswith("shared") for n in names)
+    for name in names:
+        assert len(optuna.load_study(study_name=name, storage=storage).trials) >= 12
