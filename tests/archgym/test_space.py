@@ -223,3 +223,57 @@ def test_cardinality_by_constraint_groups_equals_enumeration():
     assert space.cardinality == len(list(space.grid()))
     no_callable = DesignSpace(space.params, constraints=list(space.constraints[:3]))
     assert no_callable.cardinality == len(list(no_callable.grid()))
+
+
+@st.composite
+def _spaces(draw):
+    """Random spaces: every parameter kind, expression constraints with and without labels."""
+    params = []
+    for i in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["int", "log", "step", "pow2", "cat", "real"]))
+        lo = draw(st.integers(1, 20))
+        hi = lo + draw(st.integers(0, 40))
+        name = f"p{i}"
+        if kind == "int":
+            params.append(Integer(name, lo, hi))
+        elif kind == "log":
+            params.append(Integer(name, lo, hi, log=True))
+        elif kind == "step":
+            params.append(Integer(name, lo, hi + 3, step=3))
+        elif kind == "pow2":
+            params.append(PowerOfTwo(name, 2 ** (lo % 5), 2 ** (lo % 5 + 3)))
+        elif kind == "cat":
+            params.append(
+                Categorical(
+                    name,
+                    draw(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=4, unique=True)),
+                )
+            )
+        else:
+            params.append(Real(name, float(lo), float(hi) + 0.5, log=draw(st.booleans())))
+    numeric = [p.name for p in params if not isinstance(p, Categorical)]
+    constraints = []
+    if numeric:
+        expr = f"{numeric[0]} <= {draw(st.integers(1, 60))}"
+        label = draw(st.sampled_from([None, "budget"]))
+        constraints.append(Constraint(expr, name=label))
+    return DesignSpace(params, constraints=constraints)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_spaces(), st.integers(0, 2**32 - 1))
+def test_to_dict_from_dict_round_trips_every_space(space, seed):
+    again = DesignSpace.from_dict(space.to_dict())
+    assert again.to_dict() == space.to_dict()
+    assert [c.text for c in again.constraints] == [c.text for c in space.constraints]
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        design = {p.name: p.sample(rng) for p in space}
+        assert again.violated(design) == space.violated(design)
+        assert again.check_box(design) == space.check_box(design)
+
+
+def test_a_callable_constraint_refuses_to_be_saved():
+    space = DesignSpace([Integer("a", 1, 4)], constraints=[lambda d: d["a"] > 1])
+    with pytest.raises(ValueError, match="callable and cannot be saved"):
+        space.to_dict()
