@@ -172,15 +172,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_calibrate(args: argparse.Namespace) -> int:
+def _device_name(name: str) -> str:
     from archgym.simulators.gpu import get_device
+
+    try:
+        return get_device(name).name
+    except ValueError as exc:
+        raise UserError(f"--device: {exc}") from None
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
     from archgym.simulators.gpu.calibration import load_calibration
     from archgym.simulators.gpu.fitting import calibrate_file
 
-    try:
-        device = get_device(args.device).name
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    device = _device_name(args.device)
     start = load_calibration(args.start or device, borrow=False)
     try:
         text = calibrate_file(
@@ -199,13 +204,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from archgym.simulators.gpu import get_device
     from archgym.simulators.gpu import validation as val
 
-    try:
-        device = get_device(args.device).name
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    device = _device_name(args.device)
     baseline = not args.no_baseline
     if args.csv:
         if not Path(args.csv).is_file():
