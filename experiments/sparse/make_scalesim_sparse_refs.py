@@ -1,6 +1,6 @@
 """Generate SCALE-Sim 3.0.0 sparse-mode references for the sparse engine (tests/data/sparse/).
 
-SCALE-Sim v3 models layer-wise N:M weight sparsity in the weight-stationary dataflow (its
+SCALE-Sim v3 models layer-wise N:M weight sparsity, mainly in the weight-stationary dataflow (its
 ``[sparsity]`` cfg section and an ``N:M`` column in the topology file): the filter operand is
 compressed along K and stored as ELLPACK blocks with ``ceil(log2 M)`` index bits per kept value.
 Run it with any Python; it drives SCALE-Sim in its own interpreter (it needs numpy<2.4):
@@ -86,6 +86,8 @@ LAYERS = {
     "c_1x1": ("conv", (10, 10, 1, 1, 64, 64, 1)),
     "g_ragged": ("gemm", (20, 37, 90)),
     "c_s2": ("conv", (9, 9, 3, 3, 6, 10, 2)),
+    "c_s2_pad": ("conv", (10, 10, 3, 3, 6, 8, 2)),  # (H - R) % stride != 0: a padding window
+    "DP_c": ("conv", (8, 8, 3, 3, 4, 4, 1)),  # depthwise ("DP" in the name), one run per channel
 }
 ARRAYS = ((4, 4), (8, 8), (16, 8), (8, 32), (32, 32))
 PATTERNS = ("1:1", "2:4", "1:4", "1:2", "2:8", "4:8")
@@ -112,7 +114,12 @@ KIND_SHAPES = (
     ("g_ragged", 8, 16, "1:4"),
     ("c_s2", 16, 8, "2:8"),
     ("g_odd", 16, 16, "1:1"),
+    ("c_s2_pad", 8, 8, "2:4"),
+    ("DP_c", 8, 8, "1:2"),
 )
+#: Output- and input-stationary runs (SCALE-Sim prunes both operands; OptimizedMapping stops
+#: there with an assertion, so only without it).
+OTHER_DATAFLOW_SHAPES = (("g_ragged", 8, 16, "1:4"), ("c_s2", 16, 8, "2:8"))
 
 
 def kind_cases() -> list[dict]:
@@ -121,7 +128,14 @@ def kind_cases() -> list[dict]:
     for rep, opt, block in KINDS:
         for layer, rows, cols, pattern in KIND_SHAPES:
             case = {"layer": layer, "rows": rows, "cols": cols, "pattern": pattern}
-            out.append({**case, "rep": rep, "optimized": opt, "block": block})
+            out.append({**case, "rep": rep, "optimized": opt, "block": block, "dataflow": "ws"})
+    for dataflow in ("os", "is"):
+        for rep in ("ellpack_block", "csr", "csc"):
+            for layer, rows, cols, pattern in OTHER_DATAFLOW_SHAPES:
+                case = {"layer": layer, "rows": rows, "cols": cols, "pattern": pattern}
+                out.append(
+                    {**case, "rep": rep, "optimized": "false", "block": 8, "dataflow": dataflow}
+                )
     return out
 
 

@@ -1,15 +1,16 @@
 """SCALE-Sim 3.0.0's sparse mode (``[sparsity] SparsitySupport = true``), reproduced in compat.
 
-SCALE-Sim prunes the filter operand ``filter[K, N]`` along K and folds the compressed rows over a
-weight-stationary array. This module derives the compressed shape the way its
+SCALE-Sim prunes the filter operand ``filter[K, N]`` along K and folds the compressed rows over the
+array (OptimizedMapping: weight-stationary only). This module derives the compressed shape the way its
 ``operand_matrix`` does and runs the compat analytical model
 (:func:`~archgym.simulators.systolic.analytical.analyze_batch`, the path
 :func:`archgym.simulators.sparse.analyze_sparse` uses for the same runs) on it:
 
 - ``OptimizedMapping = false``: every column keeps the topology's N of every M rows (the first
   N of each group; a trailing partial group keeps ``min(N, K mod M)``), so the array runs
-  ``K_c = (K // M) * N + min(N, K mod M)`` rows; the ifmap SRAM reads are multiplied by ``M/N``
-  (an activation block is read once per kept row, SCALE-Sim's own comment).
+  ``K_c = (K // M) * N + min(N, K mod M)`` rows (os, ws and is: the ifmap columns are pruned
+  alike); on ws the ifmap SRAM reads are multiplied by ``M/N`` (an activation block is read
+  once per kept row, SCALE-Sim's own comment).
 - ``OptimizedMapping = true``: column ``c`` keeps ``N_c`` of every ``BlockSize`` rows, ``N_c``
   drawn by ``numpy.random.seed(RandomNumberGeneratorSeed)`` then ``randint(1, B // 2 + 1)`` per
   column (reset per layer); the compressed matrix has ``ceil(K / 2B) * B`` rows whose unused
@@ -99,8 +100,8 @@ def read_sparsity(path: str | os.PathLike, config: ArrayConfig) -> SparsityOptio
     """The cfg's sparse-mode options, or ``None`` when ``SparsitySupport`` is not true.
 
     Raises ``CfgError`` (naming the file, line and key) for anything this module does not
-    reproduce: a dataflow other than ws, USER bandwidth, ``FilterOffset = 0``, an unknown
-    ``SparseRep``, and a ``BlockSize`` SCALE-Sim rejects or mishandles.
+    reproduce: USER bandwidth, ``FilterOffset = 0``, an unknown ``SparseRep``, OptimizedMapping
+    on os/is (SCALE-Sim stops) and a ``BlockSize`` SCALE-Sim rejects or mishandles.
     """
     path = Path(path)
     sections = _parse_ini(path)
@@ -109,11 +110,6 @@ def read_sparsity(path: str | os.PathLike, config: ArrayConfig) -> SparsityOptio
         return None
     line = support[1]
     arch = sections.get("architecture_presets", {})
-    if config.dataflow != "ws":
-        raise CfgError(
-            f"{path}:{arch['dataflow'][1]}: field 'Dataflow' = {config.dataflow} with "
-            "SparsitySupport = true: only SCALE-Sim's weight-stationary sparse mode is reproduced"
-        )
     if config.user_bandwidth:
         raise CfgError(
             f"{path}:{line}: field 'InterfaceBandwidth' = USER with SparsitySupport = true: "
@@ -131,7 +127,14 @@ def read_sparsity(path: str | os.PathLike, config: ArrayConfig) -> SparsityOptio
             f"{path}:{rep_line}: field 'SparseRep' must be one of {', '.join(REPRESENTATIONS)} "
             f"(SCALE-Sim stops on any other), but got {rep!r}"
         )
-    optimized = _entry(sections, path, "OptimizedMapping")[0].strip().lower() == "true"
+    opt_entry = _entry(sections, path, "OptimizedMapping")
+    optimized = opt_entry[0].strip().lower() == "true"
+    if optimized and config.dataflow != "ws":
+        raise CfgError(
+            f"{path}:{opt_entry[1]}: field 'OptimizedMapping' = true with Dataflow = "
+            f"{config.dataflow}: SCALE-Sim stops there (operand dimension mismatch); it maps "
+            "optimised sparsity on ws only"
+        )
     seed = _int(
         path, _entry(sections, path, "RandomNumberGeneratorSeed"), "RandomNumberGeneratorSeed"
     )
@@ -181,7 +184,7 @@ def scalesim_sparse_analyze(
     """Per-layer metrics (the keys of ``analyze``) and SPARSE_REPORT rows of SCALE-Sim's sparse mode.
 
     Args:
-        config: A ws array in CALC mode with ``scalesim_compat=True``.
+        config: An array in CALC mode with ``scalesim_compat=True``.
         layers: The workload; ``ratios`` its topology's ``(N, M)`` per layer.
         options: From :func:`read_sparsity`.
 
@@ -216,7 +219,7 @@ def scalesim_sparse_analyze(
         t = table.M_scalesim
         out["ifmap_sram_reads"] = folds * (t + config.rows - 1) * config.rows * options.block_size
         out["ifmap_sram_reads"] = out["ifmap_sram_reads"] * groups
-    else:
+    elif config.dataflow == "ws":
         ratio = np.array([m / n for n, m in ratios])
         out["ifmap_sram_reads"] = out["ifmap_sram_reads"] * ratio
     out["macs"] = dense["macs"]

@@ -44,14 +44,16 @@ def _rows(name: str) -> list[dict]:
 
 def _layer(name: str):
     kind, dims = GEN.LAYERS[name]
-    return GemmLayer(*dims, name=name) if kind == "gemm" else ConvLayer(*dims, name=name)
+    if kind == "gemm":
+        return GemmLayer(*dims, name=name)
+    return ConvLayer(*dims, depthwise="DP" in name, name=name)  # as SCALE-Sim and read_topology
 
 
 def _array(case: dict) -> ArrayConfig:
     return ArrayConfig(
         rows=int(case["rows"]),
         cols=int(case["cols"]),
-        dataflow="ws",
+        dataflow=case.get("dataflow", "ws"),
         ifmap_sram_kib=512,
         filter_sram_kib=512,
         ofmap_sram_kib=256,
@@ -68,22 +70,27 @@ KINDS = _rows("scalesim_sparse_kinds.csv")
 
 
 def test_the_kind_references_cover_every_storage_kind_and_mapping():
-    seen = {(c["rep"], c["optimized"]) for c in KINDS}
-    assert seen == {(r, o) for r in ("ellpack_block", "csr", "csc") for o in ("false", "true")}
+    seen = {(c["rep"], c["optimized"], c["dataflow"]) for c in KINDS}
+    kinds = ("ellpack_block", "csr", "csc")
+    assert seen == {(r, o, "ws") for r in kinds for o in ("false", "true")} | {
+        (r, "false", d) for r in kinds for d in ("os", "is")
+    }
     assert len(KINDS) == len(GEN.kind_cases())
 
 
 @pytest.mark.parametrize(
     "case",
     KINDS,
-    ids=lambda c: f"{c['rep']}-opt{c['optimized']}{c['block']}-{c['layer']}-{c['pattern']}",
+    ids=lambda c: (
+        f"{c['dataflow']}-{c['rep']}-opt{c['optimized']}{c['block']}-{c['layer']}-{c['pattern']}"
+    ),
 )
 def test_every_storage_kind_matches_scalesim_exactly(case):
     options = SparsityOptions(case["rep"], case["optimized"] == "true", int(case["block"]), 40)
-    metrics, rows = scalesim_sparse_analyze(
-        _array(case), [_layer(case["layer"])], [_ratio(case)], options
-    )
-    assert int(metrics["cycles"][0]) == int(case["total_cycles"])
+    layer = _layer(case["layer"])
+    metrics, rows = scalesim_sparse_analyze(_array(case), [layer], [_ratio(case)], options)
+    groups = layer.groups  # SCALE-Sim runs a depthwise layer as one layer per channel
+    assert int(metrics["cycles"][0]) == groups * int(case["total_cycles"])
     assert int(metrics["stall_cycles"][0]) == int(case["stall_cycles"]) == 0
     percent = {
         "mapping_efficiency": "mapping_efficiency",
@@ -93,7 +100,7 @@ def test_every_storage_kind_matches_scalesim_exactly(case):
     for ref, key in percent.items():
         assert 100 * float(metrics[key][0]) == pytest.approx(float(case[ref]), rel=1e-12), ref
     for key in ("ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes"):
-        assert float(metrics[key][0]) == float(case[key]), key
+        assert float(metrics[key][0]) == groups * float(case[key]), key
     # The SPARSE_REPORT cells as SCALE-Sim prints them (ints for CSR/CSC, floats for ELLPACK).
     rep, original, new, metadata, bandwidth = rows[0]
     assert rep == case["representation"]
@@ -146,7 +153,9 @@ def _run(argv):
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in KINDS if c["layer"] == "g_ragged"], ids=lambda c: c["rep"] + c["block"]
+    "case",
+    [c for c in KINDS if c["layer"] == "g_ragged"],
+    ids=lambda c: f"{c['dataflow']}-{c['rep']}-{c['optimized']}{c['block']}",
 )
 def test_simulate_writes_scalesim_sparse_report(tmp_path, case):
     cfg = _sparse_cfg(
@@ -156,6 +165,7 @@ def test_simulate_writes_scalesim_sparse_report(tmp_path, case):
         SparseRep=case["rep"],
         OptimizedMapping=case["optimized"],
         BlockSize=case["block"],
+        Dataflow=case["dataflow"],
     )
     text, _ = GEN.topology(case["layer"], case["pattern"])
     (tmp_path / "t.csv").write_text(text)
@@ -190,7 +200,7 @@ def test_simulate_writes_scalesim_sparse_report(tmp_path, case):
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
-        ({"Dataflow": "os"}, "field 'Dataflow' = os with SparsitySupport"),
+        ({"Dataflow": "os", "OptimizedMapping": "true"}, "field 'OptimizedMapping' = true with"),
         ({"InterfaceBandwidth": "USER"}, "field 'InterfaceBandwidth' = USER"),
         ({"SparseRep": "coo"}, "field 'SparseRep' must be one of"),
         ({"OptimizedMapping": "true", "BlockSize": "3"}, "field 'BlockSize' must be even"),
@@ -218,3 +228,40 @@ def test_sparse_mode_refuses_replay_and_cycle_fidelity(tmp_path):
 def test_read_sparsity_is_none_without_support(tmp_path):
     write_cfg(tmp_path / "d.cfg", ArrayConfig(rows=4, cols=4, dataflow="ws"))
     assert read_sparsity(tmp_path / "d.cfg", ArrayConfig(rows=4, cols=4, dataflow="ws")) is None
+
+
+@pytest.mark.parametrize(("optimized", "block"), [("false", "8"), ("true", "4")])
+def test_multi_layer_topology_with_depthwise_rows(tmp_path, optimized, block):
+    # SCALE-Sim reseeds per layer and writes a depthwise layer as one row per channel.
+    refs = {
+        c["layer"]: c
+        for c in KINDS
+        if c["rep"] == "ellpack_block"
+        and (c["optimized"], c["block"], c["dataflow"]) == (optimized, block, "ws")
+        and c["layer"] in ("c_s2_pad", "DP_c")
+    }
+    cfg = _sparse_cfg(tmp_path / "s.cfg", 8, 8, OptimizedMapping=optimized, BlockSize=block)
+    first, _ = GEN.topology("c_s2_pad", refs["c_s2_pad"]["pattern"])
+    second, _ = GEN.topology("DP_c", refs["DP_c"]["pattern"])
+    (tmp_path / "t.csv").write_text(first + second.splitlines()[1] + "\n")
+    out = tmp_path / "out"
+    argv = ["simulate", "-c", str(cfg), "-t", str(tmp_path / "t.csv"), "-o", str(out)]
+    assert _run([*argv, "--scalesim-compat"]) == 0
+    rows = (out / "SPARSE_REPORT.csv").read_text().splitlines()[1:]
+    expected = [refs["c_s2_pad"]] + [refs["DP_c"]] * 4
+    assert len(rows) == len(expected)
+    for i, (row, ref) in enumerate(zip(rows, expected, strict=True)):
+        cells = row.rstrip(",").split(", ")
+        assert cells[:5] == [
+            str(i),
+            "ellpack_block",
+            ref["original_filter_storage"],
+            ref["new_storage"],
+            ref["metadata_storage"],
+        ]
+    with open(out / "COMPUTE_REPORT.csv") as f:
+        compute = [[c.strip() for c in line.split(",")] for line in f][1:]
+    assert [int(r[2]) for r in compute] == [int(r["total_cycles"]) for r in expected]
+    assert [float(r[5]) for r in compute] == pytest.approx(
+        [float(r["mapping_efficiency"]) for r in expected], rel=1e-12
+    )
