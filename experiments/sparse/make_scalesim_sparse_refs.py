@@ -205,6 +205,9 @@ def run_case(python: str, case: dict) -> dict:
             "ifmap_sram_reads": detail["SRAM IFMAP Reads"],
             "filter_sram_reads": detail["SRAM Filter Reads"],
             "ofmap_sram_writes": detail["SRAM OFMAP Writes"],
+            "ifmap_dram_reads": detail["DRAM IFMAP Reads"],
+            "filter_dram_reads": detail["DRAM Filter Reads"],
+            "ofmap_dram_writes": detail["DRAM OFMAP Writes"],
         }
     return {
         **case,

@@ -21,9 +21,12 @@ array (OptimizedMapping: weight-stationary only). This module derives the compre
   CSR ``2 * nnz + K + 1`` (metadata ``nnz + K + 1``); CSC ``2 * nnz + N + 1``.
 
 Cycles, mapping efficiency, compute and overall utilisation, SRAM read counts and the sparse
-report are SCALE-Sim's exactly (tests/simulators/test_systolic_sparse_compat.py); DRAM counts are
-the compat model's on the compressed shape (not SCALE-Sim's estimate-buffer figures). Inputs
-SCALE-Sim's sparse mode handles differently (or crashes on) are refused naming the key.
+report are SCALE-Sim's exactly (tests/simulators/test_systolic_sparse_compat.py). DRAM counts are
+the compat model's on the compressed operands: the ifmap's distinct words are those of the kept
+im2col columns, and under OptimizedMapping the filter stream skips the null slots; they equal
+SCALE-Sim's on the stored runs, where every operand fits its SRAM (refetch with small SRAMs is
+the dense compat model's, not checked in sparse mode). Inputs SCALE-Sim's sparse mode handles
+differently (or stops on) are refused naming the key.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import numpy as np
 from archgym.simulators.systolic.analytical import analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.io import CfgError, _parse_ini
-from archgym.simulators.systolic.layers import Layer, layer_table
+from archgym.simulators.systolic.layers import GemmLayer, Layer, layer_table
 
 __all__ = [
     "REPRESENTATIONS",
@@ -164,6 +167,25 @@ def _column_keep(k: int, n_cols: int, ratio: tuple[int, int], opts: SparsityOpti
     return -(-k // (2 * b)) * b, kept
 
 
+def _pruned_ifmap_words(layer: Layer, ratio: tuple[int, int]) -> int:
+    """Distinct ifmap words one group reads once SCALE-Sim drops the im2col columns of pruned
+    filter rows (``OptimizedMapping = false``): kept are the first N of every M window
+    positions, in SCALE-Sim's (filter row, filter column, channel) order."""
+    n, m = ratio
+    if isinstance(layer, GemmLayer):
+        return layer.M * ((layer.K // m) * n + min(n, layer.K % m))
+    h, w = layer.H + 2 * layer.padding, layer.W + 2 * layer.padding
+    channels = 1 if layer.depthwise else layer.C
+    s, out_h, out_w = layer.stride, layer.scalesim_out_h, layer.scalesim_out_w
+    used = np.zeros((h, w, channels), dtype=bool)
+    for j in range(layer.R * layer.S * channels):
+        if j % m < n:
+            r, rest = divmod(j, layer.S * channels)
+            col, ch = divmod(rest, channels)
+            used[r : r + s * out_h : s, col : col + s * out_w : s, ch] = True
+    return int(used.sum())
+
+
 def _storage(rep: str, k: int, n_cols: int, rows: int, m: int, nnz: int) -> tuple:
     """(original, new, metadata) filter storage in SCALE-Sim's words and number types."""
     original = k * n_cols
@@ -206,6 +228,13 @@ def scalesim_sparse_analyze(
     ]
     rows_c = np.array([rows for rows, _ in keeps], dtype=np.int64)
     comp_table = dataclasses.replace(table, K=rows_c)
+    if not options.optimized_mapping:  # the ifmap operand loses the pruned im2col columns
+        unique = np.array(
+            [_pruned_ifmap_words(la, r) for la, r in zip(layers, ratios, strict=True)]
+        )
+        comp_table = dataclasses.replace(
+            comp_table, ifmap_unique=unique, ifmap_unique_padded=unique
+        )
     out = {
         k: np.array(v[0], copy=True)
         for k, v in analyze_batch(design, comp_table, scalesim_compat=True).items()
@@ -216,12 +245,21 @@ def scalesim_sparse_analyze(
     nulls = np.array([rows * len(kept) - int(kept.sum()) for rows, kept in keeps])
     out["mapping_efficiency"] = out["mapping_efficiency"] - nulls / (pes * folds)
     if options.optimized_mapping:
+        # Null slots are never fetched: the filter stream carries the kept values only.
+        dense_slots = np.array([rows * len(kept) for rows, kept in keeps])
+        out["filter_dram_reads"] = out["filter_dram_reads"] * (dense_slots - nulls) / dense_slots
         t = table.M_scalesim
         out["ifmap_sram_reads"] = folds * (t + config.rows - 1) * config.rows * options.block_size
         out["ifmap_sram_reads"] = out["ifmap_sram_reads"] * groups
     elif config.dataflow == "ws":
         ratio = np.array([m / n for n, m in ratios])
         out["ifmap_sram_reads"] = out["ifmap_sram_reads"] * ratio
+    out["dram_words"] = (
+        out["ifmap_dram_reads"]
+        + out["filter_dram_reads"]
+        + out["ofmap_dram_writes"]
+        + out["ofmap_dram_reads"]
+    )
     out["macs"] = dense["macs"]
     out["utilisation"] = out["macs"] / (out["cycles"] * pes)
     report = []

@@ -99,7 +99,9 @@ def test_every_storage_kind_matches_scalesim_exactly(case):
     }
     for ref, key in percent.items():
         assert 100 * float(metrics[key][0]) == pytest.approx(float(case[ref]), rel=1e-12), ref
-    for key in ("ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes"):
+    counts = ("ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes")
+    counts += ("ifmap_dram_reads", "filter_dram_reads", "ofmap_dram_writes")
+    for key in counts:
         assert float(metrics[key][0]) == groups * float(case[key]), key
     # The SPARSE_REPORT cells as SCALE-Sim prints them (ints for CSR/CSC, floats for ELLPACK).
     rep, original, new, metadata, bandwidth = rows[0]
