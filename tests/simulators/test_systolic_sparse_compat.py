@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from archgym.simulators.sparse import SparseConfig, SparseLayer, analyze_sparse, parse_pattern
-from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer
+from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
 from archgym.simulators.systolic.io import write_cfg
 from archgym.simulators.systolic.sparse_compat import (
     SparsityOptions,
@@ -267,3 +267,13 @@ def test_multi_layer_topology_with_depthwise_rows(tmp_path, optimized, block):
     assert [float(r[5]) for r in compute] == pytest.approx(
         [float(r["mapping_efficiency"]) for r in expected], rel=1e-12
     )
+
+
+def test_dense_baseline_matches_only_the_dense_runs():
+    # Trivial baseline on the same rows: the dense compat model (what `archgym simulate` ran
+    # before, ignoring [sparsity]) gets the cycles right exactly where nothing is pruned.
+    for case in KINDS:
+        layer = _layer(case["layer"])
+        cycles = int(analyze(_array(case), [layer])["cycles"][0]) // layer.groups
+        dense = case["pattern"] == "1:1" and case["optimized"] == "false"
+        assert (cycles == int(case["total_cycles"])) == dense, case
