@@ -262,6 +262,11 @@ def scalesim_sparse_analyze(
     )
     out["macs"] = dense["macs"]
     out["utilisation"] = out["macs"] / (out["cycles"] * pes)
+    return out, _report_rows(options, table, keeps, ratios, out)
+
+
+def _report_rows(options: SparsityOptions, table, keeps, ratios, out) -> list[tuple]:
+    """SPARSE_REPORT rows, one per layer: storage of one group and metadata words per cycle."""
     report = []
     for i, (rows, kept) in enumerate(keeps):
         storage = _storage(
@@ -272,9 +277,9 @@ def scalesim_sparse_analyze(
             ratios[i][1],
             int(kept.sum()),
         )
-        cycles = int(out["cycles"][i]) // int(groups[i])
+        cycles = int(out["cycles"][i]) // int(table.groups[i])
         report.append((options.representation, *storage, storage[2] / cycles))
-    return out, report
+    return report
 
 
 def write_sparse_reports(
