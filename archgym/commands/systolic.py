@@ -4,7 +4,9 @@
 [--replay] [-o DIR]`` writes COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv
 with SCALE-Sim's column names into DIR and prints a one-line summary per layer. ``--replay``
 (SCALE-Sim mode, CALC bandwidth) replays SCALE-Sim's estimate read buffer on its ifmap request
-stream for exact ifmap DRAM reads (``replay.scalesim_calc_analyze``).
+stream for exact ifmap DRAM reads (``replay.scalesim_calc_analyze``). With --scalesim-compat, a
+cfg with ``[sparsity] SparsitySupport = true`` runs SCALE-Sim's sparse mode
+(``sparse_compat``) and also writes SPARSE_REPORT.csv.
 """
 
 from __future__ import annotations
@@ -49,18 +51,33 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from archgym.simulators.systolic.io import read_cfg, read_sparsity_ratios, read_topology
     from archgym.simulators.systolic.replay import scalesim_calc_analyze
     from archgym.simulators.systolic.reports import write_reports
+    from archgym.simulators.systolic.sparse_compat import (
+        read_sparsity,
+        scalesim_sparse_analyze,
+        write_sparse_reports,
+    )
 
     with user_input("", ValueError, OSError):  # the user's files: one-line errors
-        config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
+        compat = args.scalesim_compat
+        config = read_cfg(args.config, sparsity=compat, scalesim_compat=compat)
         layers = read_topology(args.topology, gemm=True if args.gemm else None)
         ratios = read_sparsity_ratios(args.topology)
-    if any(ratio != (1, 1) for ratio in ratios):
+        sparse = read_sparsity(args.config, config) if compat else None
+    if sparse is None and any(ratio != (1, 1) for ratio in ratios):
         print(
             f"archgym: note: {args.topology}: the N:M sparsity column runs dense, as SCALE-Sim "
             "does without [sparsity] SparsitySupport = true",
             file=sys.stderr,
         )
-    if args.replay:
+    sparse_rows = None
+    if sparse is not None:  # SCALE-Sim's sparse mode ([sparsity] SparsitySupport = true)
+        if args.replay or args.fidelity != "analytical":
+            raise UserError(
+                f"{args.config}: SparsitySupport = true is reproduced by the analytical compat "
+                "model only: drop --replay and --fidelity cycle"
+            )
+        metrics, sparse_rows = scalesim_sparse_analyze(config, layers, ratios, sparse)
+    elif args.replay:
         if not config.scalesim_compat or config.user_bandwidth or args.fidelity != "analytical":
             raise UserError(
                 "--replay replays SCALE-Sim's CALC-mode read buffer: it needs --scalesim-compat, "
@@ -81,6 +98,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             )
     with user_input(f"cannot write reports to {args.out}", OSError):
         paths = write_reports(Path(args.out), config, layers, metrics)
+        if sparse_rows is not None:
+            paths.append(write_sparse_reports(Path(args.out), layers, sparse_rows)[0])
     for path in paths:
         print(f"wrote {path}")
     for i, layer in enumerate(layers):

@@ -10,7 +10,8 @@ Both formats are read as they exist in the wild:
   Stride,`` rows (conv) or ``name, M, N, K,`` rows (GEMM, SCALE-Sim's ``-i gemm``). The trailing
   comma SCALE-Sim needs is optional here; a trailing sparsity ratio (``2:4``) is checked and, as
   in SCALE-Sim without ``SparsitySupport``, runs dense (``read_sparsity_ratios`` returns it; a
-  cfg with ``SparsitySupport = true`` is refused with an error naming the key); a layer
+  cfg with ``SparsitySupport = true`` is refused with an error naming the key unless
+  ``read_cfg(..., sparsity=True)``: ``sparse_compat`` reproduces that mode); a layer
   whose name contains ``DP`` is depthwise (SCALE-Sim runs it as one layer per channel).
 
 Every error names the file, the line and the field.
@@ -86,9 +87,13 @@ def _int_field(path: Path, entry: tuple[str, int], key: str, positive: bool = Tr
     return number
 
 
-def read_cfg(path: str | os.PathLike, **overrides: object) -> ArrayConfig:
+def read_cfg(
+    path: str | os.PathLike, *, sparsity: bool = False, **overrides: object
+) -> ArrayConfig:
     """Read a SCALE-Sim v2/v3 ``.cfg`` file into an :class:`ArrayConfig` (``overrides`` are
-    passed on, e.g. ``scalesim_compat=True``)."""
+    passed on, e.g. ``scalesim_compat=True``). ``SparsitySupport = true`` is refused unless
+    ``sparsity`` is set (the caller then reads ``[sparsity]`` with
+    :func:`archgym.simulators.systolic.sparse_compat.read_sparsity`)."""
     path = Path(path)
     if not path.is_file():
         raise CfgError(f"{path}: no such config file")
@@ -113,11 +118,11 @@ def read_cfg(path: str | os.PathLike, **overrides: object) -> ArrayConfig:
         )
     fields["dataflow"] = dataflow.lower()
     sparse = _get(sections, path, "sparsity", "SparsitySupport", required=False)
-    if sparse is not None and sparse[0].strip().lower() == "true":
+    if not sparsity and sparse is not None and sparse[0].strip().lower() == "true":
         raise CfgError(
-            f"{path}:{sparse[1]}: field 'SparsitySupport' = true: SCALE-Sim's sparse mode "
-            "(SparseRep, OptimizedMapping, SPARSE_REPORT.csv) is not reproduced here; set it "
-            "to false, or model structured sparsity with archgym.simulators.sparse"
+            f"{path}:{sparse[1]}: field 'SparsitySupport' = true: SCALE-Sim's sparse mode is "
+            "reproduced only with --scalesim-compat (sparse_compat); set it to false, or model "
+            "structured sparsity with archgym.simulators.sparse"
         )
     mode_entry = _get(sections, path, "run_presets", "InterfaceBandwidth", required=False)
     mode = "CALC" if mode_entry is None else mode_entry[0].upper()
