@@ -54,6 +54,7 @@ __all__ = [
     "execution_patterns",
     "metadata_half_words",
     "run_k",
+    "venom_ifmap_words",
 ]
 
 #: Per-layer outputs added to the systolic :data:`~archgym.simulators.systolic.analytical.METRICS`.
@@ -78,7 +79,9 @@ class SparseConfig:
         array: The systolic array (shape, dataflow, scratchpads, bandwidth, clock, precision).
         patterns: Sparsity patterns the hardware runs (strings like ``"2:4"`` or ``"64:2:8"``
             are parsed); dense always runs. Empty: a dense-only array.
-        metadata_sram_kib: Metadata scratchpad (KiB), double-buffered like the others.
+        metadata_sram_kib: Metadata scratchpad (KiB), double-buffered like the others; 0: none
+            (metadata streams with every weight pass and is read from the filter scratchpad).
+            Its area counts whenever it is there, even on a dense-only array.
         dense_fallback: Run a layer whose pattern no supported pattern covers as dense instead
             of raising ``InfeasibleDesign``.
     """
@@ -98,8 +101,11 @@ class SparseConfig:
         parsed = tuple(parse_pattern(p) for p in self.patterns)
         object.__setattr__(self, "patterns", tuple(p for p in parsed if not p.is_dense))
         kib = self.metadata_sram_kib
-        if isinstance(kib, bool) or not isinstance(kib, (int, float)) or not kib > 0:
-            raise ValueError(f"`metadata_sram_kib` must be a positive number, but got {kib!r}")
+        if isinstance(kib, bool) or not isinstance(kib, (int, float)) or not kib >= 0:
+            raise ValueError(
+                f"`metadata_sram_kib` must be a number >= 0 (0: no metadata scratchpad), "
+                f"but got {kib!r}"
+            )
         if not isinstance(self.dense_fallback, bool):
             raise ValueError(f"`dense_fallback` must be a bool, but got {self.dense_fallback!r}")
 
@@ -192,6 +198,50 @@ def run_k(array: ArrayConfig, plans: Sequence[Pattern], k: np.ndarray) -> np.nda
     return np.where(sparse, -(-np.asarray(k) // q_m) * q_n, k)
 
 
+def venom_ifmap_words(
+    config: SparseConfig,
+    layers: Sequence[SparseLayer],
+    plans: Sequence[Pattern],
+    dense_sram: np.ndarray,
+    dense_dram: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ifmap SRAM reads, ifmap DRAM reads) per layer (words, all groups) when the layers run as
+    the V:N:M ``plans`` on an os or ws array; ``dense_*`` are the dense model's.
+
+    A block of V output channels needs only the ``s = min(1, 4 / M)`` of the K rows its
+    metadata selects. A column fold spans ``b = ceil(min(cols, N) / V)`` blocks, the layer
+    ``B = ceil(N / V)``; with independent selections a fold needs the expected union
+    ``1 - (1 - s)^b`` of the K rows (the layer ``1 - (1 - s)^B``), and a convolution input word
+    (feeding ``R * S`` K rows) is needed when any of its rows is. DRAM: the layer's needed
+    words once when they fit the working half of the ifmap scratchpad, else every column fold
+    fetches its fold's share (a band of input rows at a time where the dense model does); never
+    more than the dense model or than the array reads. SRAM: each of the ``b`` segments' gather
+    lanes reads its own selection (``b * s`` of the dense reads: V below the array width costs
+    reads).
+    """
+    arr = config.array
+    table = layer_table([sl.layer for sl in layers])
+    v = np.array([q.v or 1 for q in plans], dtype=np.int64)
+    s = np.minimum(1.0, VENOM_SELECT / np.array([q.m for q in plans], dtype=float))
+    fold_blocks = -(-np.minimum(arr.cols, table.N) // v)
+    layer_blocks = -(-table.N // v)
+    fold_k = 1.0 - (1.0 - s) ** fold_blocks
+    layer_k = 1.0 - (1.0 - s) ** layer_blocks
+    rs = np.array(
+        [sl.layer.R * sl.layer.S if isinstance(sl.layer, ConvLayer) else 1 for sl in layers]
+    )
+    fold_u = 1.0 - (1.0 - fold_k) ** rs
+    layer_u = 1.0 - (1.0 - layer_k) ** rs
+    sram = dense_sram * fold_blocks * s
+    half = arr.sram_words("ifmap") // 2
+    once = table.ifmap_unique * layer_u
+    col_folds = -(-table.N // arr.cols)
+    band_fits = (table.band_words * fold_u <= half) & (arr.dataflow != "ws")
+    per_pass = np.where(band_fits, table.ifmap_unique * fold_u, table.M * table.K * fold_k)
+    dram = np.where(once <= half, once, col_folds * per_pass) * table.groups
+    return sram, np.minimum(np.minimum(dram, dense_dram), sram)
+
+
 def metadata_half_words(config: SparseConfig) -> int:
     """Words in the working half of the metadata scratchpad."""
     return int(config.metadata_sram_kib * 1024) // config.array.word_bytes // 2
@@ -233,17 +283,15 @@ def analyze_sparse(
             out[key] = np.where(is_sparse, dense[key] * q_density, dense[key])
     # The array selects from every activation, so ifmap traffic is the dense model's ...
     out["ifmap_sram_reads"] = dense["ifmap_sram_reads"].astype(float)
-    out["ifmap_dram_reads"] = dense["ifmap_dram_reads"]
-    # ... except VENOM, where a gather stream per V-column segment reads 4 of every M.
+    out["ifmap_dram_reads"] = dense["ifmap_dram_reads"].astype(float)
+    # ... except VENOM, where each V-column segment gathers only its block's selected K rows.
     venom = np.array([q.is_venom for q in plans]) & skips
-    segments = np.array(
-        [
-            math.ceil(min(arr.cols, int(n)) / q.v) if q.is_venom else 1
-            for q, n in zip(plans, table.N, strict=True)
-        ]
-    )
-    gathered = dense["ifmap_sram_reads"] * segments * VENOM_SELECT / q_m
-    out["ifmap_sram_reads"] = np.where(venom, gathered, out["ifmap_sram_reads"])
+    if np.any(venom):
+        gathered_sram, gathered_dram = venom_ifmap_words(
+            config, sparse_layers, plans, dense["ifmap_sram_reads"], dense["ifmap_dram_reads"]
+        )
+        out["ifmap_sram_reads"] = np.where(venom, gathered_sram, out["ifmap_sram_reads"])
+        out["ifmap_dram_reads"] = np.where(venom, gathered_dram, out["ifmap_dram_reads"])
 
     bits = np.array([q.metadata_bits for q in plans])
     meta_per_word = bits / (8.0 * arr.word_bytes)
@@ -313,10 +361,11 @@ def energy_breakdown_pj(
     base = systolic_energy_breakdown_pj(arr, metrics, table)
     word_bits = 8 * arr.word_bytes
     mux = np.vectorize(lambda m: costs.select_pj(int(m), word_bits), otypes=[float])
+    meta_kib = config.metadata_sram_kib or arr.filter_sram_kib  # none: the filter scratchpad
     extra = {
         "metadata_sram": (metrics["metadata_sram_reads"] + metrics["metadata_dram_reads"])
         * arr.word_bytes
-        * table.sram_pj_per_byte(config.metadata_sram_kib),
+        * table.sram_pj_per_byte(meta_kib),
         "select": metrics["select_ops"] * mux(metrics["select_inputs"]),
         "gather": metrics["gather_words"] * mux(metrics["gather_inputs"]),
     }
@@ -346,7 +395,8 @@ def area_breakdown_mm2(
     """Area (mm^2): ``systolic`` (PEs + scratchpads), ``select`` (a per-PE select mux and the
     registers holding its candidate activations), ``metadata`` (scratchpad and per-PE index
     register), ``gather`` (one M:1 lane with an M-word window per array row and V-segment),
-    ``total``. A dense-only config adds nothing to the systolic area."""
+    ``total``. A dense-only config without a metadata scratchpad adds nothing to the systolic
+    area."""
     arr = config.array
     bits = 8 * arr.word_bytes
     sel = config.select_inputs
@@ -356,9 +406,9 @@ def area_breakdown_mm2(
             costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits)
         )
         index_bits = math.ceil(math.log2(sel)) if sel > 1 else 0
-        out["metadata"] = float(table.sram_area(config.metadata_sram_kib)) + arr.pes * (
-            costs.register_mm2(index_bits)
-        )
+        out["metadata"] = arr.pes * costs.register_mm2(index_bits)
+    if config.metadata_sram_kib > 0:
+        out["metadata"] += float(table.sram_area(config.metadata_sram_kib))
     venom = config.venom_patterns
     if venom:
         m_max = max(p.m for p in venom)

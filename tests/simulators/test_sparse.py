@@ -126,9 +126,12 @@ def test_fold_level_sparse_with_bandwidth_limits_stalls_no_less_than_calc():
 
 def test_dense_only_config_has_the_systolic_area():
     array = ArrayConfig(rows=16, cols=32)
-    area = area_breakdown_mm2(SparseConfig(array, patterns=()))
+    area = area_breakdown_mm2(SparseConfig(array, patterns=(), metadata_sram_kib=0))
     assert area["total"] == pytest.approx(systolic_area(array), rel=1e-12)
     assert area["select"] == area["metadata"] == area["gather"] == 0.0
+    # A metadata scratchpad is hardware even on a dense-only array (no free parameter).
+    with_buffer = area_breakdown_mm2(SparseConfig(array, patterns=(), metadata_sram_kib=4))
+    assert with_buffer["metadata"] > 0
 
 
 # -- formats ----------------------------------------------------------------------------------
@@ -278,8 +281,8 @@ def test_sparse_hardware_costs_area():
 
 
 def test_config_validation_messages():
-    with pytest.raises(ValueError, match=r"`metadata_sram_kib` must be a positive number"):
-        SparseConfig(ArrayConfig(), metadata_sram_kib=0)
+    with pytest.raises(ValueError, match=r"`metadata_sram_kib` must be a number >= 0"):
+        SparseConfig(ArrayConfig(), metadata_sram_kib=-1)
     with pytest.raises(ValueError, match=r"`patterns` must be a sequence of patterns"):
         SparseConfig(ArrayConfig(), patterns="2:4")
     with pytest.raises(ValueError, match=r"`array` must be an ArrayConfig"):
