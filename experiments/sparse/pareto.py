@@ -111,6 +111,24 @@ def _print_front(title: str, best: Sequence[tuple[dict, dict]]) -> None:
         )
 
 
+def budget_table(fronts: dict, budgets: Sequence[float] = (1, 2, 5, 12, 25)) -> None:
+    """Fastest design of each class within each area budget (mm^2)."""
+    print("\nFastest design of each class within an area budget (latency in s; - : none fits)\n")
+    print("| area <= (mm^2) | " + " | ".join(CLASSES) + " | V:N:M speedup over the best other |")
+    print("|---|" + "---|" * (len(CLASSES) + 1))
+    for budget in budgets:
+        best = {}
+        for name in CLASSES:
+            fits = [m["latency_s"] for _, m in fronts[name] if m["area_mm2"] <= budget]
+            best[name] = min(fits) if fits else None
+        cells = [f"{best[n]:.3g}" if best[n] is not None else "-" for n in CLASSES]
+        others = [best[n] for n in CLASSES if n != "V:N:M" and best[n] is not None]
+        gain = (
+            f"{min(others) / best['V:N:M']:.2f}x" if others and best["V:N:M"] is not None else "-"
+        )
+        print(f"| {budget:g} | " + " | ".join(cells) + f" | {gain} |")
+
+
 def controls(best: Sequence[tuple[dict, dict]], work: SparseWorkload, dense: SparseWorkload):
     """Print the two controls for the V:N:M designs of the overall front."""
     venom = [(d, m) for d, m in best if d["patterns"].count(":") > d["patterns"].count("+") + 1]
@@ -157,7 +175,7 @@ def plot(rows, fronts: dict, path: str, title: str) -> None:
         sel = [m for _, m in rows[name]]
         ax.scatter(
             [m["area_mm2"] for m in sel],
-            [m["latency_s"] * 1e3 for m in sel],
+            [m["latency_s"] for m in sel],
             s=4,
             alpha=0.25,
             color=color,
@@ -165,13 +183,13 @@ def plot(rows, fronts: dict, path: str, title: str) -> None:
         best = sorted(fronts[name], key=lambda r: r[1]["area_mm2"])
         ax.step(
             [m["area_mm2"] for _, m in best],
-            [m["latency_s"] * 1e3 for _, m in best],
+            [m["latency_s"] for _, m in best],
             where="post",
             color=color,
             lw=1.5,
             label=f"{name} front ({len(sel)} designs)",
         )
-    ax.set(xscale="log", yscale="log", xlabel="area (mm^2)", ylabel="latency (ms)", title=title)
+    ax.set(xscale="log", yscale="log", xlabel="area (mm^2)", ylabel="latency (s)", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -200,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name in CLASSES:
         _print_front(f"Front of {name} hardware", fronts[name])
+    budget_table(fronts)
     overall = front([r for name in CLASSES for r in rows[name]])
     _print_front("Overall front", overall)
     controls(overall, work, dense)

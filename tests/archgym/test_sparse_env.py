@@ -130,3 +130,12 @@ def test_pareto_script_smoke(tmp_path):
 def test_engine_table_script_smoke():
     text = _run_script("engine_table")
     assert text.count("\n") > 10 and "| resnet50 | 2:4 | 2:4 | os |" in text
+
+
+def test_bench_sparse_smoke():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sparse.py"
+    done = subprocess.run(
+        [sys.executable, str(path), "--repeats", "1"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| resnet50-sparse | " in done.stdout
