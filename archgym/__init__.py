@@ -5,7 +5,7 @@ Importing archgym registers its Gymnasium environments (ids ``archgym/<Name>-v<N
 
 from __future__ import annotations
 
-from archgym.env import ArchGymEnv
+from archgym.env import ArchGymEnv, FunctionEnv
 from archgym.envs import list_envs, register_envs
 from archgym.errors import UserError
 from archgym.objective import make_objective
@@ -19,6 +19,7 @@ __all__ = [
     "Categorical",
     "Constraint",
     "DesignSpace",
+    "FunctionEnv",
     "Integer",
     "PowerOfTwo",
     "Real",

@@ -69,6 +69,7 @@ class Constraint:
             self._fn: Callable[[Mapping[str, Any]], bool] | None = expr
             self._tree: ast.Expression | None = None
             self.text = name or getattr(expr, "__name__", "constraint")
+            self.expr: str | None = None
             self.names: frozenset[str] = frozenset()
             return
         if not isinstance(expr, str) or not expr.strip():
@@ -82,6 +83,7 @@ class Constraint:
         self._fn = None
         self._tree = tree
         self.text = name or expr.strip()
+        self.expr = expr.strip()
         self.names = frozenset(self._collect_names(tree.body, expr))
 
     @staticmethod
@@ -175,6 +177,22 @@ class Constraint:
 
     def __repr__(self) -> str:
         return f"Constraint({self.text!r})"
+
+    def to_dict(self) -> str | dict[str, str]:
+        """The expression (and its label when it has one) for files; callables cannot be saved."""
+        if self.expr is None:
+            raise ValueError(
+                f"constraint {self.text!r} is a Python callable and cannot be saved; "
+                "write it as an expression string"
+            )
+        return self.expr if self.text == self.expr else {"expr": self.expr, "name": self.text}
+
+    @classmethod
+    def from_dict(cls, data: str | Mapping[str, str]) -> Constraint:
+        """Inverse of :meth:`to_dict`."""
+        if isinstance(data, str):
+            return cls(data)
+        return cls(data["expr"], name=data.get("name"))
 
 
 def _as_numeric(column: np.ndarray) -> np.ndarray:

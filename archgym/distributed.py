@@ -46,10 +46,8 @@ def _worker_env(env_id: str, kwargs_json: str) -> Any:
 
 
 def _evaluate_chunk(env_id: str, kwargs_json: str, designs: list[dict[str, Any]]) -> list[Any]:
-    """Evaluate designs on a worker (a Dask task): one batched call on proxy envs."""
-    from archgym.proxy import evaluate_batch
-
-    return evaluate_batch(_worker_env(env_id, kwargs_json), designs)
+    """Evaluate designs on a worker (a Dask task): one batched call of the env's backend."""
+    return _worker_env(env_id, kwargs_json).evaluate_batch(designs)
 
 
 class DaskEvaluator:

@@ -1,35 +1,28 @@
-"""Error types and message helpers shared across archgym."""
+"""Error types shared across archgym (defined at the bottom, in :mod:`archgym.simulators.common`).
+
+:class:`UserError` is a mistake in user input: the CLI prints it on one line and exits 2. Any
+other exception is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
+from archgym.simulators.common import (
+    InfeasibleDesign,
+    UnknownNameError,
+    UserError,
+    closest,
+    unknown_name,
+)
 
-__all__ = ["ConfigError", "UnknownNameError", "UserError", "unknown_name"]
-
-
-class UserError(ValueError):
-    """A mistake in user input (a file, a flag, a name); the CLI prints it on one line."""
+__all__ = [
+    "ConfigError",
+    "InfeasibleDesign",
+    "UnknownNameError",
+    "UserError",
+    "closest",
+    "unknown_name",
+]
 
 
 class ConfigError(UserError):
     """A problem in an experiment file; the message names the file, line and key."""
-
-
-class UnknownNameError(UserError, KeyError):
-    """An unknown env, agent, workload, objective or dataflow name."""
-
-    def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return str(self.args[0]) if self.args else ""
-
-
-def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError:
-    """Build an error listing the valid names and the closest one.
-
-    >>> str(unknown_name("agent", "randm_walk", ["random_walk", "grid"]))
-    "unknown agent 'randm_walk'; did you mean 'random_walk'? (valid: grid, random_walk)"
-    """
-    valid = sorted(valid)
-    close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return UnknownNameError(f"unknown {kind} {name!r}{hint} (valid: {', '.join(valid)})")

@@ -414,11 +414,7 @@ def execute_run(
 
 
 def _evaluate_here(env: Any, designs: list[dict[str, Any]]) -> list[Any]:
-    if getattr(env, "proxy", None) is not None:
-        from archgym.proxy import evaluate_batch  # one batched prediction on proxy envs
-
-        return evaluate_batch(env, designs)
-    return [env.evaluate(d) for d in designs]
+    return env.evaluate_batch(designs)
 
 
 @contextmanager

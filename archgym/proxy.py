@@ -33,15 +33,14 @@ import numpy as np
 
 from archgym.cost_models.proxy import ProxyMismatch, ProxyModel, fit_proxy, regression_report
 from archgym.errors import UserError, unknown_name
-from archgym.simulators.common import InfeasibleDesign
 
 __all__ = [
+    "ProxyBackend",
     "ProxyMismatch",
     "ProxyModel",
     "attach_proxy",
     "base_values",
     "designs_of",
-    "evaluate_batch",
     "evaluate_proxy",
     "format_report",
     "load_proxy",
@@ -82,24 +81,10 @@ def designs_of(df: Any, space: Any) -> list[dict[str, Any]]:
 def base_values(
     env: Any, designs: Sequence[Mapping[str, Any]], metrics: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """``metrics`` of a base env on ``designs`` (NaN where the base cannot run a design).
-
-    Uses ``env.simulate_batch(designs) -> {metric: array}`` when the env has it (a vectorised
-    model is what makes a multi-fidelity proxy fast), else ``env.simulate`` per design.
-    """
-    batch = getattr(env, "simulate_batch", None)
-    got = batch(list(designs)) if batch is not None else {}
-    if all(m in got for m in metrics):
-        return {m: np.asarray(got[m], dtype=np.float64) for m in metrics}
-    out = {m: np.full(len(designs), np.nan) for m in metrics}
-    for i, d in enumerate(designs):
-        try:
-            row = env.simulate(d)
-        except ValueError:  # InfeasibleDesign included: NaN marks the design
-            continue
-        for m in metrics:
-            out[m][i] = float(row[m])
-    return out
+    """``metrics`` of a base env's simulator on ``designs`` (NaN where it cannot run a design),
+    batched through the env's vectorised model where it has one."""
+    got = env.simulate_batch(list(designs))
+    return {m: np.asarray(got[m], dtype=np.float64) for m in metrics}
 
 
 def _base_env(model: ProxyModel) -> Any:
@@ -335,60 +320,61 @@ def load_proxy(path: str | os.PathLike[str], env: Any = None) -> ProxyModel:
 
 
 def attach_proxy(env: Any, model: ProxyModel | str | os.PathLike[str]) -> Any:
-    """Make ``env`` evaluate designs with a proxy instead of its simulator; returns ``env``.
+    """An env like ``env`` (same class and keyword arguments) whose backend is the proxy.
 
-    ``env.simulate`` is replaced by the proxy's prediction (the metrics the proxy learnt; the
-    objective's metrics must be among them), ``env.proxy`` holds the model, and each ``step``'s
-    ``info`` gains ``proxy_out_of_range`` (the design lies outside the training data: its
-    prediction is an extrapolation) and ``proxy_out_of_range_reasons``. Without ``info``:
-    ``env.proxy.out_of_range(design)``.
+    Prefer ``archgym.make(env_id, backend="proxy", proxy=PATH, **kwargs)``; this helper rebuilds
+    ``env`` from its recorded constructor keywords (``env.spec.kwargs``).
+    """
+    import archgym
+
+    if env.spec is None:
+        raise UserError("attach_proxy needs an env made by archgym.make / gymnasium.make")
+    kwargs = {k: v for k, v in env.spec.kwargs.items() if k not in ("backend", "proxy")}
+    return archgym.make(env.spec.id, backend="proxy", proxy=model, **kwargs)
+
+
+def _check_model(env: Any, model: ProxyModel | str | os.PathLike[str]) -> ProxyModel:
+    import archgym
+
+    if not isinstance(model, ProxyModel):
+        return load_proxy(model, env)
+    from archgym.cost_models.proxy import check_header
+
+    check_header(
+        model.header,
+        {
+            "env_class": _env_class(env),
+            "space": env.space.to_dict(),
+            "fingerprint": _fingerprint(env),
+            "metrics": list(env.objective.metrics),
+            "archgym_version": archgym.__version__,
+        },
+        "model",
+    )
+    return model
+
+
+class ProxyBackend:
+    """A learned proxy with the simulator backend's signature: ``designs -> [metrics | reason]``.
+
+    Built by the env for ``backend="proxy", proxy=MODEL_OR_PATH``. The model must have been
+    trained on this env (class, design space, workload fingerprint, versions: see
+    :func:`load_proxy`); it predicts every design of a batch in one call. :meth:`info` gives the
+    ``proxy_out_of_range`` flags that ``step`` adds to ``info``.
 
     Raises:
         ProxyMismatch: the model was trained on another env class, design space, workload or
             archgym / scikit-learn version, or lacks a metric the objective needs.
     """
-    import archgym
 
-    if isinstance(model, ProxyModel):
-        from archgym.cost_models.proxy import check_header
+    def __init__(self, env: Any, model: ProxyModel | str | os.PathLike[str]) -> None:
+        self.model = _check_model(env, model)
+        if self.model.base_metrics:
+            _base_env(self.model)  # fail now, not at the first step, if the base model changed
 
-        check_header(
-            model.header,
-            {
-                "env_class": _env_class(env),
-                "space": env.space.to_dict(),
-                "fingerprint": _fingerprint(env),
-                "metrics": list(env.objective.metrics),
-                "archgym_version": archgym.__version__,
-            },
-            "model",
-        )
-    else:
-        model = load_proxy(model, env)
-    if model.base_metrics:
-        _base_env(model)  # fail now, not at the first step, if the base model changed
-    env.proxy = model
-    env.simulate = _ProxySimulate(model)
-    env.info_extra = _ProxyInfo(model)
-    return env
-
-
-class _ProxySimulate:
-    """``design -> metrics`` through the proxy (a picklable callable, for worker processes)."""
-
-    def __init__(self, model: ProxyModel) -> None:
-        self.model = model
-        self.cache: dict[tuple[Any, ...], dict[str, float] | str] = {}
-
-    def __call__(self, design: Mapping[str, Any]) -> dict[str, float]:
-        key = tuple(design.values())
-        row = self.cache.pop(key) if key in self.cache else self.predict([design])[0]
-        if isinstance(row, str):
-            raise InfeasibleDesign(row)
-        return row
-
-    def predict(self, designs: Sequence[Mapping[str, Any]]) -> list[dict[str, float] | str]:
-        """Metrics per design, or why the design is predicted infeasible."""
+    def __call__(self, designs: Sequence[Mapping[str, Any]]) -> list[dict[str, float] | str]:
+        if not designs:
+            return []
         p_ok = self.model.feasible_probability(designs)
         pred = predict_metrics(self.model, designs)
         out: list[dict[str, float] | str] = []
@@ -402,38 +388,7 @@ class _ProxySimulate:
                 out.append(row)
         return out
 
-    def prime(self, designs: Sequence[Mapping[str, Any]]) -> None:
-        """Predict ``designs`` in one batch; the next calls on them are dictionary look-ups."""
-        for d, row in zip(designs, self.predict(designs), strict=True):
-            self.cache[tuple(d.values())] = row
-
-
-class _ProxyInfo:
-    def __init__(self, model: ProxyModel) -> None:
-        self.model = model
-
-    def __call__(self, design: Mapping[str, Any]) -> dict[str, Any]:
+    def info(self, design: Mapping[str, Any]) -> dict[str, Any]:
+        """Whether ``design`` lies outside the training data (its prediction extrapolates)."""
         reasons = self.model.out_of_range(design)
         return {"proxy_out_of_range": bool(reasons), "proxy_out_of_range_reasons": reasons}
-
-
-def evaluate_batch(env: Any, designs: list[dict[str, Any]]) -> list[Any]:
-    """``env.evaluate`` over ``designs`` with one batched proxy prediction.
-
-    The ``evaluate_many`` hook of :func:`archgym.experiment.execute_run` for proxy envs: the
-    results are exactly those of calling ``env.evaluate`` one design at a time.
-    """
-    simulate = getattr(env, "simulate", None)
-    if isinstance(simulate, _ProxySimulate) and designs:
-        canonical = []
-        for d in designs:
-            try:
-                canonical.append({p.name: p.normalise(d[p.name]) for p in env.space})
-            except KeyError:
-                continue  # env.evaluate reports the missing parameter below
-        simulate.prime(canonical)
-    try:
-        return [env.evaluate(d) for d in designs]
-    finally:
-        if isinstance(simulate, _ProxySimulate):
-            simulate.cache.clear()

@@ -669,12 +669,35 @@ class DesignSpace:
         """The design of an Optuna trial's ``params`` (powers of two come back from exponents)."""
         return {p.name: p.normalise(p.from_optuna(params[p.name])) for p in self.params}
 
+    def restricted(self, keep: Mapping[str, Sequence[Any]]) -> DesignSpace:
+        """This space with some parameters limited to the given values (same constraints).
+
+        ``space.restricted({"bandwidth": [4, 16]})``: each listed value must be in the space.
+        """
+        params = []
+        for name in keep:
+            if name not in self.names:
+                raise unknown_name("parameter", name, self.names)
+        for p in self.params:
+            if p.name not in keep:
+                params.append(p)
+                continue
+            values = [p.normalise(v) for v in keep[p.name]]
+            outside = [v for v in values if not p.contains(v)]
+            if outside or not values:
+                raise ValueError(
+                    f"`restrict` of `{p.name}` must list values of {p.describe()}, "
+                    f"but got {list(keep[p.name])!r}"
+                )
+            params.append(Categorical(p.name, values))
+        return DesignSpace(params, constraints=list(self.constraints))
+
     # -- serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain mapping (params and string constraints) for files and dataset metadata."""
         return {
             "params": [p.to_dict() for p in self.params],
-            "constraints": [c.text for c in self.constraints],
+            "constraints": [c.to_dict() for c in self.constraints],
         }
 
     @classmethod
@@ -682,5 +705,5 @@ class DesignSpace:
         """Inverse of :meth:`to_dict`."""
         return cls(
             [parameter_from_dict(p) for p in data.get("params", [])],
-            constraints=list(data.get("constraints", [])),
+            constraints=[Constraint.from_dict(c) for c in data.get("constraints", [])],
         )

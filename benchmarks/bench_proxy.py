@@ -11,7 +11,7 @@ multi-fidelity one that learns the correction of the analytical model
 held-out errors, then times per evaluation, in this process: the simulator function a proxy
 replaces (``env.simulate``, one design per call, the reference of the speedup column), the
 env's ``evaluate`` on the simulator and on each proxy (one design per call, as an RL ``step``
-does, and batched through ``evaluate_batch``),
+does, and batched through ``env.evaluate_batch``),
 and the analytical model vectorised over designs (``analyze_batch``).
 
 The multi-fidelity proxy runs the analytical model at prediction time: one design per call
@@ -32,10 +32,8 @@ import archgym
 from archgym.dataset import load
 from archgym.experiment import parse_experiment, run_experiment
 from archgym.proxy import (
-    attach_proxy,
     base_values,
     designs_of,
-    evaluate_batch,
     predict_metrics,
     train_proxy,
 )
@@ -119,7 +117,7 @@ def main() -> None:
          lambda: analytical.simulate_batch(designs))
     )  # fmt: skip
     for name, model in proxies.items():
-        penv = attach_proxy(archgym.make(ENV, objective="cycles", **kwargs), model)
+        penv = archgym.make(ENV, objective="cycles", backend="proxy", proxy=model, **kwargs)
         if model.base_metrics:
             per_design = archgym.make(ENV, workload=args.workload, fidelity="analytical")
             rows.append((f"{name} proxy: base model one design per call",
@@ -127,8 +125,8 @@ def main() -> None:
                              designs, base_values(e, designs, m.base_metrics))))  # fmt: skip
         rows.append((f"{name} proxy: env.evaluate, one per call",
                      lambda p=penv: [p.evaluate(d) for d in designs]))  # fmt: skip
-        rows.append((f"{name} proxy: evaluate_batch(env, designs)",
-                     lambda p=penv: evaluate_batch(p, designs)))  # fmt: skip
+        rows.append((f"{name} proxy: env.evaluate_batch(designs)",
+                     lambda p=penv: p.evaluate_batch(designs)))  # fmt: skip
         rows.append((f"{name} proxy: predict_metrics(designs)",
                      lambda m=model: predict_metrics(m, designs)))  # fmt: skip
     # Round robin over the paths, best of three each: load from other processes on a shared

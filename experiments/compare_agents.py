@@ -102,25 +102,15 @@ def study_env(space: str = "systolic", workload: str | None = None) -> Any:
 
         raise unknown_name("study space", space, STUDY_SPACES)
     workload = workload or "resnet50"
-    from archgym.env import ArchGymEnv
     from archgym.envs.systolic import SystolicArrayEnv
-    from archgym.space import Categorical, DesignSpace
 
-    full = SystolicArrayEnv(workload, objective="edp")
     keep = {
         "ifmap_sram_kib": STUDY_SRAM_KIB,
         "filter_sram_kib": STUDY_SRAM_KIB,
         "ofmap_sram_kib": STUDY_SRAM_KIB,
         "bandwidth": STUDY_BANDWIDTH,
     }
-    params = [Categorical(p.name, keep[p.name]) if p.name in keep else p for p in full.space]
-    space = DesignSpace(params, constraints=list(full.space.constraints))
-    return ArchGymEnv(
-        space=space,
-        simulate=full.simulate,
-        objective=full.objective,
-        metric_names=full.metric_names,
-    )
+    return SystolicArrayEnv(workload, objective="edp", restrict=keep)
 
 
 def enumerate_optimum(env: Any) -> tuple[dict[str, Any], float, int]:

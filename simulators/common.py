@@ -1,12 +1,21 @@
-"""Types shared by every simulator.
+"""Types shared by every simulator, cost model and the layers above (the bottom of the arrows).
 
 Simulators are pure functions of (hardware configuration, workload). They know nothing of
-Gymnasium, agents or rewards; the only contract with the layers above is this module.
+Gymnasium, agents or rewards; the only contract with the layers above is this module:
+
+- :class:`InfeasibleDesign`: the one way to say "this design cannot run this workload"; an env
+  turns it (and only it) into an infeasible result. Any other exception is a bug.
+- :class:`UserError` / :class:`UnknownNameError` and :func:`unknown_name`: a mistake in user
+  input, reported on one line (the CLI exits 2), with one did-you-mean helper for every kind of
+  name (env, agent, workload, dataflow, device, dtype, metric...).
 """
 
 from __future__ import annotations
 
-__all__ = ["InfeasibleDesign"]
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["InfeasibleDesign", "UnknownNameError", "UserError", "closest", "unknown_name"]
 
 
 class InfeasibleDesign(ValueError):
@@ -16,3 +25,32 @@ class InfeasibleDesign(ValueError):
     schedule needs more memory than the design has. Environments turn it into an infeasible
     ``Result`` carrying ``str(exc)`` as the reason, so a long search goes on.
     """
+
+
+class UserError(ValueError):
+    """A mistake in user input (a file, a flag, a name, a value); reported on one line."""
+
+
+class UnknownNameError(UserError, KeyError):
+    """An unknown env, agent, workload, objective, dataflow, device or metric name."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def closest(name: str, valid: Iterable[str]) -> str | None:
+    """The valid name closest to ``name`` (difflib ratio >= 0.5), or None."""
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def unknown_name(kind: str, name: object, valid: Iterable[str]) -> UnknownNameError:
+    """An error naming the unknown ``name``, the closest valid one and every valid one.
+
+    >>> str(unknown_name("agent", "randm_walk", ["random_walk", "grid"]))
+    "unknown agent 'randm_walk'; did you mean 'random_walk'? (valid: grid, random_walk)"
+    """
+    valid = sorted(str(v) for v in valid)
+    near = closest(str(name), valid)
+    hint = f"; did you mean {near!r}?" if near else ""
+    return UnknownNameError(f"unknown {kind} {name!r}{hint} (valid: {', '.join(valid)})")

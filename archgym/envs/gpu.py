@@ -14,6 +14,15 @@ from archgym.space import Categorical, DesignSpace, Integer, PowerOfTwo
 __all__ = ["METRICS", "GPUGemmTilingEnv"]
 
 METRICS = ("time_us", "tflops", "waves", "ctas_per_sm", "smem_kib", "hbm_bound")
+#: A valid design of the space (the observations are normalised by the library's tile instead).
+REFERENCE = {
+    "block_m": 128,
+    "block_n": 128,
+    "block_k": 64,
+    "num_warps": 4,
+    "num_stages": 3,
+    "split_k": 1,
+}
 
 
 class GPUGemmTilingEnv(ArchGymEnv):
@@ -60,8 +69,7 @@ class GPUGemmTilingEnv(ArchGymEnv):
         kind: str = "dense",
         device: str = "h100-sxm",
         objective: Objective | str | Mapping[str, Any] = "time_us",
-        *,
-        render_mode: str | None = None,
+        **options: Any,
     ) -> None:
         for name, value in (("m", m), ("n", n), ("k", k)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -82,18 +90,23 @@ class GPUGemmTilingEnv(ArchGymEnv):
                 Categorical("split_k", [1, 2, 4, 8, 16]),
             ]
         )
-        library = self.model.library_tile(m, n, k, dtype, kind)
-        reference = self._metrics(library, "library")
         super().__init__(
             space=space,
-            simulate=self._simulate,
             objective=objective,
             metric_names=METRICS,
-            reference_metrics=reference,
-            render_mode=render_mode,
+            reference_design=REFERENCE,
+            **options,
         )
 
-    def _metrics(self, tile: TileConfig, backend: str) -> dict[str, float]:
+    def config_from_design(self, design: Mapping[str, Any]) -> tuple[TileConfig, str]:
+        return TileConfig(**design), "triton"
+
+    def reference_config(self) -> tuple[TileConfig, str]:
+        # Observations are relative to the library's (cuBLAS-like) choice for the same GEMM.
+        return self.model.library_tile(*self.gemm, self.dtype, self.kind), "library"
+
+    def evaluate_config(self, config: tuple[TileConfig, str]) -> dict[str, float]:
+        tile, backend = config
         m, n, k = self.gemm
         t_us = self.model.predict_us(m, n, k, self.dtype, self.kind, tile=tile, backend=backend)
         terms = self.model.breakdown(m, n, k, self.dtype, self.kind, tile=tile)
@@ -105,6 +118,3 @@ class GPUGemmTilingEnv(ArchGymEnv):
             "smem_kib": terms["smem_bytes"] / 1024.0,
             "hbm_bound": float(terms["hbm_s"] >= terms["tiles_s"]),
         }
-
-    def _simulate(self, design: Mapping[str, Any]) -> dict[str, float]:
-        return self._metrics(TileConfig(**design), "triton")

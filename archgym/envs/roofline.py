@@ -14,6 +14,8 @@ from archgym.workloads.gemms import GemmShape
 
 __all__ = ["GemmRooflineEnv", "gemm_rows"]
 
+REFERENCE = {"rows": 32, "cols": 32, "buffer_kib": 1024, "clock_mhz": 1000, "dram_gbps": 102.4}
+
 
 def gemm_rows(workload: str | Sequence[Any]) -> list[tuple[int, int, int, int]]:
     """``(M, N, K, count)`` rows of a GEMM workload name or a list of shapes / tuples."""
@@ -66,6 +68,8 @@ class GemmRooflineEnv(ArchGymEnv):
     * ``workload``: a GEMM workload name (``archgym.workloads.list_workloads("gemms")``) or a list
       of ``(M, N, K[, count])``; default ``"bert-base"``.
     * ``objective``: any objective spec; ``max_pes``: PE budget; ``precision``: operand type.
+    * The options of every env (``backend``, ``action_space``, ``reward_scale``...):
+      :class:`archgym.env.ArchGymEnv`.
 
     ## Version history
     * v0: first version.
@@ -78,7 +82,7 @@ class GemmRooflineEnv(ArchGymEnv):
         *,
         max_pes: int = 16384,
         precision: str = "int8",
-        render_mode: str | None = None,
+        **options: Any,
     ) -> None:
         if isinstance(max_pes, bool) or not isinstance(max_pes, int) or max_pes < 64:
             raise ValueError(
@@ -96,18 +100,16 @@ class GemmRooflineEnv(ArchGymEnv):
             ],
             constraints=[f"rows * cols <= {int(max_pes)}"],
         )
-        reference = self._simulate(
-            {"rows": 32, "cols": 32, "buffer_kib": 1024, "clock_mhz": 1000, "dram_gbps": 102.4}
-        )
         super().__init__(
             space=space,
-            simulate=self._simulate,
             objective=objective,
             metric_names=METRICS,
-            reference_metrics=reference,
-            render_mode=render_mode,
+            reference_design=REFERENCE,
+            **options,
         )
 
-    def _simulate(self, design: Mapping[str, Any]) -> dict[str, float]:
-        cfg = RooflineConfig(precision=self.precision, **design)
-        return simulate_gemms(cfg, self.gemms)
+    def config_from_design(self, design: Mapping[str, Any]) -> RooflineConfig:
+        return RooflineConfig(precision=self.precision, **design)
+
+    def evaluate_config(self, config: RooflineConfig) -> dict[str, float]:
+        return simulate_gemms(config, self.gemms)

@@ -241,7 +241,7 @@ class ScratchpadSizeEnv(ArchGymEnv):
         step_kib: int = 64,
         bank_overhead: float = 0.05,
         table: TechTable = DEFAULT_TABLE,
-        render_mode: str | None = None,
+        **options: Any,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
@@ -259,24 +259,26 @@ class ScratchpadSizeEnv(ArchGymEnv):
             ]
         )
         top = low_kib + (high_kib - low_kib) // step_kib * step_kib
-        reference = self._simulate({"sram_kib": top, "banks": 1})
         super().__init__(
             space=space,
-            simulate=self._simulate,
             objective=objective,
             metric_names=SIZE_METRICS,
-            reference_metrics=reference,
-            render_mode=render_mode,
+            reference_design={"sram_kib": top, "banks": 1},
+            **options,
         )
 
-    def _simulate(self, design: Mapping[str, Any]) -> dict[str, float]:
+    def config_from_design(self, design: Mapping[str, Any]) -> tuple[int, int]:
         kib, banks = int(design["sram_kib"]), int(design["banks"])
-        cap = kib * 1024
-        if cap < self.graph.max_op_footprint_bytes():
+        if kib * 1024 < self.graph.max_op_footprint_bytes():
             raise InfeasibleDesign(
                 f"{kib} KiB is below the largest single-op footprint "
                 f"({self.graph.max_op_footprint_bytes()} bytes)"
             )
+        return kib, banks
+
+    def evaluate_config(self, config: tuple[int, int]) -> dict[str, float]:
+        kib, banks = config
+        cap = kib * 1024
         if cap not in self._cache:
             self._cache[cap] = scratchpad_traffic(
                 self.graph, cap, self.method, time_limit_s=self.time_limit_s

@@ -24,7 +24,7 @@ from archgym.simulators.sparse import (
 )
 from archgym.simulators.sparse import energy_pj as sparse_energy_pj
 from archgym.simulators.systolic import ArrayConfig
-from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
+from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
 
 __all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
@@ -40,6 +40,20 @@ METRICS = (
 )
 
 FIDELITIES = ("analytical", "cycle")
+
+#: The design that normalises observations: 32x32 os, 2:4, 64 KiB scratchpads, 16 words/cycle.
+REFERENCE = {
+    "rows": 32,
+    "cols": 32,
+    "dataflow": "os",
+    "patterns": "2:4",
+    "v": 64,
+    "ifmap_sram_kib": 64,
+    "filter_sram_kib": 64,
+    "ofmap_sram_kib": 64,
+    "metadata_sram_kib": 16,
+    "bandwidth": 16,
+}
 
 #: Hardware pattern sets the ``patterns`` parameter chooses from; ``venomM`` is V:2:M with the
 #: design's ``v``.
@@ -143,6 +157,8 @@ class SparseTensorCoreEnv(ArchGymEnv):
     * ``fidelity``: ``"analytical"`` (default) or ``"cycle"`` (fold-level stalls).
     * ``objective``, ``max_pes`` (16384), ``max_area_mm2``, ``precision`` (int8), ``clock_mhz``
       (1000), ``table``, ``dense_fallback`` (False).
+    * The options of every env (``backend``, ``action_space``, ``reward_scale``...):
+      :class:`archgym.env.ArchGymEnv`.
 
     ## Version history
     * v0: first version.
@@ -161,7 +177,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
         clock_mhz: float = 1000.0,
         table: TechTable = DEFAULT_TABLE,
         dense_fallback: bool = False,
-        render_mode: str | None = None,
+        **options: Any,
     ) -> None:
         if fidelity not in FIDELITIES:
             raise unknown_name("fidelity", fidelity, FIDELITIES)
@@ -172,13 +188,9 @@ class SparseTensorCoreEnv(ArchGymEnv):
         self.table = table
         self.dense_fallback = dense_fallback
         constraints: list[Any] = [f"rows * cols <= {int(max_pes)}"]
-        if max_area_mm2 is not None:
-            limit = float(max_area_mm2)
-
-            def within_area(design: Mapping[str, Any]) -> bool:
-                return area_mm2(self._config(design), self.table) <= limit
-
-            constraints.append(Constraint(within_area, name=f"area_mm2 <= {limit:g}"))
+        # The area of a pattern set is not an expression of the design: the budget is checked
+        # on the config (an infeasible result naming it), which keeps the space serialisable.
+        self.max_area_mm2 = None if max_area_mm2 is None else float(max_area_mm2)
         space = DesignSpace(
             [
                 PowerOfTwo("rows", 8, 256),
@@ -194,57 +206,51 @@ class SparseTensorCoreEnv(ArchGymEnv):
             ],
             constraints=constraints,
         )
-        reference = self._simulate(
-            {
-                "rows": 32,
-                "cols": 32,
-                "dataflow": "os",
-                "patterns": "2:4",
-                "v": 64,
-                "ifmap_sram_kib": 64,
-                "filter_sram_kib": 64,
-                "ofmap_sram_kib": 64,
-                "metadata_sram_kib": 16,
-                "bandwidth": 16,
-            },
-            fallback=True,
-        )
         super().__init__(
             space=space,
-            simulate=self._simulate,
             objective=objective,
             metric_names=METRICS,
-            reference_metrics=reference,
-            render_mode=render_mode,
+            reference_design=REFERENCE,
+            **options,
         )
 
-    def _config(self, design: Mapping[str, Any], fallback: bool | None = None) -> SparseConfig:
-        array = ArrayConfig(
-            rows=int(design["rows"]),
-            cols=int(design["cols"]),
-            dataflow=str(design["dataflow"]),
-            ifmap_sram_kib=design["ifmap_sram_kib"],
-            filter_sram_kib=design["filter_sram_kib"],
-            ofmap_sram_kib=design["ofmap_sram_kib"],
-            read_bw_words=design["bandwidth"],
-            write_bw_words=design["bandwidth"],
-            clock_mhz=self.clock_mhz,
-            precision=self.precision,
-        )
-        return SparseConfig(
-            array,
-            patterns=_hardware_patterns(str(design["patterns"]), int(design["v"])),
-            metadata_sram_kib=design["metadata_sram_kib"],
-            dense_fallback=self.dense_fallback if fallback is None else fallback,
-        )
-
-    def _simulate(
+    def config_from_design(
         self, design: Mapping[str, Any], fallback: bool | None = None
-    ) -> dict[str, float]:
+    ) -> SparseConfig:
         try:
-            config = self._config(design, fallback)
+            array = ArrayConfig(
+                rows=int(design["rows"]),
+                cols=int(design["cols"]),
+                dataflow=str(design["dataflow"]),
+                ifmap_sram_kib=design["ifmap_sram_kib"],
+                filter_sram_kib=design["filter_sram_kib"],
+                ofmap_sram_kib=design["ofmap_sram_kib"],
+                read_bw_words=design["bandwidth"],
+                write_bw_words=design["bandwidth"],
+                clock_mhz=self.clock_mhz,
+                precision=self.precision,
+            )
+            config = SparseConfig(
+                array,
+                patterns=_hardware_patterns(str(design["patterns"]), int(design["v"])),
+                metadata_sram_kib=design["metadata_sram_kib"],
+                dense_fallback=self.dense_fallback if fallback is None else fallback,
+            )
         except ValueError as exc:
             raise InfeasibleDesign(str(exc)) from None
+        if fallback is None and self.max_area_mm2 is not None:
+            area = area_mm2(config, self.table)
+            if area > self.max_area_mm2:
+                raise InfeasibleDesign(
+                    f"area {area:.4g} mm2 exceeds the budget max_area_mm2={self.max_area_mm2:g}"
+                )
+        return config
+
+    def reference_config(self) -> SparseConfig:
+        # The reference runs every layer (dense where its pattern is unsupported) to normalise.
+        return self.config_from_design(self.reference_design, fallback=True)
+
+    def evaluate_config(self, config: SparseConfig) -> dict[str, float]:
         if self.fidelity == "cycle":
             per_layer = simulate_sparse(config, list(self.layers)).metrics
         else:

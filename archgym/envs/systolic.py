@@ -39,6 +39,16 @@ METRICS = (
     "stall_cycles",
 )
 FIDELITIES = ("analytical", "cycle")
+#: The design that normalises observations: 32x32 os, 64 KiB scratchpads, 16 words/cycle.
+REFERENCE = {
+    "rows": 32,
+    "cols": 32,
+    "dataflow": "os",
+    "ifmap_sram_kib": 64,
+    "filter_sram_kib": 64,
+    "ofmap_sram_kib": 64,
+    "bandwidth": 16,
+}
 
 
 def workload_layers(workload: str | Sequence[Any]) -> tuple[tuple[Any, ...], np.ndarray]:
@@ -102,6 +112,8 @@ class SystolicArrayEnv(ArchGymEnv):
     * ``fidelity``: ``"analytical"`` (default) or ``"cycle"``.
     * ``max_pes``: PE budget (default 16384); ``max_area_mm2``: area budget (default none).
     * ``precision``, ``clock_mhz``, ``table``: operand type, clock and technology table.
+    * The options of every env (``backend``, ``action_space``, ``reward_scale``...):
+      :class:`archgym.env.ArchGymEnv`.
 
     ## Version history
     * v0: first version.
@@ -118,7 +130,7 @@ class SystolicArrayEnv(ArchGymEnv):
         precision: str = "int8",
         clock_mhz: float = 1000.0,
         table: TechTable = DEFAULT_TABLE,
-        render_mode: str | None = None,
+        **options: Any,
     ) -> None:
         if fidelity not in FIDELITIES:
             raise unknown_name("fidelity", fidelity, FIDELITIES)
@@ -152,93 +164,78 @@ class SystolicArrayEnv(ArchGymEnv):
             ],
             constraints=constraints,
         )
-        reference = self._simulate(
-            {
-                "rows": 32,
-                "cols": 32,
-                "dataflow": "os",
-                "ifmap_sram_kib": 64,
-                "filter_sram_kib": 64,
-                "ofmap_sram_kib": 64,
-                "bandwidth": 16,
-            }
-        )
         super().__init__(
             space=space,
-            simulate=self._simulate,
             objective=objective,
             metric_names=METRICS,
-            reference_metrics=reference,
-            render_mode=render_mode,
+            reference_design=REFERENCE,
+            **options,
         )
 
-    def simulate_batch(self, designs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-        """``cycles`` and ``latency_s`` of many designs in one vectorised call (NaN where a design
-        cannot run); analytical fidelity only (multi-fidelity proxies use it as their base)."""
-        if self.fidelity != "analytical":
-            return {}  # archgym.proxy.base_values then calls simulate() per design
-        cycles = np.full(len(designs), np.nan)
-        configs, index = [], []
-        for i, d in enumerate(designs):
-            try:
-                configs.append(self._config(d))
-            except ValueError:
-                continue
-            index.append(i)
-        if configs:
-            per_layer = analyze_batch(designs_from_configs(configs), list(self.layers))
-            cycles[index] = per_layer["total_cycles"] @ self.counts
-        return {"cycles": cycles, "latency_s": cycles / (self.clock_mhz * 1e6)}
-
-    def _config(self, design: Mapping[str, Any]) -> ArrayConfig:
-        return ArrayConfig(
-            rows=int(design["rows"]),
-            cols=int(design["cols"]),
-            dataflow=str(design["dataflow"]),
-            ifmap_sram_kib=design["ifmap_sram_kib"],
-            filter_sram_kib=design["filter_sram_kib"],
-            ofmap_sram_kib=design["ofmap_sram_kib"],
-            read_bw_words=design["bandwidth"],
-            write_bw_words=design["bandwidth"],
-            clock_mhz=self.clock_mhz,
-            precision=self.precision,
-        )
-
-    def _simulate(self, design: Mapping[str, Any]) -> dict[str, float]:
+    def config_from_design(self, design: Mapping[str, Any]) -> ArrayConfig:
         try:
-            config = self._config(design)
+            return ArrayConfig(
+                rows=int(design["rows"]),
+                cols=int(design["cols"]),
+                dataflow=str(design["dataflow"]),
+                ifmap_sram_kib=design["ifmap_sram_kib"],
+                filter_sram_kib=design["filter_sram_kib"],
+                ofmap_sram_kib=design["ofmap_sram_kib"],
+                read_bw_words=design["bandwidth"],
+                write_bw_words=design["bandwidth"],
+                clock_mhz=self.clock_mhz,
+                precision=self.precision,
+            )
         except ValueError as exc:
             raise InfeasibleDesign(str(exc)) from None
+
+    def evaluate_config(self, config: ArrayConfig) -> dict[str, float]:
         if self.fidelity == "cycle":
             per_layer = simulate(config, list(self.layers)).metrics
         else:
             per_layer = analyze(config, self.layers)
-        # Every metric below is linear in the per-layer counts, so weight the layers once (one
-        # matrix-vector product) and price the totals: energy_pj is linear in its inputs.
-        keys = (
-            "total_cycles",
-            "stall_cycles",
-            "macs",
-            "dram_words",
-            "ifmap_sram_reads",
-            "filter_sram_reads",
-            "ofmap_sram_writes",
-            "ofmap_sram_reads",
-            "ifmap_dram_reads",
-            "filter_dram_reads",
-            "ofmap_dram_writes",
-            "ofmap_dram_reads",
-        )
-        totals = dict(
-            zip(keys, np.array([per_layer[key] for key in keys]) @ self.counts, strict=True)
-        )
-        cycles = float(totals["total_cycles"])
-        return {
-            "cycles": cycles,
-            "latency_s": cycles / (config.clock_mhz * 1e6),
-            "energy_pj": float(energy_pj(config, totals, self.table)),
-            "area_mm2": area_mm2(config, self.table),
-            "utilisation": float(totals["macs"]) / (cycles * config.pes),
-            "dram_bytes": float(totals["dram_words"]) * config.word_bytes,
-            "stall_cycles": float(totals["stall_cycles"]),
-        }
+        return _workload_metrics(config, per_layer, self.counts, self.table)
+
+    def evaluate_configs(self, configs: Sequence[ArrayConfig]) -> dict[str, np.ndarray] | None:
+        if self.fidelity != "analytical":
+            return None
+        per_layer = analyze_batch(designs_from_configs(configs), list(self.layers))
+        rows = [
+            _workload_metrics(c, {k: v[i] for k, v in per_layer.items()}, self.counts, self.table)
+            for i, c in enumerate(configs)
+        ]
+        return {m: np.array([r[m] for r in rows]) for m in METRICS}
+
+
+_TOTALS = (
+    "total_cycles",
+    "stall_cycles",
+    "macs",
+    "dram_words",
+    "ifmap_sram_reads",
+    "filter_sram_reads",
+    "ofmap_sram_writes",
+    "ofmap_sram_reads",
+    "ifmap_dram_reads",
+    "filter_dram_reads",
+    "ofmap_dram_writes",
+    "ofmap_dram_reads",
+)
+
+
+def _workload_metrics(
+    config: ArrayConfig, per_layer: Mapping[str, Any], counts: np.ndarray, table: TechTable
+) -> dict[str, float]:
+    # Every metric below is linear in the per-layer counts, so weight the layers once (one
+    # matrix-vector product) and price the totals: energy_pj is linear in its inputs.
+    totals = dict(zip(_TOTALS, np.array([per_layer[key] for key in _TOTALS]) @ counts, strict=True))
+    cycles = float(totals["total_cycles"])
+    return {
+        "cycles": cycles,
+        "latency_s": cycles / (config.clock_mhz * 1e6),
+        "energy_pj": float(energy_pj(config, totals, table)),
+        "area_mm2": area_mm2(config, table),
+        "utilisation": float(totals["macs"]) / (cycles * config.pes),
+        "dram_bytes": float(totals["dram_words"]) * config.word_bytes,
+        "stall_cycles": float(totals["stall_cycles"]),
+    }

@@ -51,12 +51,12 @@ def test_regret_and_tolerance():
 
 
 def test_enumerate_optimum_matches_brute_force():
-    from archgym.env import ArchGymEnv
+    from archgym.env import FunctionEnv
     from archgym.space import DesignSpace, Integer
 
-    env = ArchGymEnv(
+    env = FunctionEnv(
         space=DesignSpace([Integer("a", 0, 5), Integer("b", 0, 5)], constraints=["a + b <= 7"]),
-        simulate=lambda d: {"cycles": float((d["a"] - 4) ** 2 + (d["b"] - 1) ** 2 + 1)},
+        fn=lambda d: {"cycles": float((d["a"] - 4) ** 2 + (d["b"] - 1) ** 2 + 1)},
         objective="cycles",
         metric_names=["cycles"],
     )

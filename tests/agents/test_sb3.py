@@ -12,7 +12,10 @@ HAS_SB3 = importlib.util.find_spec("stable_baselines3") is not None
 
 
 def _env():
-    return DesignActionWrapper(gymnasium.make("archgym/GemmRoofline-v0", max_pes=1024))
+    env = gymnasium.make(
+        "archgym/GemmRoofline-v0", max_pes=1024, action_space="dict", reward_scale="raw"
+    )
+    return DesignActionWrapper(env)
 
 
 def test_wrapper_gives_multidiscrete_actions_and_finite_rewards():
@@ -36,12 +39,22 @@ def test_wrapper_refuses_real_parameters():
     from archgym.env import ArchGymEnv
     from archgym.space import DesignSpace, Real
 
-    env = ArchGymEnv(
-        space=DesignSpace([Real("x", 0.0, 1.0)]),
-        simulate=lambda d: {"cycles": 1.0},
-        objective="cycles",
-        metric_names=["cycles"],
-    )
+    class Line(ArchGymEnv):
+        def __init__(self):
+            super().__init__(
+                space=DesignSpace([Real("x", 0.0, 1.0)]),
+                objective="cycles",
+                metric_names=["cycles"],
+                reference_design={"x": 0.5},
+            )
+
+        def config_from_design(self, design):
+            return design["x"]
+
+        def evaluate_config(self, config):
+            return {"cycles": 1.0 + config}
+
+    env = Line()
     with pytest.raises(ValueError, match="finite"):
         DesignActionWrapper(env)
 

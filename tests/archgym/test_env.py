@@ -1,6 +1,7 @@
 """The env base and every registered env: Gymnasium's checker, evaluate(), infeasible designs."""
 
 import gymnasium
+import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
@@ -53,7 +54,7 @@ def test_step_observation_is_normalised_to_the_reference():
     env = archgym.make("archgym/GemmRoofline-v0")
     env.reset(seed=0)
     ref = {"rows": 32, "cols": 32, "buffer_kib": 1024, "clock_mhz": 1000, "dram_gbps": 102.4}
-    obs, _reward, terminated, truncated, info = env.step(env.space.to_action(ref))
+    obs, _reward, terminated, truncated, info = env.step(env.action_of_design(ref))
     assert terminated and not truncated and info["feasible"]
     assert obs == pytest.approx([1.0] * len(env.metric_names))
     assert info["design"] == ref
@@ -76,5 +77,5 @@ def test_vectorised_bandit_with_same_step_autoreset():
     vec.reset(seed=0)
     for _ in range(2):  # every step evaluates three designs; no step is wasted on a reset
         obs, reward, terminated, _, info = vec.step(vec.action_space.sample())
-        assert terminated.all() and obs.shape == (3, 8) and (reward < 0).all()
+        assert terminated.all() and obs.shape == (3, 8) and np.isfinite(reward).all()
         assert "final_info" in info

@@ -15,9 +15,7 @@ from archgym.errors import UserError
 from archgym.experiment import load_experiment, run_experiment
 from archgym.proxy import (
     ProxyMismatch,
-    attach_proxy,
     designs_of,
-    evaluate_batch,
     evaluate_proxy,
     train_proxy,
 )
@@ -84,25 +82,25 @@ def test_env_runs_on_the_proxy_through_gymnasium_make(trained):
     check_env(env.unwrapped, skip_render_check=True)
     env.reset(seed=0)
     design = {"rows": 32, "cols": 32, "buffer_kib": 1024, "clock_mhz": 1000, "dram_gbps": 102.4}
-    _, _, terminated, _, info = env.step(env.unwrapped.space.to_action(design))
+    _, _, terminated, _, info = env.step(env.unwrapped.action_of_design(design))
     assert terminated and info["feasible"] and not info["proxy_out_of_range"]
     sim = archgym.make(ENV, **KWARGS).evaluate(design)
     # The reference design is inside the training data: the proxy is close to the simulator.
     assert info["metrics"]["cycles"] == pytest.approx(sim.metrics["cycles"], rel=0.25)
     assert set(info["metrics"]) == set(METRICS)
     outside = {**design, "rows": 256, "cols": 8}
-    _, _, _, _, info = env.step(env.unwrapped.space.to_action(outside))
+    _, _, _, _, info = env.step(env.unwrapped.action_of_design(outside))
     assert info["proxy_out_of_range"]
     assert "`rows`=256 outside training range" in info["proxy_out_of_range_reasons"][0]
 
 
 def test_batched_evaluation_equals_one_at_a_time(trained):
     model, _, _ = trained
-    env = attach_proxy(archgym.make(ENV, **KWARGS), model)
+    env = archgym.make(ENV, backend="proxy", proxy=model, **KWARGS)
     rng = np.random.default_rng(3)
     designs = [env.space.sample(rng) for _ in range(40)]
     designs.append({**designs[0], "rows": 256, "cols": 256})  # violates rows * cols <= 16384
-    batched = evaluate_batch(env, designs)
+    batched = env.evaluate_batch(designs)
     single = [env.evaluate(d) for d in designs]
     for a, b in zip(batched, single, strict=True):
         assert (a.metrics, a.reward, a.feasible, a.error) == (
@@ -191,7 +189,7 @@ def test_multi_fidelity_proxy_of_the_cycle_level_systolic_model(tmp_path):
     # A design the cycle-level model ran (a random action may violate the PE constraint).
     df = load(out)
     design = designs_of(df[df["feasible"]], env.unwrapped.space)[0]
-    _, reward, _, _, info = env.step(env.unwrapped.space.to_action(design))
+    _, reward, _, _, info = env.step(env.unwrapped.action_of_design(design))
     assert info["feasible"] and np.isfinite(reward)
     with pytest.raises(ProxyMismatch, match="reference metrics differ"):
         gymnasium.make(env_id, backend="proxy", proxy=str(path), workload="gpt2-decode")

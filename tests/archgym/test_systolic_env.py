@@ -119,7 +119,7 @@ def test_area_constraint_agrees_with_the_area_model():
     rng = np.random.default_rng(1)
     for _ in range(200):
         design = {p.name: p.sample(rng) for p in env.space}
-        area = area_mm2(env._config(design))
+        area = area_mm2(env.config_from_design(design))
         assert bool(env.space.violated(design)) == (
             area > 5.0 or design["rows"] * design["cols"] > 16384
         )
