@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from archgym.simulators.common import unknown_name
 from archgym.simulators.sparse.engine import SparseConfig
 from archgym.simulators.sparse.patterns import Pattern, parse_pattern
 from archgym.simulators.systolic.config import ArrayConfig
@@ -85,11 +86,7 @@ SPACE_CHOICES: dict[str, tuple[Any, ...]] = {
 def hardware_patterns(name: str) -> tuple[Pattern, ...]:
     """The patterns of a set of :data:`PATTERN_SETS` (``ValueError`` naming the valid ones)."""
     if name not in PATTERN_SETS:
-        import difflib
-
-        hint = difflib.get_close_matches(name, list(PATTERN_SETS), n=1)
-        extra = f"; did you mean {hint[0]!r}?" if hint else f" (one of {list(PATTERN_SETS)})"
-        raise ValueError(f"unknown pattern set {name!r}{extra}")
+        raise unknown_name("pattern set", name, PATTERN_SETS)
     return tuple(parse_pattern(p) for p in PATTERN_SETS[name])
 
 

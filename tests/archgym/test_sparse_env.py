@@ -20,7 +20,6 @@ DESIGN = {
     "cols": 32,
     "dataflow": "os",
     "patterns": "2:4",
-    "v": 64,
     "ifmap_sram_kib": 256,
     "filter_sram_kib": 256,
     "ofmap_sram_kib": 256,
@@ -59,10 +58,38 @@ def test_venom_needs_a_matching_block_width():
     env = SparseTensorCoreEnv("llama2-7b-prefill-venom64-sparse")
     # V = 128 does not divide the workload's 64: it runs as 2:4, the same as a 2:4 engine.
     plain = env.evaluate(DESIGN).metrics["energy_pj"]
-    wide = env.evaluate({**DESIGN, "patterns": "2:4+venom8", "v": 128}).metrics["energy_pj"]
-    matched = env.evaluate({**DESIGN, "patterns": "2:4+venom8", "v": 64}).metrics["energy_pj"]
+    wide = env.evaluate({**DESIGN, "patterns": "2:4+128:2:8"}).metrics["energy_pj"]
+    matched = env.evaluate({**DESIGN, "patterns": "2:4+64:2:8"}).metrics["energy_pj"]
     assert wide == pytest.approx(plain)
     assert matched < plain
+
+
+def test_the_space_has_no_duplicate_designs_and_reaches_high_sparsity():
+    """Every coordinate changes the config (no free `v` that some pattern sets ignore): over
+    every (patterns, metadata_sram_kib) pair and every value of the other parameters, the
+    number of designs that map to an already-seen config is 0."""
+    env = SparseTensorCoreEnv("bert-base-sparse")
+    assert "v" not in env.space.names
+    seen = set()
+    duplicates = 0
+    for name in PATTERN_SETS:
+        for kib in env.space["metadata_sram_kib"].values:
+            config = env.config_from_design({**DESIGN, "patterns": name, "metadata_sram_kib": kib})
+            duplicates += config in seen
+            seen.add(config)
+    for param in env.space.params:
+        configs = {env.config_from_design({**DESIGN, param.name: v}) for v in param.values}
+        duplicates += len(param.values) - len(configs)
+    assert duplicates == 0
+    assert {"2:4+2:8+2:16+2:32", "2:4+64:2:8..64"} <= set(PATTERN_SETS)
+
+
+def test_high_sparsity_venom_beats_plain_nm_in_the_env():
+    env = SparseTensorCoreEnv("llama2-7b-prefill", pattern="64:2:32", dense_fallback=True)
+    design = {**DESIGN, "dataflow": "ws", "bandwidth": 16}
+    venom = env.evaluate({**design, "patterns": "2:4+64:2:8..32"}).metrics
+    plain = env.evaluate({**design, "patterns": "2:4+2:8+2:16+2:32"}).metrics
+    assert venom["latency_s"] < plain["latency_s"] and venom["area_mm2"] < plain["area_mm2"]
 
 
 def test_cycle_fidelity_agrees_without_stalls_and_rejects_typos():
