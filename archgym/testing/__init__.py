@@ -5,5 +5,6 @@ env contracts live in :mod:`archgym.testing.envs`.
 """
 
 from archgym.testing.agents import AgentContract, run_loop, toy_problem, toy_space
+from archgym.testing.envs import EnvContract
 
-__all__ = ["AgentContract", "run_loop", "toy_problem", "toy_space"]
+__all__ = ["AgentContract", "EnvContract", "run_loop", "toy_problem", "toy_space"]
