@@ -6,7 +6,7 @@
 >>> work.counts
 (3,)
 >>> round(evaluate(SparseConfig(ArrayConfig(rows=8, cols=8)), work)["utilisation"], 3)
-0.232
+0.696
 """
 
 from __future__ import annotations
@@ -128,14 +128,20 @@ def evaluate_batch(
     fidelity: str = "analytical",
     table: TechTable = DEFAULT_TABLE,
     costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> list[dict[str, float] | InfeasibleDesign]:
-    """:func:`evaluate` for each config on one workload: the metrics, or the ``InfeasibleDesign``
-    that config raised (so one infeasible design does not stop a batch)."""
+) -> dict[str, np.ndarray]:
+    """:func:`evaluate` for D configs on one workload, as columns of shape ``(D,)`` keyed by
+    :data:`METRICS` (the form of ``ArchGymEnv.evaluate_configs``).
+
+    Raises ``InfeasibleDesign`` naming the first config that cannot run the workload; check
+    configs one by one with :func:`~archgym.simulators.sparse.engine.execution_patterns` first
+    to sort them out. (A loop over :func:`evaluate`: the per-config execution plans change the
+    compressed layer table, so the systolic closed form is not batched across configs yet.)
+    """
     work = _as_workload(workload)
-    out: list[dict[str, float] | InfeasibleDesign] = []
-    for config in configs:
+    rows = []
+    for i, config in enumerate(configs):
         try:
-            out.append(evaluate(config, work, fidelity=fidelity, table=table, costs=costs))
+            rows.append(evaluate(config, work, fidelity=fidelity, table=table, costs=costs))
         except InfeasibleDesign as exc:
-            out.append(exc)
-    return out
+            raise InfeasibleDesign(f"config {i}: {exc}") from None
+    return {key: np.array([r[key] for r in rows], dtype=float) for key in METRICS}

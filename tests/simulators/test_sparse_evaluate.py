@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse import (
+    METRICS,
     PATTERN_SETS,
     SPACE_CHOICES,
     SparseConfig,
@@ -78,8 +79,11 @@ def test_evaluate_cycle_fidelity_and_batch():
     cyc = evaluate(good, layers, fidelity="cycle")
     ana = evaluate(good, layers)
     assert cyc["area_mm2"] == ana["area_mm2"] and cyc["cycles"] > 0
-    out = evaluate_batch([good, bad], layers)
-    assert out[0] == ana and isinstance(out[1], InfeasibleDesign)
+    out = evaluate_batch([good, good], layers, fidelity="cycle")
+    assert set(out) == set(METRICS) and out["cycles"].shape == (2,)
+    assert out["cycles"][1] == cyc["cycles"] and out["area_mm2"][0] == ana["area_mm2"]
+    with pytest.raises(InfeasibleDesign, match=r"config 1: .*no supported pattern"):
+        evaluate_batch([good, bad], layers)
     with pytest.raises(InfeasibleDesign, match="no supported pattern"):
         evaluate(bad, layers)
     with pytest.raises(ValueError, match="unknown fidelity"):
