@@ -67,9 +67,11 @@ def sample_bases(designs: int, seed: int, max_pes: int) -> list[dict]:
 
 
 def variants(base: dict, top_m: int) -> dict[str, dict]:
-    """The base design with each class's pattern set (same array, scratchpads, bandwidth)."""
+    """The base design with each class's pattern set (same array, scratchpads, bandwidth;
+    the dense variant without the metadata scratchpad it would not use)."""
     rest = {k: v for k, v in base.items() if k != "v"}
     out = {name: {**rest, "patterns": sets} for name, sets in _PLAIN_SETS.items()}
+    out["dense"]["metadata_sram_kib"] = 0  # no metadata, no metadata buffer to pay for
     out["V:N:M"] = {**rest, "patterns": venom_set(base["v"], top_m)}
     return out
 
