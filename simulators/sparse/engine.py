@@ -394,7 +394,8 @@ def area_breakdown_mm2(
 ) -> dict[str, float]:
     """Area (mm^2): ``systolic`` (PEs + scratchpads), ``select`` (a per-PE select mux and the
     registers holding its candidate activations), ``metadata`` (scratchpad and per-PE index
-    register), ``gather`` (one M:1 lane with an M-word window per array row and V-segment),
+    register), ``gather`` (per array row and V-segment, an M-word window and ``ceil(4 / N)``
+    M:1 muxes: the segment consumes ``4 / N`` selected words per cycle),
     ``total``. A dense-only config without a metadata scratchpad adds nothing to the systolic
     area."""
     arr = config.array
@@ -413,7 +414,11 @@ def area_breakdown_mm2(
     if venom:
         m_max = max(p.m for p in venom)
         lanes = arr.rows * math.ceil(arr.cols / min(p.v for p in venom))
-        out["gather"] = lanes * (costs.select_mm2(m_max, bits) + costs.register_mm2(m_max * bits))
+        # A segment's PEs take N MACs per group of 4 selected words: 4 / N words per cycle.
+        outputs = max(math.ceil(VENOM_SELECT / p.n) for p in venom)
+        out["gather"] = lanes * (
+            outputs * costs.select_mm2(m_max, bits) + costs.register_mm2(m_max * bits)
+        )
     out["total"] = sum(out.values())
     return out
 
