@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,7 +10,8 @@ import numpy as np
 
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
-from archgym.errors import unknown_name
+from archgym.envs.systolic import FIDELITIES, METRICS, array_config, workload_layers
+from archgym.errors import closest, unknown_name
 from archgym.objective import Objective
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse import (
@@ -21,26 +21,15 @@ from archgym.simulators.sparse import (
     SparseLayer,
     analyze_sparse,
     area_mm2,
+    hardware_patterns,
     simulate_sparse,
 )
-from archgym.simulators.sparse import config_from_design as sparse_config_from_design
 from archgym.simulators.sparse import energy_pj as sparse_energy_pj
 from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
 
 __all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
 
-METRICS = (
-    "cycles",
-    "latency_s",
-    "energy_pj",
-    "area_mm2",
-    "utilisation",
-    "dram_bytes",
-    "stall_cycles",
-)
-
-FIDELITIES = ("analytical", "cycle")
 
 #: The design that normalises observations: 32x32 os, 2:4, 64 KiB scratchpads, 16 words/cycle.
 REFERENCE = {
@@ -73,16 +62,12 @@ def sparse_workload(
         items: Sequence[Any] = WORKLOADS[workload]()
     else:
         if isinstance(workload, str):
-            from archgym.envs.systolic import workload_layers
-
             try:
                 layers, counts = workload_layers(workload)
             except ValueError:
-                hint = difflib.get_close_matches(workload, list(WORKLOADS), n=1)
-                if hint:
-                    raise ValueError(
-                        f"unknown workload {workload!r}; did you mean {hint[0]!r}?"
-                    ) from None
+                near = closest(workload, WORKLOADS)
+                if near:
+                    raise unknown_name("workload", workload, WORKLOADS) from None
                 raise
             items = [layer for layer, c in zip(layers, counts, strict=True) for _ in range(c)]
         else:
@@ -200,11 +185,12 @@ class SparseTensorCoreEnv(ArchGymEnv):
     def config_from_design(
         self, design: Mapping[str, Any], fallback: bool | None = None
     ) -> SparseConfig:
+        array = array_config(design, clock_mhz=self.clock_mhz, precision=self.precision)
         try:
-            config = sparse_config_from_design(
-                design,
-                precision=self.precision,
-                clock_mhz=self.clock_mhz,
+            config = SparseConfig(
+                array,
+                patterns=hardware_patterns(str(design["patterns"])),
+                metadata_sram_kib=design["metadata_sram_kib"],
                 dense_fallback=self.dense_fallback if fallback is None else fallback,
             )
         except ValueError as exc:

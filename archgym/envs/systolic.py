@@ -27,7 +27,7 @@ from archgym.space import Categorical, Constraint, DesignSpace, PowerOfTwo
 from archgym.workloads import get_workload, workload_family
 from archgym.workloads.gemms import GemmShape
 
-__all__ = ["METRICS", "SystolicArrayEnv", "workload_layers"]
+__all__ = ["FIDELITIES", "METRICS", "SystolicArrayEnv", "array_config", "workload_layers"]
 
 METRICS = (
     "cycles",
@@ -173,21 +173,7 @@ class SystolicArrayEnv(ArchGymEnv):
         )
 
     def config_from_design(self, design: Mapping[str, Any]) -> ArrayConfig:
-        try:
-            return ArrayConfig(
-                rows=int(design["rows"]),
-                cols=int(design["cols"]),
-                dataflow=str(design["dataflow"]),
-                ifmap_sram_kib=design["ifmap_sram_kib"],
-                filter_sram_kib=design["filter_sram_kib"],
-                ofmap_sram_kib=design["ofmap_sram_kib"],
-                read_bw_words=design["bandwidth"],
-                write_bw_words=design["bandwidth"],
-                clock_mhz=self.clock_mhz,
-                precision=self.precision,
-            )
-        except ValueError as exc:
-            raise InfeasibleDesign(str(exc)) from None
+        return array_config(design, clock_mhz=self.clock_mhz, precision=self.precision)
 
     def evaluate_config(self, config: ArrayConfig) -> dict[str, float]:
         if self.fidelity == "cycle":
@@ -205,6 +191,26 @@ class SystolicArrayEnv(ArchGymEnv):
             for i, c in enumerate(configs)
         ]
         return {m: np.array([r[m] for r in rows]) for m in METRICS}
+
+
+def array_config(design: Mapping[str, Any], *, clock_mhz: float, precision: str) -> ArrayConfig:
+    """The array config of a design with ``rows, cols, dataflow, *_sram_kib, bandwidth``
+    (DRAM words/cycle per port); ``InfeasibleDesign`` if the config is invalid."""
+    try:
+        return ArrayConfig(
+            rows=int(design["rows"]),
+            cols=int(design["cols"]),
+            dataflow=str(design["dataflow"]),
+            ifmap_sram_kib=design["ifmap_sram_kib"],
+            filter_sram_kib=design["filter_sram_kib"],
+            ofmap_sram_kib=design["ofmap_sram_kib"],
+            read_bw_words=design["bandwidth"],
+            write_bw_words=design["bandwidth"],
+            clock_mhz=clock_mhz,
+            precision=precision,
+        )
+    except ValueError as exc:
+        raise InfeasibleDesign(str(exc)) from None
 
 
 _TOTALS = (
