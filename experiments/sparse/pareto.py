@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from archgym.simulators.sparse import (
     SPACE_CHOICES,
+    SparseConfig,
     SparseLayer,
     SparseWorkload,
-    config_from_design,
     evaluate,
     parse_pattern,
 )
 from archgym.simulators.sparse.hardware import VENOM_V
 
-from archgym.envs.sparse import sparse_workload
+from archgym.envs.sparse import SparseTensorCoreEnv, sparse_workload
 from archgym.results import pareto_front
 
 #: Hardware classes (the plot's colours) and the pattern set each runs; V:N:M draws its V.
@@ -76,12 +76,17 @@ def variants(base: dict, top_m: int) -> dict[str, dict]:
     return out
 
 
-def run(bases: Sequence[dict], work: SparseWorkload, top_m: int) -> dict[str, list]:
+ToConfig = Callable[[dict], SparseConfig]
+
+
+def run(
+    bases: Sequence[dict], work: SparseWorkload, top_m: int, config: ToConfig
+) -> dict[str, list]:
     """Per class, (design, metrics) of every base design (all feasible: dense fallback on)."""
     out: dict[str, list] = {name: [] for name in CLASSES}
     for base in bases:
         for name, d in variants(base, top_m).items():
-            out[name].append((d, evaluate(config_from_design(d, dense_fallback=True), work)))
+            out[name].append((d, evaluate(config(d), work)))
     return out
 
 
@@ -131,7 +136,9 @@ def budget_table(fronts: dict, budgets: Sequence[float] = (1, 2, 5, 12, 25)) -> 
         print(f"| {budget:g} | " + " | ".join(cells) + f" | {gain} |")
 
 
-def controls(best: Sequence[tuple[dict, dict]], work: SparseWorkload, dense: SparseWorkload):
+def controls(
+    best: Sequence[tuple[dict, dict]], work: SparseWorkload, dense: SparseWorkload, config: ToConfig
+) -> None:
     """Print the two controls for the V:N:M designs of the overall front."""
     venom = [(d, m) for d, m in best if d["patterns"].count(":") > d["patterns"].count("+") + 1]
     print(
@@ -144,7 +151,7 @@ def controls(best: Sequence[tuple[dict, dict]], work: SparseWorkload, dense: Spa
     for d, m in venom:
         cells = []
         for name in swaps.values():
-            s = evaluate(config_from_design({**d, "patterns": name}, dense_fallback=True), work)
+            s = evaluate(config({**d, "patterns": name}), work)
             cells.append(
                 f"{s['latency_s'] / m['latency_s']:.2f} / {s['area_mm2'] / m['area_mm2']:.2f}"
             )
@@ -156,10 +163,8 @@ def controls(best: Sequence[tuple[dict, dict]], work: SparseWorkload, dense: Spa
     )
     ratios = []
     for d, _ in venom:
-        sparse_hw = evaluate(config_from_design(d, dense_fallback=True), dense)
-        dense_hw = evaluate(
-            config_from_design({**d, "patterns": "none"}, dense_fallback=True), dense
-        )
+        sparse_hw = evaluate(config(d), dense)
+        dense_hw = evaluate(config({**d, "patterns": "none"}), dense)
         ratios.append(sparse_hw["latency_s"] / dense_hw["latency_s"])
     if ratios:
         print(f"min {min(ratios):.3f}, max {max(ratios):.3f} over {len(ratios)} designs")
@@ -212,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     dense = SparseWorkload(tuple(SparseLayer(sl.layer) for sl in layers), work.counts)
     pattern = parse_pattern(args.pattern)
     top_m = pattern.m if pattern.is_venom else 32
-    rows = run(sample_bases(args.designs, args.seed, args.max_pes), work, top_m)
+    # The env's own design -> config map, with dense fallback (no area budget).
+    env = SparseTensorCoreEnv(list(layers), dense_fallback=True)
+    config: ToConfig = lambda d: env.config_from_design(d, fallback=True)  # noqa: E731
+    rows = run(sample_bases(args.designs, args.seed, args.max_pes), work, top_m, config)
     fronts = {name: front(rows[name]) for name in CLASSES}
     print(
         f"{args.network} pruned to {args.pattern}: {args.designs} base designs (seed "
@@ -223,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     budget_table(fronts)
     overall = front([r for name in CLASSES for r in rows[name]])
     _print_front("Overall front", overall)
-    controls(overall, work, dense)
+    controls(overall, work, dense, config)
     if args.plot:
         title = f"{args.network} at {args.pattern}: {args.designs} base designs x 5 classes"
         plot(rows, fronts, args.plot, title)

@@ -1,6 +1,6 @@
 """Structured-sparse tensor engines: N:M and V:N:M patterns, a sparse extension of the systolic
 array model with whole-workload evaluation (``evaluate``, ``evaluate_batch``), its design space
-as data (``PATTERN_SETS``, ``config_from_design``), and a GPU (tensor-core) instantiation.
+as data (``PATTERN_SETS``, ``SPACE_CHOICES``), and a GPU (tensor-core) instantiation.
 
 >>> from archgym.simulators.sparse import SparseConfig, SparseLayer, analyze_sparse
 >>> from archgym.simulators.systolic import ArrayConfig, GemmLayer
@@ -31,7 +31,6 @@ from archgym.simulators.sparse.evaluate import (
 from archgym.simulators.sparse.hardware import (
     PATTERN_SETS,
     SPACE_CHOICES,
-    config_from_design,
     duplicate_pattern_sets,
     hardware_patterns,
 )
@@ -58,7 +57,6 @@ __all__ = [
     "analyze_sparse",
     "area_breakdown_mm2",
     "area_mm2",
-    "config_from_design",
     "duplicate_pattern_sets",
     "energy_breakdown_pj",
     "energy_pj",

@@ -1,4 +1,5 @@
-"""The sparse engine's design space as plain data: hardware pattern sets and design -> config.
+"""The sparse engine's design space as plain data: hardware pattern sets and parameter choices
+(``archgym/SparseTensorCore-v0`` builds its space and configs from them).
 
 Every pattern set names its patterns in full (V included), so a design space over these names
 has no free ``v`` that some sets ignore: two different names always give different hardware
@@ -16,20 +17,16 @@ multiples of 64, not of 100, and the format stores whole groups.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from archgym.simulators.common import unknown_name
-from archgym.simulators.sparse.engine import SparseConfig
 from archgym.simulators.sparse.patterns import Pattern, parse_pattern
-from archgym.simulators.systolic.config import ArrayConfig
 
 __all__ = [
     "PATTERN_SETS",
     "SPACE_CHOICES",
     "VENOM_M",
     "VENOM_V",
-    "config_from_design",
     "duplicate_pattern_sets",
     "hardware_patterns",
 ]
@@ -100,32 +97,3 @@ def duplicate_pattern_sets() -> list[tuple[str, str]]:
             out.append((seen[key], name))
         seen[key] = name
     return out
-
-
-def config_from_design(
-    design: Mapping[str, Any],
-    *,
-    precision: str = "int8",
-    clock_mhz: float = 1000.0,
-    dense_fallback: bool = False,
-) -> SparseConfig:
-    """A :class:`SparseConfig` from a design with the keys of :data:`SPACE_CHOICES`
-    (``bandwidth`` in DRAM words/cycle per port, SRAM sizes in KiB)."""
-    array = ArrayConfig(
-        rows=int(design["rows"]),
-        cols=int(design["cols"]),
-        dataflow=str(design["dataflow"]),
-        ifmap_sram_kib=design["ifmap_sram_kib"],
-        filter_sram_kib=design["filter_sram_kib"],
-        ofmap_sram_kib=design["ofmap_sram_kib"],
-        read_bw_words=design["bandwidth"],
-        write_bw_words=design["bandwidth"],
-        clock_mhz=clock_mhz,
-        precision=precision,
-    )
-    return SparseConfig(
-        array,
-        patterns=hardware_patterns(str(design["patterns"])),
-        metadata_sram_kib=design["metadata_sram_kib"],
-        dense_fallback=dense_fallback,
-    )
