@@ -9,7 +9,7 @@ as data (``PATTERN_SETS``, ``SPACE_CHOICES``), and a GPU (tensor-core) instantia
 2944
 """
 
-from archgym.simulators.sparse.cycle import fold_timing, simulate_sparse
+from archgym.simulators.sparse.cycle import simulate_sparse
 from archgym.simulators.sparse.engine import (
     SPARSE_METRICS,
     SparseConfig,
@@ -41,6 +41,7 @@ from archgym.simulators.sparse.patterns import (
     operand_bytes,
     parse_pattern,
 )
+from archgym.simulators.sparse.systolic_timing import fold_timing
 
 __all__ = [
     "DENSE",

@@ -7,17 +7,14 @@ compressed weights plus metadata on the filter port) spread over the folds. In C
 bandwidth) the result equals the analytical model; with every layer dense it equals the
 systolic fold-level model.
 
-:func:`fold_timing` is the systolic ``simulate`` loop with the analytical totals as an input
-(``simulate(config, layers) == fold_timing(config, layer_table(layers), analyze(config,
-layers))``, tested). It belongs in :mod:`archgym.simulators.systolic.cycle` as a public function
-that ``simulate`` calls; until the systolic module exposes it, it is the one place here that
-uses that module's private fold helpers.
+The fold schedule is :func:`~archgym.simulators.sparse.systolic_timing.fold_timing` (the
+systolic ``simulate`` loop with the totals as an input).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from archgym.simulators.sparse.engine import (
@@ -28,46 +25,11 @@ from archgym.simulators.sparse.engine import (
     execution_patterns,
     run_k,
 )
-from archgym.simulators.systolic import ArrayConfig, CycleResult
-from archgym.simulators.systolic.cycle import _fold_weights, _layer_timeline
-from archgym.simulators.systolic.layers import Layer, LayerTable, layer_table
+from archgym.simulators.sparse.systolic_timing import TIMING_KEYS, fold_timing
+from archgym.simulators.systolic import CycleResult
+from archgym.simulators.systolic.layers import Layer, layer_table
 
-__all__ = ["fold_timing", "simulate_sparse"]
-
-_TIMING = ("stall_cycles", "cycles", "fill_cycles", "drain_cycles", "total_cycles")
-
-
-def fold_timing(
-    config: ArrayConfig, table: LayerTable, metrics: Mapping[str, np.ndarray]
-) -> CycleResult:
-    """Fold-level stalls of layers whose analytical metrics (per layer: DRAM totals in words,
-    ``folds``, ``compute_cycles``, ``macs``) are given: ``metrics`` with the timing keys
-    (cycles) and ``utilisation`` replaced, plus one trace per layer."""
-    out = {key: np.array(value, copy=True) for key, value in metrics.items()}
-    compat = 1 if config.scalesim_compat else 0
-    traces = []
-    for i in range(len(table)):
-        groups = int(table.groups[i])
-        unique = table.ifmap_unique_padded[i] if config.scalesim_compat else table.ifmap_unique[i]
-        weights, half = _fold_weights(
-            config, int(table.M[i]), int(table.N[i]), int(table.K[i]), int(unique)
-        )
-        totals = {
-            key: float(out[key][i]) / groups
-            for key in ("ifmap_dram_reads", "filter_dram_reads", "ofmap_dram_writes")
-        }
-        totals["ofmap_dram_reads"] = float(out["ofmap_dram_reads"][i]) / groups
-        compute_group = int(out["compute_cycles"][i]) // groups
-        per_fold = (compute_group + compat) // (int(out["folds"][i]) // groups)
-        stall, fill, drain, trace = _layer_timeline(config, per_fold, weights, totals, half, groups)
-        traces.append(trace)
-        cycles = compute_group + stall
-        for key, value in zip(
-            _TIMING, (stall, cycles, fill, drain, fill + cycles + drain), strict=True
-        ):
-            out[key][i] = value * groups
-    out["utilisation"] = out["macs"] / (out["cycles"] * config.pes)
-    return CycleResult(metrics=out, traces=tuple(traces))
+__all__ = ["simulate_sparse"]
 
 
 def simulate_sparse(
@@ -86,7 +48,7 @@ def simulate_sparse(
     ported["filter_dram_reads"] = metrics["filter_dram_reads"] + metrics["metadata_dram_reads"]
     timed = fold_timing(arr, run_table, ported)
     out = {key: np.array(value, copy=True) for key, value in metrics.items()}
-    for key in (*_TIMING, "utilisation"):
+    for key in (*TIMING_KEYS, "utilisation"):
         out[key] = timed.metrics[key]
     out["effective_utilisation"] = out["useful_macs"] / (out["cycles"] * arr.pes)
     return CycleResult(metrics=out, traces=timed.traces)

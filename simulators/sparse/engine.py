@@ -35,7 +35,8 @@ from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
-from archgym.simulators.systolic.analytical import _memory_time, analyze_batch, designs_from_configs
+from archgym.simulators.sparse.systolic_timing import port_time
+from archgym.simulators.systolic.analytical import analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.energy import area_mm2 as systolic_area_mm2
 from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
@@ -321,17 +322,13 @@ def _recompute_time(config: SparseConfig, out: dict[str, np.ndarray], groups) ->
     the metadata scratchpad decides only whether it is fetched once or with every weight pass.
     """
     arr = config.array
-    half = {op: np.asarray(arr.sram_words(op) // 2) for op in ("ifmap", "filter", "ofmap")}
-    nan = float("nan")
-    rbw = np.asarray(nan if arr.read_bw_words is None else arr.read_bw_words, dtype=float)
-    wbw = np.asarray(nan if arr.write_bw_words is None else arr.write_bw_words, dtype=float)
     compute = out["compute_cycles"] // groups
     reads = (
         out["ifmap_dram_reads"] / groups,
         (out["filter_dram_reads"] + out["metadata_dram_reads"]) / groups,
     )
     writes = (out["ofmap_dram_writes"] + out["ofmap_dram_reads"]) // groups
-    stall, fill, drain = _memory_time(compute, reads, writes, half, rbw, wbw)
+    stall, fill, drain = port_time(arr, compute, reads, writes)
     cycles = compute + stall
     out["stall_cycles"] = stall * groups
     out["cycles"] = cycles * groups
