@@ -1,50 +1,45 @@
-"""Speed of the systolic-array models against SCALE-Sim 3.0.0 on the same layers.
+"""Speed of the systolic-array models against SCALE-Sim 3.0.0 and against an earlier archgym.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_systolic.py [--live N] [--scalesim-python PATH]
+        [--before-python PATH] [--designs N] [--quick]
 
 Per layer: SCALE-Sim's time is the ``scalesim_s`` column recorded by
-``experiments/systolic/make_scalesim_refs.py`` (its ``run_scale`` call alone) for all 111 stored
-runs; with ``--live N`` (default 3 when SCALE-Sim's interpreter exists) the N slowest stored runs are
-also re-run live here, in the same session, and those rows say ``live``. Ours is the median of
-repeated calls of ``analyze`` (which takes the scalar path for one layer), of the vectorised
-pass on one design (``analyze_batch``) and of ``simulate`` on one design and that layer. Then: ResNet-50 on one
-design (and its per-layer cost inside that call), 10,000 random designs on ResNet-50 in one
-batched call, and the SystolicArray-v0 env's cost per evaluation.
+``experiments/systolic/make_scalesim_refs.py`` (its ``run_scale`` call alone) for every stored
+run; with ``--live N`` the N slowest stored runs are re-run live, in this session. Ours: the
+median of repeated ``analyze`` calls on that layer. Then ResNet-50: one design (analytical and
+cycle-level) and D random designs in one batched call of each model (designs/s).
+
+SCALE-Sim ratios use wall-clock time on both sides (ours: ``perf_counter``); the before/after
+rows use the CPU time of this process (``process_time``), steadier on a shared machine.
+``--before-python`` runs the same measurements (``--json`` mode of this script) under another
+interpreter whose ``archgym`` is an earlier checkout, and prints both side by side: the
+before/after table of the closed-form unification. Functions the earlier checkout lacks are
+timed through what it had (the batched cycle path as a loop of ``simulate``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from archgym.simulators.systolic import (
-    ArrayConfig,
-    ConvLayer,
-    GemmLayer,
-    analytical,
-    analyze,
-    analyze_batch,
-    designs_from_configs,
-    simulate,
-)
+from archgym.simulators import systolic
+from archgym.simulators.systolic import ArrayConfig, GemmLayer, analyze, analyze_batch, simulate
 from archgym.simulators.systolic.io import write_cfg, write_topology
-from archgym.simulators.systolic.layers import _layer_table
 from archgym.simulators.systolic.refcases import case_config, case_layer
-from archgym.simulators.systolic.replay import scalesim_calc_analyze
-from archgym.simulators.systolic.scalar import _calc_capacity
 
-from archgym.envs.systolic import SystolicArrayEnv
 from archgym.workloads.networks import resnet50
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "scalesim"
-DEFAULT_PY = os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python")
+DEFAULT_PY = os.environ.get("SCALESIM_PYTHON", "/work/scalesim-venv/bin/python")
 DRIVER = (
     "import sys, time, io, contextlib\n"
     "from scalesim.scale_sim import scalesim\n"
@@ -54,23 +49,24 @@ DRIVER = (
     "    t0 = time.perf_counter(); s.run_scale(top_path=sys.argv[4])\n"
     "print(time.perf_counter() - t0)\n"
 )
+TARGETS = {
+    "layer_speedup_median": 100_000,
+    "analytical_designs_per_s": 30_000,
+    "cycle_designs_per_s": 1_000,
+}
 
 
-def _median_s(fn, repeats: int) -> float:
+def _median_s(fn, repeats: int, clock=time.perf_counter) -> float:
     fn()
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return float(np.median(times))
 
 
-def _vectorised(config: ArrayConfig, layers) -> dict:
-    """One design through the NumPy pass (what ``analyze`` runs for long workloads)."""
-    return analyze_batch(
-        designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
-    )
+CPU = time.process_time  # CPU seconds of this process: the before/after rows (shared machine)
 
 
 def _run_live(python: str, config: ArrayConfig, layer, tmp: Path) -> float:
@@ -79,182 +75,165 @@ def _run_live(python: str, config: ArrayConfig, layer, tmp: Path) -> float:
     (tmp / "layout.csv").write_text("Layer name,\n")
     (tmp / "drv.py").write_text(DRIVER)
     gemm = "1" if isinstance(layer, GemmLayer) else "0"
-    cmd = [
-        python,
-        str(tmp / "drv.py"),
-        str(tmp / "a.cfg"),
-        str(tmp / "t.csv"),
-        str(tmp / "layout.csv"),
-        str(tmp / "out"),
-        gemm,
-    ]
+    files = [str(tmp / name) for name in ("drv.py", "a.cfg", "t.csv", "layout.csv", "out")]
     env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    done = subprocess.run(
+        [python, *files, gemm], capture_output=True, text=True, check=True, env=env
+    )
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def _random_designs(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "rows": 2 ** rng.integers(2, 9, n),
+        "cols": 2 ** rng.integers(2, 9, n),
+        "dataflow": rng.integers(0, 3, n),
+        "ifmap_sram_kib": 2.0 ** rng.integers(3, 12, n),
+        "filter_sram_kib": 2.0 ** rng.integers(3, 12, n),
+        "ofmap_sram_kib": 2.0 ** rng.integers(3, 12, n),
+        "read_bw_words": 2.0 ** rng.integers(0, 7, n),
+        "write_bw_words": 2.0 ** rng.integers(0, 7, n),
+    }
+
+
+def _cycle_batch(designs: dict[str, np.ndarray], net: list) -> None:
+    if hasattr(systolic, "simulate_batch"):
+        systolic.simulate_batch(designs, net)
+        return
+    n = len(designs["rows"])  # an archgym without the batched path: one design at a time
+    for i in range(n):
+        config = ArrayConfig(
+            rows=int(designs["rows"][i]),
+            cols=int(designs["cols"][i]),
+            dataflow=("os", "ws", "is")[int(designs["dataflow"][i])],
+            ifmap_sram_kib=float(designs["ifmap_sram_kib"][i]),
+            filter_sram_kib=float(designs["filter_sram_kib"][i]),
+            ofmap_sram_kib=float(designs["ofmap_sram_kib"][i]),
+            read_bw_words=float(designs["read_bw_words"][i]),
+            write_bw_words=float(designs["write_bw_words"][i]),
+        )
+        simulate(config, net)
+
+
+def measure(n_designs: int, quick: bool) -> dict[str, float]:
+    """The model-side timings of this interpreter's archgym (no SCALE-Sim)."""
+    with open(DATA / "cases.csv") as f:
+        cases = [c for c in csv.DictReader(f) if c["status"] == "ok"]
+    repeats = 5 if quick else 50
+    pairs = [(case_config(c), [case_layer(c)]) for c in cases]
+    layer_s = [_median_s(lambda c=c, la=la: analyze(c, la), repeats) for c, la in pairs]
+    net = list(resnet50())
+    config = ArrayConfig(rows=32, cols=32, dataflow="ws", read_bw_words=16, write_bw_words=16)
+    cpu_layer_s = [_median_s(lambda c=c, la=la: analyze(c, la), repeats, CPU) for c, la in pairs]
+    out = {
+        "layer_us_median": float(np.median(cpu_layer_s)) * 1e6,
+        "resnet50_one_design_ms": _median_s(lambda: analyze(config, net), repeats, CPU) * 1e3,
+        "resnet50_cycle_one_design_ms": _median_s(lambda: simulate(config, net), 3, CPU) * 1e3,
+    }
+    designs = _random_designs(n_designs)
+    t_batch = _median_s(lambda: analyze_batch(designs, net), 1 if quick else 3, CPU)
+    out["analytical_designs_per_s"] = n_designs / t_batch
+    n_cycle = n_designs if hasattr(systolic, "simulate_batch") else min(n_designs, 20)
+    few = {k: v[:n_cycle] for k, v in designs.items()}
+    t_cycle = _median_s(lambda: _cycle_batch(few, net), 1, CPU)
+    out["cycle_designs_per_s"] = n_cycle / t_cycle
+    # Amortised: every stored design on every stored layer in one batched call (SCALE-Sim mode).
+    configs = [case_config(c) for c in cases]
+    grid = {
+        "rows": [c.rows for c in configs],
+        "cols": [c.cols for c in configs],
+        "dataflow": [c.dataflow for c in configs],
+        "ifmap_sram_kib": [c.ifmap_sram_kib for c in configs],
+        "filter_sram_kib": [c.filter_sram_kib for c in configs],
+        "ofmap_sram_kib": [c.ofmap_sram_kib for c in configs],
+        "read_bw_words": [np.nan if c.read_bw_words is None else c.read_bw_words for c in configs],
+        "write_bw_words": [
+            np.nan if c.write_bw_words is None else c.write_bw_words for c in configs
+        ],
+    }
+    layers = [case_layer(c) for c in cases]
+    t_grid = _median_s(lambda: analyze_batch(grid, layers, scalesim_compat=True), 3)
+    out["batched_pair_us"] = t_grid / (len(cases) * len(layers)) * 1e6
+    out["_layer_s"] = layer_s
+    out["_scalesim_s"] = [float(c["scalesim_s"]) for c in cases]
+    out["_names"] = [
+        f"{c['layer']} ({c['rows']}x{c['cols']} {c['dataflow']} {c['mode']})" for c in cases
+    ]
+    return out
+
+
+def _print_layers(m: dict, args: argparse.Namespace) -> float:
+    ref = np.array(m["_scalesim_s"])
+    ours = np.array(m["_layer_s"])
+    order = np.argsort(-ref)
+    have_live = Path(args.scalesim_python).exists()
+    live_n = min(args.live, len(order)) if have_live else 0
+    print(f"{'layer (array, dataflow, mode)':44s} {'SCALE-Sim s':>11s} {'source':>8s} "
+          f"{'analytical us':>13s} {'x faster':>10s}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(DATA / "cases.csv") as f:
+            cases = [c for c in csv.DictReader(f) if c["status"] == "ok"]
+        for rank, i in enumerate(order):
+            source = "recorded"
+            if rank < live_n:
+                c = cases[i]
+                ref[i] = _run_live(args.scalesim_python, case_config(c), case_layer(c), Path(tmp))
+                source = "live"
+            if rank < 8 or rank == len(order) - 1:
+                print(f"{m['_names'][i]:44s} {ref[i]:11.3f} {source:>8s} {ours[i] * 1e6:13.1f} "
+                      f"{ref[i] / ours[i]:10.0f}")  # fmt: skip
+            elif rank == 8:
+                print(f"... ({len(order) - 9} more runs)")
+    ratios = ref / ours
+    amortised = ref / (m["batched_pair_us"] * 1e-6)
+    print(f"over {len(ratios)} stored runs, SCALE-Sim time / ours: one layer per analyze call: "
+          f"min {ratios.min():,.0f}x, median {np.median(ratios):,.0f}x; amortised in one batched "
+          f"call ({m['batched_pair_us']:.3f} us per design-layer pair): min "
+          f"{amortised.min():,.0f}x, median {np.median(amortised):,.0f}x "
+          f"(target >= {TARGETS['layer_speedup_median']:,}x)\n")  # fmt: skip
+    return float(np.median(ratios)), float(np.median(amortised))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scalesim-python", default=DEFAULT_PY)
-    ap.add_argument("--live", type=int, default=None, help="stored runs to re-run live (slowest)")
+    ap.add_argument("--before-python", default=None, help="interpreter of an earlier archgym")
+    ap.add_argument("--live", type=int, default=3, help="stored runs to re-run live (slowest)")
     ap.add_argument("--designs", type=int, default=10_000)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
+    ap.add_argument("--json", action="store_true", help="print the measurements as JSON only")
     args = ap.parse_args()
-    have_live = Path(args.scalesim_python).exists()
-    live_n = (3 if have_live else 0) if args.live is None else args.live
-    if live_n and not have_live:
-        print(f"SCALE-Sim interpreter {args.scalesim_python} not found: recorded timings only")
-        live_n = 0
-    with open(DATA / "cases.csv") as f:
-        cases = [c for c in csv.DictReader(f) if c["status"] == "ok"]
-    cases.sort(key=lambda c: -float(c["scalesim_s"]))
-
-    ratios_a, ratios_v, ratios_c = [], [], []
-    print(
-        f"{'layer (array, dataflow, mode)':44s} {'SCALE-Sim s':>11s} {'source':>8s} "
-        f"{'analytical us':>13s} {'x faster':>9s} {'vector us':>9s} {'x faster':>9s} "
-        f"{'cycle us':>9s} {'x faster':>9s}"
+    after = measure(args.designs, args.quick)
+    if args.json:
+        print(json.dumps(after))
+        return 0
+    speedup, amortised = _print_layers(after, args)
+    before = None
+    if args.before_python:
+        cmd = [args.before_python, str(Path(__file__).resolve()), "--json"]
+        cmd += ["--designs", str(args.designs)] + (["--quick"] if args.quick else [])
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd="/")
+        before = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = (
+        ("analyze, one layer (median over stored runs), us", "layer_us_median", "lower"),
+        ("batched, per design-layer pair (stored runs), wall us", "batched_pair_us", "lower"),
+        ("analyze, ResNet-50, one design, ms", "resnet50_one_design_ms", "lower"),
+        ("simulate (cycle), ResNet-50, one design, ms", "resnet50_cycle_one_design_ms", "lower"),
+        ("batched analytical, ResNet-50 designs/s", "analytical_designs_per_s", "higher"),
+        ("batched cycle-level, ResNet-50 designs/s", "cycle_designs_per_s", "higher"),
     )
-    with tempfile.TemporaryDirectory() as tmp_name:
-        for i, case in enumerate(cases):
-            layer, config = case_layer(case), case_config(case)
-            groups = layer.groups
-            ref_s, source = float(case["scalesim_s"]), "recorded"
-            if i < live_n:
-                ref_s, source = (
-                    _run_live(args.scalesim_python, config, layer, Path(tmp_name)),
-                    "live",
-                )
-            t_a = _median_s(lambda c=config, la=layer: analyze(c, [la]), 50)
-            t_v = _median_s(lambda c=config, la=layer: _vectorised(c, [la]), 20)
-            t_c = _median_s(lambda c=config, la=layer: simulate(c, [la]), 10)
-            ratios_a.append(ref_s / t_a)
-            ratios_v.append(ref_s / t_v)
-            ratios_c.append(ref_s / t_c)
-            if i < 12 or i == len(cases) - 1:
-                label = (
-                    f"{case['layer']}{f' x{groups}' if groups > 1 else ''} "
-                    f"({case['rows']}x{case['cols']} {case['dataflow']} {case['mode']})"
-                )
-                print(
-                    f"{label:44s} {ref_s:11.3f} {source:>8s} {t_a * 1e6:13.1f} "
-                    f"{ref_s / t_a:9.0f} {t_v * 1e6:9.1f} {ref_s / t_v:9.0f} "
-                    f"{t_c * 1e6:9.1f} {ref_s / t_c:9.0f}"
-                )
-            elif i == 12:
-                print(f"{'... (' + str(len(cases) - 13) + ' more runs)':44s}")
-    print(f"\nover {len(cases)} runs, speed-up (SCALE-Sim time / ours, one layer per call):")
-    for name, r in (("analytical", ratios_a), ("vectorised", ratios_v), ("cycle", ratios_c)):
-        print(
-            f"  {name:10s}  min {min(r):10.0f}x  median {np.median(r):10.0f}x  "
-            f"geo-mean {np.exp(np.mean(np.log(r))):10.0f}x"
-        )
-
-    # Amortised: every stored design on every stored layer in one batched call.
-    designs = designs_from_configs([case_config(c) for c in cases])
-    layers = [case_layer(c) for c in cases]
-    t_grid = _median_s(lambda: analyze_batch(designs, layers, scalesim_compat=True), 5)
-    per_pair = t_grid / (len(cases) * len(layers))
-    mean_ref = float(np.mean([float(c["scalesim_s"]) for c in cases]))
-    print(
-        f"  batched    {len(cases)} designs x {len(layers)} layers in one call: "
-        f"{per_pair * 1e6:.2f} us per (design, layer); SCALE-Sim's mean per run "
-        f"{mean_ref:.2f} s -> {mean_ref / per_pair:,.0f}x"
-    )
-
-    net = list(resnet50())
-    config = ArrayConfig(rows=32, cols=32, dataflow="ws", read_bw_words=16, write_bw_words=16)
-    _layer_table.cache_clear()
-    t0 = time.perf_counter()
-    analyze(config, net)
-    t_cold = time.perf_counter() - t0
-    t_one = _median_s(lambda: analyze(config, net), 50)
-    t_vec = _median_s(lambda: _vectorised(config, net), 50)
-    limit = analytical.SCALAR_MAX_LAYERS
-    analytical.SCALAR_MAX_LAYERS = len(net)
-    t_sca = _median_s(lambda: analyze(config, net), 50)
-    analytical.SCALAR_MAX_LAYERS = limit
-    t_cyc = _median_s(lambda: simulate(config, net), 5)
-    rng = np.random.default_rng(0)
-    n = args.designs
-    designs = {
-        "rows": 2 ** rng.integers(2, 9, n),
-        "cols": 2 ** rng.integers(2, 9, n),
-        "dataflow": rng.integers(0, 3, n),
-        "ifmap_sram_kib": 2 ** rng.integers(3, 12, n),
-        "filter_sram_kib": 2 ** rng.integers(3, 12, n),
-        "ofmap_sram_kib": 2 ** rng.integers(3, 12, n),
-        "read_bw_words": 2.0 ** rng.integers(0, 7, n),
-        "write_bw_words": 2.0 ** rng.integers(0, 7, n),
-    }
-    t0 = time.perf_counter()
-    out = analyze_batch(designs, net)
-    t_batch = time.perf_counter() - t0
-    assert out["cycles"].shape == (n, len(net))
-    print(
-        f"\nResNet-50 ({len(net)} layers), one design, analytical: {t_one * 1e3:8.2f} ms "
-        f"(target < 5 ms; first call, building the layer table: {t_cold * 1e3:.2f} ms)"
-    )
-    print(
-        f"  per layer inside that call: vectorised {t_vec / len(net) * 1e6:.1f} us, scalar "
-        f"{t_sca / len(net) * 1e6:.1f} us (analyze takes the scalar path up to {limit} layers)"
-    )
-    print(f"ResNet-50, one design, cycle-level:               {t_cyc * 1e3:8.2f} ms")
-    print(
-        f"ResNet-50, {n:,} designs batched, analytical:     {t_batch:8.2f} s  (target < 10 s; "
-        f"{t_batch / n * 1e6:.0f} us per design)"
-    )
-    _bench_replay(cases)
-    _bench_env()
+    print(f"{'measure':52s} {'before':>12s} {'after':>12s} {'target':>10s}")
+    for label, key, _ in rows:
+        old = f"{before[key]:12,.1f}" if before else f"{'-':>12s}"
+        target = f"{TARGETS[key]:>10,}" if key in TARGETS else f"{'':>10s}"
+        print(f"{label:52s} {old} {after[key]:12,.1f} {target}")
+    print(f"{'analytical vs SCALE-Sim per layer (one call), median x':52s} {'':>12s} "
+          f"{speedup:12,.0f}")  # fmt: skip
+    print(f"{'analytical vs SCALE-Sim per layer (batched), median x':52s} {'':>12s} "
+          f"{amortised:12,.0f} {TARGETS['layer_speedup_median']:>10,}")  # fmt: skip
     return 0
 
 
-def _bench_replay(cases: list[dict]) -> None:
-    """scalesim_calc_analyze (exact CALC ifmap reads by replaying SCALE-Sim's buffer) on the
-    stored runs where it replays (a convolution whose windows overlap, input not fitting)."""
-    ratios, times = [], []
-    for case in cases:
-        layer, config = case_layer(case), case_config(case)
-        if case["mode"] != "CALC" or not isinstance(layer, ConvLayer):
-            continue
-        m, _, k = layer.gemm_shape()
-        distinct = layer.ifmap_words(include_padding=True)
-        if distinct == m * k or distinct < _calc_capacity(config.sram_words("ifmap")):
-            continue
-        t = _median_s(lambda c=config, la=layer: scalesim_calc_analyze(c, [la]), 10)
-        times.append(t)
-        ratios.append(float(case["scalesim_s"]) / t)
-    print(
-        f"\nscalesim_calc_analyze on the {len(times)} CALC runs it replays: "
-        f"{min(times) * 1e3:.1f}-{max(times) * 1e3:.1f} ms per layer, "
-        f"{min(ratios):.0f}-{max(ratios):.0f}x faster than SCALE-Sim"
-    )
-
-
-def _bench_env() -> None:
-    """Per-evaluation cost of the env's simulate step and of a whole ``env.evaluate``."""
-    design = {
-        "rows": 32,
-        "cols": 16,
-        "dataflow": "ws",
-        "ifmap_sram_kib": 64,
-        "filter_sram_kib": 128,
-        "ofmap_sram_kib": 32,
-        "bandwidth": 8,
-    }
-    print("\nSystolicArray-v0 per evaluation (analytical), scalar path vs forced vectorised:")
-    limit = analytical.SCALAR_MAX_LAYERS
-    for name in ("alexnet", "bert-base-encoder", "resnet18", "resnet50"):
-        env = SystolicArrayEnv(name)
-        t_sim = _median_s(lambda e=env: e._simulate(design), 200)
-        t_eval = _median_s(lambda e=env: e.evaluate(design), 200)
-        analytical.SCALAR_MAX_LAYERS = 0
-        t_vec = _median_s(lambda e=env: e._simulate(design), 200)
-        analytical.SCALAR_MAX_LAYERS = limit
-        print(
-            f"  {name:18s} {len(env.layers):3d} distinct layers: simulate {t_sim * 1e6:6.0f} us "
-            f"(vectorised {t_vec * 1e6:6.0f} us), env.evaluate {t_eval * 1e6:6.0f} us"
-        )
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

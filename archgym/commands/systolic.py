@@ -1,8 +1,10 @@
 """``archgym simulate``: run the systolic-array model on SCALE-Sim input files.
 
 ``archgym simulate -c scale.cfg -t topology.csv [--gemm] [--fidelity cycle] [--scalesim-compat]
-[-o DIR]`` writes COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv with
-SCALE-Sim's column names into DIR and prints a one-line summary per layer.
+[--replay] [-o DIR]`` writes COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv
+with SCALE-Sim's column names into DIR and prints a one-line summary per layer. ``--replay``
+(SCALE-Sim mode, CALC bandwidth) replays SCALE-Sim's estimate read buffer on its ifmap request
+stream for exact ifmap DRAM reads (``replay.scalesim_calc_analyze``).
 """
 
 from __future__ import annotations
@@ -29,21 +31,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scalesim-compat", action="store_true", help="reproduce SCALE-Sim 3.0.0's quirks"
     )
+    p.add_argument(
+        "--replay",
+        action="store_true",
+        help="with --scalesim-compat in CALC mode: exact ifmap DRAM reads by replaying "
+        "SCALE-Sim's read buffer (slower: grows with the im2col matrix)",
+    )
     p.add_argument("-o", "--out", default="scalesim_reports", help="output folder")
     p.set_defaults(func=_cmd_simulate)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    import sys
+
+    from archgym.errors import UserError
     from archgym.simulators.systolic import analyze, simulate
-    from archgym.simulators.systolic.io import read_cfg, read_topology
+    from archgym.simulators.systolic.io import read_cfg, read_sparsity_ratios, read_topology
+    from archgym.simulators.systolic.replay import scalesim_calc_analyze
     from archgym.simulators.systolic.reports import write_reports
 
     config = read_cfg(args.config, scalesim_compat=args.scalesim_compat)
     layers = read_topology(args.topology, gemm=True if args.gemm else None)
-    if args.fidelity == "cycle":
+    if any(ratio != (1, 1) for ratio in read_sparsity_ratios(args.topology)):
+        print(
+            f"archgym: note: {args.topology}: the N:M sparsity column runs dense, as SCALE-Sim "
+            "does without [sparsity] SparsitySupport = true",
+            file=sys.stderr,
+        )
+    if args.replay:
+        if not config.scalesim_compat or config.user_bandwidth or args.fidelity != "analytical":
+            raise UserError(
+                "--replay replays SCALE-Sim's CALC-mode read buffer: it needs --scalesim-compat, "
+                "a cfg with InterfaceBandwidth = CALC and --fidelity analytical (SCALE-Sim's USER "
+                "read buffer is not replayed)"
+            )
+        metrics = scalesim_calc_analyze(config, layers)
+    elif args.fidelity == "cycle":
         metrics = simulate(config, layers).metrics
     else:
         metrics = analyze(config, layers)
+    for i, layer in enumerate(layers):
+        if int(metrics["cycles"][i]) == 0:
+            raise UserError(
+                f"{args.topology}: layer {layer.name!r} takes 0 cycles in SCALE-Sim's count (a "
+                "K = 1 GEMM on a 1 x 1 os array), where SCALE-Sim 3.0.0 stops with a division "
+                "by zero; run it without --scalesim-compat"
+            )
     for path in write_reports(Path(args.out), config, layers, metrics):
         print(f"wrote {path}")
     for i, layer in enumerate(layers):

@@ -2,7 +2,10 @@
 
 Run it with any Python; it drives SCALE-Sim in its own interpreter (it needs numpy<2.4):
 
-    python experiments/systolic/make_scalesim_refs.py --scalesim-python /work/venvs/scalesim/bin/python
+    python experiments/systolic/make_scalesim_refs.py --scalesim-python /work/scalesim-venv/bin/python
+
+``--reuse tests/data/scalesim`` copies the runs already stored there (same fields) instead of
+re-running them, so adding cases runs only the new ones.
 
 Each case is one SCALE-Sim run (one cfg + one topology) in a fresh subprocess with a timeout, so a
 pathological case (small SRAM under a user-set bandwidth) is skipped instead of stalling the batch.
@@ -54,6 +57,12 @@ LAYERS: dict[str, tuple[str, tuple[int, ...]]] = {
     "DP_3x3": ("conv", (16, 16, 3, 3, 8, 1, 1)),
     "c_resnet": ("conv", (30, 30, 3, 3, 64, 64, 1)),
     "r50_conv2": ("conv", (58, 58, 3, 3, 64, 64, 1)),
+    # strided layers whose stride does not divide H - R (SCALE-Sim adds a window past the input)
+    "c_s2nd": ("conv", (16, 16, 3, 3, 8, 16, 2)),
+    "c_s3nd": ("conv", (17, 17, 3, 3, 4, 8, 3)),
+    "c_7x7s2": ("conv", (38, 38, 7, 7, 3, 16, 2)),
+    "DP_s2": ("conv", (18, 18, 3, 3, 8, 1, 2)),
+    "g_k1": ("gemm", (32, 16, 1)),
 }
 
 ARRAYS = [(4, 4), (8, 8), (16, 16), (32, 32), (8, 32), (32, 8), (64, 16), (128, 128)]
@@ -135,8 +144,40 @@ def case_matrix() -> list[dict]:
         cases.append(
             dict(rows=rows, cols=cols, dataflow=df, layer="r50_conv2", mode="CALC", bw=10, **big)
         )
+    cases += _stress_cases()
     for i, case in enumerate(cases):
         case["case"] = i
+    return cases
+
+
+def _stress_cases() -> list[dict]:
+    """Cases that stress the model (issue 17): strided convs whose stride does not divide the
+    input, odd arrays, depthwise, K = 1 GEMMs, and USER runs that stall (1-8 kB SRAMs,
+    bandwidth 1-10). Tiny layers: each run takes seconds."""
+    cases: list[dict] = []
+    big = {"ifmap_kb": 512, "filter_kb": 512, "ofmap_kb": 256}
+    strided = ["c_s2nd", "c_s3nd", "c_7x7s2", "DP_s2"]
+    for a, (rows, cols) in enumerate(((8, 8), (5, 7), (16, 4))):
+        for d, df in enumerate(DATAFLOWS):
+            for layer in (strided[(a + d) % 4], strided[(a + d + 2) % 4]):
+                cases.append(
+                    dict(rows=rows, cols=cols, dataflow=df, layer=layer, mode="CALC", bw=10, **big)
+                )
+    for (rows, cols), df in zip(((3, 5), (7, 13), (1, 9)), DATAFLOWS, strict=True):
+        for layer in ("g_odd", "c_stride2", "g_k1"):
+            cases.append(
+                dict(rows=rows, cols=cols, dataflow=df, layer=layer, mode="CALC", bw=10, **big)
+            )
+    for df in DATAFLOWS:
+        cases.append(dict(rows=1, cols=1, dataflow=df, layer="g_k1", mode="CALC", bw=10, **big))
+    for i, (kb, bw) in enumerate(((1, 1), (2, 2), (4, 5), (8, 10))):
+        sram = {"ifmap_kb": kb, "filter_kb": kb, "ofmap_kb": kb}
+        for df in DATAFLOWS:
+            layer = ("g_small", "c_3x3", "c_s2nd")[(i + DATAFLOWS.index(df)) % 3]
+            rows, cols = ((8, 8), (4, 8), (6, 5))[i % 3]
+            cases.append(
+                dict(rows=rows, cols=cols, dataflow=df, layer=layer, mode="USER", bw=bw, **sram)
+            )
     return cases
 
 
@@ -156,11 +197,37 @@ def read_report(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+_KEY_FIELDS = ("rows", "cols", "dataflow", "layer", "mode", "bw", "ifmap_kb", "filter_kb")
+
+
+def _key(case: dict) -> tuple[str, ...]:
+    return (*(str(case[f]) for f in _KEY_FIELDS), str(case["ofmap_kb"]))
+
+
+def _reusable(folder: Path) -> dict[tuple[str, ...], tuple[str, str, dict]]:
+    """Runs stored in ``folder`` (as this script writes them), keyed by their fields."""
+    with open(folder / "cases.csv") as f:
+        old_cases = list(csv.DictReader(f))
+    reports: dict[str, tuple[list[str], dict[str, list[list[str]]]]] = {}
+    for key in ("compute", "bandwidth", "detailed"):
+        with open(folder / f"{key}.csv") as f:
+            rows = list(csv.reader(f))
+        by_case: dict[str, list[list[str]]] = {}
+        for row in rows[1:]:
+            by_case.setdefault(row[0], []).append(row)
+        reports[key] = (rows[0], by_case)
+    out = {}
+    for case in old_cases:
+        per = {key: (hdr, by.get(case["case"], [])) for key, (hdr, by) in reports.items()}
+        out[_key(case)] = (case["scalesim_s"], case["status"], per)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--scalesim-python",
-        default=os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python"),
+        default=os.environ.get("SCALESIM_PYTHON", "/work/scalesim-venv/bin/python"),
     )
     ap.add_argument(
         "--out", default=str(Path(__file__).resolve().parents[2] / "tests/data/scalesim")
@@ -169,6 +236,11 @@ def main() -> int:
         "--timeout", type=float, default=90.0, help="seconds per case before it is skipped"
     )
     ap.add_argument("--limit", type=int, default=None, help="run only the first N cases")
+    ap.add_argument(
+        "--reuse",
+        default=None,
+        help="folder of an earlier run: cases with the same fields are copied, not re-run",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -187,7 +259,17 @@ def main() -> int:
         driver.write_text(DRIVER)
         layout = tmp / "layout.csv"
         layout.write_text("Layer name,\n")
+        reused = _reusable(Path(args.reuse)) if args.reuse else {}
         for case in cases:
+            old = reused.get(_key(case))
+            if old is not None:
+                seconds_text, status, old_rows = old
+                case_rows.append({**case, "scalesim_s": seconds_text, "status": status})
+                for key, (header, rows) in old_rows.items():
+                    tables.setdefault(key, (header, []))[1].extend(
+                        [[case["case"], *r[1:]] for r in rows]
+                    )
+                continue
             cdir = tmp / f"c{case['case']}"
             cdir.mkdir()
             write_cfg(cdir / "scale.cfg", case_config(case), run_name="case")

@@ -13,12 +13,20 @@ from archgym.simulators.systolic.analytical import (
     designs_from_configs,
 )
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig
-from archgym.simulators.systolic.cycle import CycleResult, FoldTrace, simulate
+from archgym.simulators.systolic.cycle import CycleResult, FoldTrace, simulate, simulate_batch
+from archgym.simulators.systolic.evaluate import (
+    FIDELITIES,
+    WORKLOAD_METRICS,
+    evaluate,
+    evaluate_batch,
+)
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 
 __all__ = [
     "DATAFLOWS",
+    "FIDELITIES",
     "METRICS",
+    "WORKLOAD_METRICS",
     "ArrayConfig",
     "ConvLayer",
     "CycleResult",
@@ -28,5 +36,8 @@ __all__ = [
     "analyze",
     "analyze_batch",
     "designs_from_configs",
+    "evaluate",
+    "evaluate_batch",
     "simulate",
+    "simulate_batch",
 ]

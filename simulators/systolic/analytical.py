@@ -35,12 +35,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from archgym.simulators.systolic.closed_form import (
+    FLOAT_KEYS,
+    INT_KEYS,
+    NUMPY,
+    Design,
+    calc_capacity,
+    layer_model,
+    partial_drain_line,
+)
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 from archgym.simulators.systolic.metrics import METRICS
 from archgym.simulators.systolic.scalar import analyze_scalar
 
-__all__ = ["METRICS", "analyze", "analyze_batch", "designs_from_configs"]
+__all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
 
 #: Workloads of at most this many layers take the scalar path in :func:`analyze` (measured
@@ -72,6 +81,37 @@ def designs_from_configs(configs: Sequence[ArrayConfig]) -> dict[str, np.ndarray
     return out
 
 
+def configs_from_designs(
+    designs: Mapping[str, np.ndarray | Sequence], *, scalesim_compat: bool = False
+) -> list[ArrayConfig]:
+    """The inverse of :func:`designs_from_configs`: one validated config per row."""
+    missing = [k for k in _DESIGN_KEYS if k not in designs]
+    if missing:
+        raise ValueError(f"`designs` lacks the column(s) {missing}; it needs {list(_DESIGN_KEYS)}")
+    n = len(np.atleast_1d(designs["rows"]))
+    cols = {key: np.broadcast_to(np.atleast_1d(designs[key]), (n,)) for key in _DESIGN_KEYS}
+    codes = _dataflow_codes(cols["dataflow"])
+    nan = np.full(n, np.nan)
+    rbw = np.broadcast_to(np.asarray(designs.get("read_bw_words", nan), dtype=float), (n,))
+    wbw = np.broadcast_to(np.asarray(designs.get("write_bw_words", nan), dtype=float), (n,))
+    wb = np.broadcast_to(np.asarray(designs.get("word_bytes", 1)), (n,))
+    return [
+        ArrayConfig(
+            rows=int(cols["rows"][i]),
+            cols=int(cols["cols"][i]),
+            dataflow=DATAFLOWS[codes[i]],
+            ifmap_sram_kib=float(cols["ifmap_sram_kib"][i]),
+            filter_sram_kib=float(cols["filter_sram_kib"][i]),
+            ofmap_sram_kib=float(cols["ofmap_sram_kib"][i]),
+            word_bytes=int(wb[i]),
+            read_bw_words=None if np.isnan(rbw[i]) else float(rbw[i]),
+            write_bw_words=None if np.isnan(wbw[i]) else float(wbw[i]),
+            scalesim_compat=scalesim_compat,
+        )
+        for i in range(n)
+    ]
+
+
 _CODES = {name: i for i, name in enumerate(DATAFLOWS)}
 
 
@@ -88,29 +128,13 @@ def _dataflow_codes(values: np.ndarray) -> np.ndarray:
         raise
 
 
-def analyze_batch(
-    designs: Mapping[str, np.ndarray | Sequence],
-    layers: Layer | Sequence[Layer] | LayerTable,
-    *,
-    scalesim_compat: bool = False,
-) -> dict[str, np.ndarray]:
-    """Evaluate D designs on L layers at once; every output has shape ``(D, L)``.
-
-    Args:
-        designs: Columns of length D: ``rows``, ``cols``, ``dataflow`` (names or codes 0/1/2 for
-            os/ws/is), ``ifmap_sram_kib``, ``filter_sram_kib``, ``ofmap_sram_kib``; optional
-            ``read_bw_words`` / ``write_bw_words`` (NaN or absent = CALC mode, no stalls) and
-            ``word_bytes`` (default 1).
-        layers: The workload.
-        scalesim_compat: Reproduce SCALE-Sim's quirks.
-
-    Returns:
-        A dict of the :data:`METRICS` (cycles, counts in words, fractions in [0, 1]).
-    """
+def design_columns(
+    designs: Mapping[str, np.ndarray | Sequence], *, scalesim_compat: bool = False
+) -> Design:
+    """Validated ``(D, 1)`` columns of a batch of designs (the closed form's input)."""
     missing = [k for k in _DESIGN_KEYS if k not in designs]
     if missing:
         raise ValueError(f"`designs` lacks the column(s) {missing}; it needs {list(_DESIGN_KEYS)}")
-    table = layers if isinstance(layers, LayerTable) else layer_table(layers)
 
     def col(key: str, default: float | None = None, dtype: type = np.int64) -> np.ndarray:
         value = designs.get(key, default)
@@ -135,118 +159,86 @@ def analyze_batch(
             raise ValueError(f"`{name}` must be positive, but got {arr[arr <= 0][0].item()!r}")
     df = _dataflow_codes(np.atleast_1d(np.asarray(designs["dataflow"]))).reshape(-1, 1)
     words = {op: (kib * 1024 // word_bytes).astype(np.int64) for op, kib in sram.items()}
-    half = {op: w // 2 for op, w in words.items()}
-    # What "fits" the read buffer: half the SRAM, or in SCALE-Sim's CALC mode its estimate
-    # buffer (see _calc_capacity): an operand of at most capacity - 1 words is fetched once.
-    fit = dict(half)
-    calc = np.isnan(rbw) if scalesim_compat else np.zeros_like(rbw, dtype=bool)
-    for op in ("ifmap", "filter"):
-        fit[op] = np.where(calc, _calc_capacity(words[op]) - 1, half[op])
-
-    m, n, k = table.M[None, :], table.N[None, :], table.K[None, :]
-    groups = table.groups[None, :]
-    is_os, is_ws = df == 0, df == 1
-    sr = np.where(is_os, m, k)
-    sc = np.where(df == 2, m, n)
-    t = np.where(is_os, k, np.where(is_ws, m, n))
-    fr = _ceil_div(sr, rows)
-    fc = _ceil_div(sc, cols)
-    folds = fr * fc
-    skew = np.where(is_os, rows + cols - 2, 2 * rows + cols - 2)
-    per_fold = t + skew
-    compute = folds * per_fold - (1 if scalesim_compat else 0)
-
-    pes = rows * cols
-    mapping = (sr * sc) / (pes * folds)
-    # SCALE-Sim times a ws/is fold's utilisation from its skewed demand matrix plus C - 1 more
-    # cycles than the fold takes; the corrected model divides by the fold's real length.
-    util_cycles = np.where(is_os | (not scalesim_compat), per_fold, per_fold + cols - 1)
-    compute_util = (sr * sc * t) / (pes * folds * util_cycles)
-    macs = m * n * k
-
-    # SRAM traffic (words) of one group.
-    mk, kn, mn = m * k, k * n, m * n
-    if_sram = np.where(df == 2, mk, fc * mk)
-    f_sram = np.where(is_os, fr * kn, np.where(is_ws, kn, fc * kn))
-    o_sram = np.where(is_os, mn, fr * mn)
-    if scalesim_compat:
-        o_sram = o_sram + np.where(is_os, folds * (rows + cols), 0)
-    # Partial sums read back for accumulation (the corrected model; SCALE-Sim never reads them).
-    o_sram_reads = np.zeros_like(o_sram) if scalesim_compat else np.where(is_os, 0, (fr - 1) * mn)
-
-    # DRAM traffic (words) of one group.
-    u_if = (table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique)[None, :]
-    tile_cols = np.minimum(cols, sc)
-    if_fits = u_if <= fit["ifmap"]
-    # os/is passes walk output pixels in order, so an input word is fetched once per pass while
-    # a band of input rows fits; ws walks the window in slices, which share no input nearby.
-    band_fits = (table.band_words[None, :] <= fit["ifmap"]) & ~is_ws
-    if_pass = np.where(band_fits, u_if, mk)
-    if_dram = np.where(if_fits, u_if, np.where(df == 2, 1, fc) * if_pass)
-    if_dram = np.minimum(if_dram, if_sram)  # never more than the array reads
-    f_dram = np.where(
-        is_os,
-        np.where(k * tile_cols <= fit["filter"], kn, fr * kn),
-        np.where(is_ws, kn, np.where(kn <= fit["filter"], kn, fc * kn)),
+    return Design(
+        rows=rows,
+        cols=cols,
+        df=df,
+        words_if=words["ifmap"],
+        words_f=words["filter"],
+        words_o=words["ofmap"],
+        rbw=rbw,
+        wbw=wbw,
+        compat=scalesim_compat,
+        calc=np.isnan(rbw) if scalesim_compat else np.zeros_like(rbw, dtype=bool),
     )
-    if np.any(calc):
-        # SCALE-Sim's estimate buffer keeps every fetched word until it has fetched `capacity`
-        # of them, then forgets them all; the os filter tiles of successive column folds share
-        # that budget, so a tile that fits can still be fetched twice (_os_filter_calc).
-        f_calc = _os_filter_calc(k, n, cols, fr, fc, _calc_capacity(words["filter"]))
-        f_dram = np.where(calc & is_os, f_calc, f_dram)
-    f_dram = np.minimum(f_dram, f_sram)
-    out_tile = np.where(is_ws, m * tile_cols, n * tile_cols)
-    psums_stay = is_os | (out_tile <= half["ofmap"])
-    if scalesim_compat:
-        o_dram_w = np.where(is_os, mn, fr * mn)
-        o_dram_r = np.zeros_like(o_dram_w)
-        if np.any(calc):
-            o_dram_w = o_dram_w + np.where(
-                calc & _partial_drain_line(o_dram_w, words["ofmap"], cols), cols - 1, 0
-            )
-    else:
-        o_dram_w = np.where(psums_stay, mn, fr * mn)
-        o_dram_r = np.where(psums_stay, 0, (fr - 1) * mn)
 
-    stall, fill, drain = _memory_time(
-        compute, (if_dram, f_dram), o_dram_w + o_dram_r, half, rbw, wbw
-    )
-    cycles = compute + stall
-    with np.errstate(divide="ignore"):  # compat: a 1-cycle layer counts 0 cycles -> inf
-        utilisation = macs / (cycles * pes)
-    out = {
-        "compute_cycles": compute * groups,
-        "stall_cycles": stall * groups,
-        "cycles": cycles * groups,
-        "fill_cycles": fill * groups,
-        "drain_cycles": drain * groups,
-        "total_cycles": (fill + cycles + drain) * groups,
-        "folds": folds * groups,
-        "mapping_efficiency": mapping.astype(float),
-        "compute_utilisation": compute_util.astype(float),
-        "utilisation": utilisation,
-        "macs": macs * groups,
-        "ifmap_sram_reads": if_sram * groups,
-        "filter_sram_reads": f_sram * groups,
-        "ofmap_sram_writes": o_sram * groups,
-        "ofmap_sram_reads": o_sram_reads * groups,
-        "ifmap_dram_reads": if_dram * groups,
-        "filter_dram_reads": f_dram * groups,
-        "ofmap_dram_writes": o_dram_w * groups,
-        "ofmap_dram_reads": o_dram_r * groups,
-    }
-    out["dram_words"] = (
-        out["ifmap_dram_reads"]
-        + out["filter_dram_reads"]
-        + out["ofmap_dram_writes"]
-        + out["ofmap_dram_reads"]
-    )
-    shape = np.broadcast_shapes(rows.shape, m.shape)
-    return {
-        key: value if value.shape == shape else np.broadcast_to(value, shape)
-        for key, value in out.items()
-    }
+
+def analyze_batch(
+    designs: Mapping[str, np.ndarray | Sequence],
+    layers: Layer | Sequence[Layer] | LayerTable,
+    *,
+    scalesim_compat: bool = False,
+) -> dict[str, np.ndarray]:
+    """Evaluate D designs on L layers at once; every output has shape ``(D, L)``.
+
+    Args:
+        designs: Columns of length D: ``rows``, ``cols``, ``dataflow`` (names or codes 0/1/2 for
+            os/ws/is), ``ifmap_sram_kib``, ``filter_sram_kib``, ``ofmap_sram_kib``; optional
+            ``read_bw_words`` / ``write_bw_words`` (NaN or absent = CALC mode, no stalls) and
+            ``word_bytes`` (default 1).
+        layers: The workload.
+        scalesim_compat: Reproduce SCALE-Sim's quirks.
+
+    Returns:
+        A dict of the :data:`METRICS` (cycles, counts in words, fractions in [0, 1]).
+    """
+    table = layers if isinstance(layers, LayerTable) else layer_table(layers)
+    design = design_columns(designs, scalesim_compat=scalesim_compat)
+    u_if = table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique
+    m = (table.M_scalesim if scalesim_compat else table.M)[None, :]
+    layer = (m, table.N[None, :], table.K[None, :], u_if[None, :], table.band_words[None, :])
+    groups = table.groups[None, :] if np.any(table.groups != 1) else 1
+    shape = (design.rows.shape[0], len(table))
+    parts = []
+    for code, sub in split_by_dataflow(design):
+        with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
+            ints, floats = layer_model(NUMPY, sub, *layer)
+        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
+        part.update(zip(FLOAT_KEYS, floats, strict=True))
+        parts.append((code, part))
+    if len(parts) == 1:
+        out = parts[0][1]
+        return {
+            key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
+            for key in METRICS
+        }
+    codes = design.df[:, 0]
+    where = {code: np.flatnonzero(codes == code) for code, _ in parts}
+    result = {}
+    for key in METRICS:
+        column = np.empty(shape, dtype=float if key in FLOAT_KEYS else np.int64)
+        for code, part in parts:
+            column[where[code]] = part[key]
+        result[key] = column
+    return result
+
+
+def split_by_dataflow(design: Design) -> list[tuple[int, Design]]:
+    """The designs of each dataflow present, as :class:`Design` with a Python-int ``df``."""
+    codes = design.df[:, 0]
+    present = np.unique(codes)
+    if present.size == 1:
+        return [(int(present[0]), design._replace(df=int(present[0])))]
+    out = []
+    for code in present.tolist():
+        rows = codes == code
+        fields = {
+            name: getattr(design, name)[rows]
+            for name in Design._fields
+            if name not in ("df", "compat")
+        }
+        out.append((code, Design(df=code, compat=design.compat, **fields)))
+    return out
 
 
 def _memory_time(
@@ -288,56 +280,12 @@ def _calc_capacity(words: np.ndarray) -> np.ndarray:
     since the last flush and flushes when it reaches ``50 * floor(words / 100)`` words. With
     fewer than 100 words a set never completes, so nothing is ever dropped.
     """
-    per_set = words // 100
-    return np.where(per_set > 0, 50 * per_set, np.iinfo(np.int64).max // 4)
+    return calc_capacity(NUMPY, np.asarray(words))
 
 
 def _partial_drain_line(writes, words, cols):
-    """Whether SCALE-Sim's CALC-mode ofmap buffer counts one partial line as full.
-
-    It packs output words into lines of ``cols`` words and, when it holds more than its drain
-    half (``d = floor(words / 2)``), closes the current line and drains ``ceil(d / cols)`` lines,
-    subtracting the empty slots of the last line of each batch only. With ``d`` a multiple of
-    ``cols`` the first drain leaves a line holding one word that later batches align behind, so
-    it is drained as the first line of a batch of at least two and its ``cols - 1`` empty slots
-    are counted once; otherwise every closed line ends its batch and the count is exact.
-    """
-    drain = words // 2
-    return (drain % cols == 0) & (drain >= 2 * cols) & (writes >= drain + 2)
-
-
-def _os_filter_calc(k, n, cols, fr, fc, cap):
-    """os filter DRAM reads of SCALE-Sim's CALC buffer (capacity ``cap`` words, flush when full).
-
-    Column fold ``j`` streams its filter tile (``k * cols_j`` distinct words) once per row fold
-    (``fr`` passes), tiles of different folds are disjoint. A tile of ``T >= cap`` words misses
-    on every word. A smaller tile misses once, plus, when the buffer fills during its first
-    pass (fill ``e`` + ``T`` >= ``cap``) and a second pass follows, the ``cap - e`` words fetched
-    before the flush; the fill is then ``T``. From fill 0, the first ``j = ceil(cap / T) - 1``
-    tiles fit, then every ``j``-th tile from fill ``T`` on overflows by ``cap - j * T``.
-    """
-    n_full = fc - 1
-    t_full = k * cols
-    t_last = k * (n - n_full * cols)
-    big = t_full >= cap
-    multi = fr >= 2
-    j = np.maximum(_ceil_div(cap, t_full) - 1, 1)
-    after_first = np.maximum(n_full - j - 1, 0)
-    q, rr = np.divmod(after_first, j)
-    overflowed = multi & ~big & (n_full > j)
-    extra = np.where(overflowed, cap - j * t_full + q * (cap - j * t_full), 0)
-    fill = np.where(
-        big | ~multi,
-        (n_full * np.where(multi, fr, 1) * t_full) % cap,
-        np.where(overflowed, t_full + rr * t_full, n_full * t_full),
-    )
-    full = np.where(big, n_full * fr * t_full, n_full * t_full + extra)
-    last = np.where(
-        t_last >= cap,
-        fr * t_last,
-        t_last + np.where(multi & (fill + t_last >= cap), cap - fill, 0),
-    )
-    return full + last
+    """See :func:`archgym.simulators.systolic.closed_form.partial_drain_line`."""
+    return partial_drain_line(NUMPY, writes, words, cols)
 
 
 def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, np.ndarray]:

@@ -21,15 +21,24 @@ The per-fold arrays form a bandwidth-over-time trace (:class:`FoldTrace`) users 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from archgym.simulators.systolic.analytical import analyze
+from archgym.simulators.systolic.analytical import (
+    analyze,
+    analyze_batch,
+    configs_from_designs,
+    design_columns,
+    designs_from_configs,
+    split_by_dataflow,
+)
+from archgym.simulators.systolic.closed_form import Design
 from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.folds import fold_params, fold_times, fold_trace
 from archgym.simulators.systolic.layers import Layer, layer_table
 
-__all__ = ["CycleResult", "FoldTrace", "simulate"]
+__all__ = ["CycleResult", "FoldTrace", "simulate", "simulate_batch"]
 
 
 @dataclass(frozen=True)
@@ -176,13 +185,109 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
     """Run the fold-level model on a workload; see the module docstring."""
     if not isinstance(layers, (list, tuple)):
         layers = [layers]
+    if config.scalesim_compat:
+        return _simulate_compat(config, layers)
+    metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
+    table = layer_table(layers)
+    designs = designs_from_configs([config])
+    if config.user_bandwidth:
+        timing = tuple(v[0] for v in _timing(designs, table))
+        _set_timing(metrics, timing, table.groups, config.pes)
+    ((_, design),) = split_by_dataflow(design_columns(designs))
+    params = _params(design, table)
+    traces = []
+    for i in range(len(table)):
+        p = {key: (v[0, i] if np.ndim(v) == 2 else v) for key, v in params.items()}
+        traces.append(_trace(config, p, int(table.groups[i])))
+    return CycleResult(metrics=metrics, traces=tuple(traces))
+
+
+def _params(design: Design, table) -> dict[str, np.ndarray]:
+    """Fold parameters of one dataflow's designs (``design.df`` an int) on every layer."""
+    row = {key: getattr(table, key)[None, :] for key in ("M", "N", "K", "band_words")}
+    params = fold_params(
+        design, row["M"], row["N"], row["K"], table.ifmap_unique[None, :], row["band_words"]
+    )
+    shape = np.broadcast_shapes(np.shape(design.rows), row["M"].shape)
+    return {key: v if key == "df" else np.broadcast_to(v, shape) for key, v in params.items()}
+
+
+def _timing(designs: Mapping[str, np.ndarray], table) -> tuple[np.ndarray, ...]:
+    """(stall, fill, drain) per group, shape (D, L), of the default fold model."""
+    design = design_columns(designs)
+    shape = (design.rows.shape[0], len(table))
+    out = tuple(np.zeros(shape, dtype=np.int64) for _ in range(3))
+    codes = design.df[:, 0]
+    for code, sub in split_by_dataflow(design):
+        timing = fold_times(_params(sub, table), sub.rbw, sub.wbw)
+        rows = codes == code
+        for full, part in zip(out, timing, strict=True):
+            full[rows] = part
+    return out  # (one boolean scatter per output: three, not one per metric)
+
+
+def _set_timing(metrics, timing, groups, pes) -> None:
+    stall, fill, drain = (np.asarray(v) * groups for v in timing)
+    metrics["stall_cycles"] = stall
+    metrics["cycles"] = metrics["compute_cycles"] + stall
+    metrics["fill_cycles"] = fill
+    metrics["drain_cycles"] = drain
+    metrics["total_cycles"] = fill + metrics["cycles"] + drain
+    with np.errstate(divide="ignore"):
+        metrics["utilisation"] = metrics["macs"] / (metrics["cycles"] * pes)
+
+
+def _trace(config: ArrayConfig, p: dict, groups: int) -> FoldTrace:
+    """The :class:`FoldTrace` of one layer (default mode)."""
+    user = config.user_bandwidth
+    rbw = config.read_bw_words if user else np.inf
+    wbw = config.write_bw_words if user else np.inf
+    steps = fold_trace(p, rbw, wbw)
+    compute = np.full(steps["stall"].size, int(p["per_fold"]), dtype=np.int64)
+    fill = float(np.ceil(steps["fill"])) if user else 0.0
+    start = fill + np.cumsum(compute + steps["stall"]) - compute
+    trace = FoldTrace(
+        start_cycle=start,
+        compute_cycles=compute,
+        stall_cycles=steps["stall"],
+        ifmap_dram_reads=steps["ifmap"],
+        filter_dram_reads=steps["filter"],
+        ofmap_dram_writes=steps["writes"],
+        ofmap_dram_reads=steps["reads"],
+    )
+    return _repeat_groups(trace, groups, period=float(start[-1] + compute[-1] - start[0] + fill))
+
+
+def _repeat_groups(trace: FoldTrace, groups: int, period: float) -> FoldTrace:
+    if groups == 1:
+        return trace
+    folds = trace.start_cycle.size
+    offsets = np.repeat(np.arange(groups) * period, folds)
+    return FoldTrace(
+        start_cycle=np.tile(trace.start_cycle, groups) + offsets,
+        **{
+            name: np.tile(getattr(trace, name), groups)
+            for name in (
+                "compute_cycles",
+                "stall_cycles",
+                "ifmap_dram_reads",
+                "filter_dram_reads",
+                "ofmap_dram_writes",
+                "ofmap_dram_reads",
+            )
+        },
+    )
+
+
+def _simulate_compat(config: ArrayConfig, layers: Sequence[Layer]) -> CycleResult:
+    """The fold model of SCALE-Sim mode (each port fills the working half of its scratchpad)."""
     table = layer_table(layers)
     metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
     traces = []
     for i in range(len(table)):
         groups = int(table.groups[i])
-        m, n, k = int(table.M[i]), int(table.N[i]), int(table.K[i])
-        unique = table.ifmap_unique_padded[i] if config.scalesim_compat else table.ifmap_unique[i]
+        m, n, k = int(table.M_scalesim[i]), int(table.N[i]), int(table.K[i])
+        unique = table.ifmap_unique_padded[i]
         weights, half = _fold_weights(config, m, n, k, int(unique))
         totals = {
             key: float(metrics[key][i]) / groups
@@ -191,7 +296,7 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
         totals["ofmap_dram_reads"] = float(metrics["ofmap_dram_reads"][i]) / groups
         folds = int(metrics["folds"][i]) // groups
         compute_group = int(metrics["compute_cycles"][i]) // groups
-        per_fold = (compute_group + (1 if config.scalesim_compat else 0)) // folds
+        per_fold = (compute_group + 1) // folds
         stall, fill, drain, trace = _layer_timeline(config, per_fold, weights, totals, half, groups)
         traces.append(trace)
         cycles = compute_group + stall
@@ -200,5 +305,31 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
         metrics["fill_cycles"][i] = fill * groups
         metrics["drain_cycles"][i] = drain * groups
         metrics["total_cycles"][i] = (fill + cycles + drain) * groups
-        metrics["utilisation"][i] = metrics["macs"][i] / (metrics["cycles"][i] * config.pes)
+        with np.errstate(divide="ignore"):
+            metrics["utilisation"][i] = metrics["macs"][i] / (metrics["cycles"][i] * config.pes)
     return CycleResult(metrics=metrics, traces=tuple(traces))
+
+
+def simulate_batch(
+    designs: Mapping[str, np.ndarray | Sequence],
+    layers: Layer | Sequence[Layer],
+    *,
+    scalesim_compat: bool = False,
+) -> dict[str, np.ndarray]:
+    """The fold-level model's per-layer metrics for D designs; outputs of shape ``(D, L)``.
+
+    ``designs`` are columns as :func:`~archgym.simulators.systolic.analytical.analyze_batch`
+    takes them; row ``d`` equals ``simulate`` on design ``d``.
+    """
+    if not isinstance(layers, (list, tuple)):
+        layers = [layers]
+    if scalesim_compat:
+        configs = configs_from_designs(designs, scalesim_compat=True)
+        rows = [simulate(config, list(layers)).metrics for config in configs]
+        return {key: np.stack([r[key] for r in rows]) for key in rows[0]}
+    table = layer_table(layers)
+    metrics = dict(analyze_batch(designs, table))
+    design = design_columns(designs)
+    timing = _timing(designs, table)
+    _set_timing(metrics, timing, table.groups[None, :], design.rows * design.cols)
+    return metrics

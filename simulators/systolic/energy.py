@@ -23,7 +23,7 @@ import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.simulators.systolic.config import ArrayConfig
 
-__all__ = ["area_mm2", "energy_breakdown_pj", "energy_pj"]
+__all__ = ["area_mm2", "energy_breakdown_pj", "energy_columns_pj", "energy_pj"]
 
 _REGISTER_BYTES_PER_MAC = 3
 
@@ -38,14 +38,30 @@ def energy_breakdown_pj(
     Keys: ``mac``, ``register``, ``ifmap_sram``, ``filter_sram``, ``ofmap_sram``, ``dram``,
     ``static`` and ``total``.
     """
-    wb = config.word_bytes
+    ops = ("ifmap", "filter", "ofmap")
+    sram_kib = {op: getattr(config, f"{op}_sram_kib") for op in ops}
+    return energy_columns_pj(config.word_bytes, sram_kib, config.precision, metrics, table)
+
+
+def energy_columns_pj(
+    word_bytes: int | np.ndarray,
+    sram_kib: Mapping[str, float | np.ndarray],
+    precision: str,
+    metrics: Mapping[str, np.ndarray],
+    table: TechTable = DEFAULT_TABLE,
+) -> dict[str, np.ndarray]:
+    """:func:`energy_breakdown_pj` on columns: ``word_bytes`` and the ``sram_kib`` of each
+    operand (``"ifmap"``, ``"filter"``, ``"ofmap"``, KiB) broadcast against the metrics, so one
+    call prices many designs (pJ)."""
+    wb = np.asarray(word_bytes, dtype=float)
     macs = np.asarray(metrics["macs"], dtype=float)
     # One vectorised lookup for the three scratchpads (each call has fixed NumPy overhead).
     ops = ("ifmap", "filter", "ofmap")
-    per_byte = table.sram_pj_per_byte([getattr(config, f"{op}_sram_kib") for op in ops])
-    sram = dict(zip(ops, per_byte.tolist(), strict=True))
+    stacked = np.stack([np.asarray(sram_kib[op], dtype=float) for op in ops])
+    per_byte = np.asarray(table.sram_pj_per_byte(stacked))
+    sram = dict(zip(ops, per_byte, strict=True))
     out = {
-        "mac": macs * table.mac_pj(config.precision),
+        "mac": macs * table.mac_pj(precision),
         "register": macs * _REGISTER_BYTES_PER_MAC * wb * table.register_energy_pj_per_byte,
         "ifmap_sram": (metrics["ifmap_sram_reads"] + metrics["ifmap_dram_reads"])
         * (wb * sram["ifmap"]),

@@ -8,7 +8,9 @@ Both formats are read as they exist in the wild:
   bandwidth the first ``Bandwidth`` value; in v2 ``Bandwidth`` is both. Keys are case-insensitive.
 - topology: a header line, then ``name, IFMAP H, IFMAP W, Filter H, Filter W, Channels, Num Filter,
   Stride,`` rows (conv) or ``name, M, N, K,`` rows (GEMM, SCALE-Sim's ``-i gemm``). The trailing
-  comma SCALE-Sim needs is optional here; a trailing sparsity ratio (``2:4``) is ignored; a layer
+  comma SCALE-Sim needs is optional here; a trailing sparsity ratio (``2:4``) is checked and, as
+  in SCALE-Sim without ``SparsitySupport``, runs dense (``read_sparsity_ratios`` returns it; a
+  cfg with ``SparsitySupport = true`` is refused with an error naming the key); a layer
   whose name contains ``DP`` is depthwise (SCALE-Sim runs it as one layer per channel).
 
 Every error names the file, the line and the field.
@@ -23,7 +25,14 @@ from pathlib import Path
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 
-__all__ = ["CfgError", "read_cfg", "read_topology", "write_cfg", "write_topology"]
+__all__ = [
+    "CfgError",
+    "read_cfg",
+    "read_sparsity_ratios",
+    "read_topology",
+    "write_cfg",
+    "write_topology",
+]
 
 CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels")
 CONV_FIELDS += ("Num Filter", "Strides")
@@ -103,6 +112,13 @@ def read_cfg(path: str | os.PathLike, **overrides: object) -> ArrayConfig:
             f"but got {dataflow!r}"
         )
     fields["dataflow"] = dataflow.lower()
+    sparse = _get(sections, path, "sparsity", "SparsitySupport", required=False)
+    if sparse is not None and sparse[0].strip().lower() == "true":
+        raise CfgError(
+            f"{path}:{sparse[1]}: field 'SparsitySupport' = true: SCALE-Sim's sparse mode "
+            "(SparseRep, OptimizedMapping, SPARSE_REPORT.csv) is not reproduced here; set it "
+            "to false, or model structured sparsity with archgym.simulators.sparse"
+        )
     mode_entry = _get(sections, path, "run_presets", "InterfaceBandwidth", required=False)
     mode = "CALC" if mode_entry is None else mode_entry[0].upper()
     if mode not in ("CALC", "USER"):
@@ -184,8 +200,42 @@ def _row_fields(path: Path, number: int, line: str) -> list[str]:
     while fields and fields[-1] == "":
         fields.pop()
     if fields and ":" in fields[-1]:  # sparsity ratio N:M
-        fields.pop()
+        _check_ratio(path, number, fields.pop())
     return fields
+
+
+def _check_ratio(path: Path, number: int, text: str) -> tuple[int, int]:
+    """Parse a topology row's ``N:M`` sparsity ratio (1 <= N <= M)."""
+    try:
+        n, m = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise CfgError(
+            f"{path}:{number}: field 'Sparsity' must be N:M (integers), but got {text!r}"
+        ) from None
+    if not 1 <= n <= m:
+        raise CfgError(f"{path}:{number}: field 'Sparsity' must have 1 <= N <= M, but got {text!r}")
+    return n, m
+
+
+def read_sparsity_ratios(path: str | os.PathLike) -> list[tuple[int, int]]:
+    """The ``N:M`` column of a topology file, one ratio per layer (``(1, 1)`` where absent).
+
+    SCALE-Sim 3.0.0 uses it only with ``[sparsity] SparsitySupport = true`` (which
+    :func:`read_cfg` refuses); without it the layer runs dense, as here.
+    """
+    path = Path(path)
+    lines = path.read_text().splitlines()
+    header_at = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    ratios = []
+    for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        while fields and fields[-1] == "":
+            fields.pop()
+        has = bool(fields) and ":" in fields[-1]
+        ratios.append(_check_ratio(path, number, fields[-1]) if has else (1, 1))
+    return ratios
 
 
 def read_topology(path: str | os.PathLike, gemm: bool | None = None) -> list[Layer]:

@@ -7,8 +7,10 @@ Every layer becomes one or more GEMMs ``ofmap[M, N] = ifmap[M, K] @ filter[K, N]
   SCALE-Sim simulates a ``DP`` layer (one layer per channel, each with ``K`` filters: the channel
   multiplier, usually 1).
 
-The output size is ``floor((H + 2 * padding - R) / stride) + 1`` (SCALE-Sim: ``ceil((H - R +
-stride) / stride)`` on an already padded input, the same number).
+The output size is ``floor((H + 2 * padding - R) / stride) + 1``. SCALE-Sim 3.0.0 sizes it
+``ceil((H' - R + stride) / stride)`` on the padded input ``H'``: one output more along an axis
+whose ``H' - R`` the stride does not divide (a window reading past the input). The default model
+keeps the real size; ``scalesim_compat`` uses SCALE-Sim's (``gemm_shape(scalesim=True)``).
 """
 
 from __future__ import annotations
@@ -84,18 +86,34 @@ class ConvLayer:
         """Independent GEMMs the layer is made of (C for depthwise, else 1)."""
         return self.C if self.depthwise else 1
 
-    def gemm_shape(self) -> tuple[int, int, int]:
-        """(M, N, K) of one group's GEMM."""
+    @property
+    def scalesim_out_h(self) -> int:
+        """Output height as SCALE-Sim 3.0.0 sizes it: ``ceil((H' - R + stride) / stride)`` on the
+        padded input ``H'``, one window more than :attr:`out_h` (reading past the input) when
+        ``stride`` does not divide ``H' - R``."""
+        return -(-(self.H + 2 * self.padding - self.R + self.stride) // self.stride)
+
+    @property
+    def scalesim_out_w(self) -> int:
+        """Output width as SCALE-Sim sizes it (see :attr:`scalesim_out_h`)."""
+        return -(-(self.W + 2 * self.padding - self.S + self.stride) // self.stride)
+
+    def gemm_shape(self, scalesim: bool = False) -> tuple[int, int, int]:
+        """(M, N, K) of one group's GEMM; ``scalesim=True`` sizes M as SCALE-Sim does."""
         channels = 1 if self.depthwise else self.C
-        return self.out_h * self.out_w, self.K, self.R * self.S * channels
+        m = self.scalesim_out_h * self.scalesim_out_w if scalesim else self.out_h * self.out_w
+        return m, self.K, self.R * self.S * channels
 
     def ifmap_words(self, include_padding: bool = False) -> int:
         """Distinct input words one group reads: rows/cols a stride skips are never read and
-        padding is not stored unless ``include_padding`` (SCALE-Sim fetches padding, as its
-        input is the padded image)."""
-        pad = self.padding
-        rows = _touched(self.H, self.R, self.stride, pad, self.out_h, include_padding)
-        cols = _touched(self.W, self.S, self.stride, pad, self.out_w, include_padding)
+        padding is not stored unless ``include_padding``: SCALE-Sim's view, which fetches
+        padding (its input is the padded image) and has its extra window per axis
+        (:attr:`scalesim_out_h`), clipped to the padded input."""
+        pad, wide = self.padding, include_padding
+        out_h = self.scalesim_out_h if wide else self.out_h
+        out_w = self.scalesim_out_w if wide else self.out_w
+        rows = _touched(self.H, self.R, self.stride, pad, out_h, wide)
+        cols = _touched(self.W, self.S, self.stride, pad, out_w, wide)
         return rows * cols * (1 if self.depthwise else self.C)
 
     def band_words(self) -> int:
@@ -136,8 +154,8 @@ class GemmLayer:
 
     groups = 1
 
-    def gemm_shape(self) -> tuple[int, int, int]:
-        """(M, N, K)."""
+    def gemm_shape(self, scalesim: bool = False) -> tuple[int, int, int]:
+        """(M, N, K) (``scalesim`` is accepted for symmetry with :class:`ConvLayer`)."""
         return self.M, self.N, self.K
 
     def ifmap_words(self, include_padding: bool = False) -> int:
@@ -163,6 +181,7 @@ class LayerTable:
 
     names: tuple[str, ...]
     M: np.ndarray
+    M_scalesim: np.ndarray
     N: np.ndarray
     K: np.ndarray
     groups: np.ndarray
@@ -190,6 +209,10 @@ def _layer_table(layers: tuple[Layer, ...]) -> LayerTable:
     return _build_table(layers)
 
 
+def _scalesim_m(layer: Layer) -> int:
+    return layer.gemm_shape(scalesim=True)[0] if isinstance(layer, ConvLayer) else layer.M
+
+
 def _build_table(layers: Sequence[Layer]) -> LayerTable:
     if len(layers) == 0:
         raise ValueError("a workload needs at least one layer, but got none")
@@ -200,6 +223,7 @@ def _build_table(layers: Sequence[Layer]) -> LayerTable:
     return LayerTable(
         names=tuple(layer.name for layer in layers),
         M=shapes[:, 0],
+        M_scalesim=np.array([_scalesim_m(layer) for layer in layers], dtype=np.int64),
         N=shapes[:, 1],
         K=shapes[:, 2],
         groups=np.array([layer.groups for layer in layers], dtype=np.int64),

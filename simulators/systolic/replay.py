@@ -28,14 +28,17 @@ __all__ = ["ifmap_request_stream", "replay_calc_buffer", "scalesim_calc_analyze"
 
 def _im2col(layer: ConvLayer) -> np.ndarray:
     """SCALE-Sim's ifmap operand matrix (``M x K`` word addresses) of one group: the input is
-    ``H x W x C`` with padding as data, word ``(y * W + x) * C + c``."""
-    width, chans = layer.W + 2 * layer.padding, 1 if layer.depthwise else layer.C
-    oy, ox = np.divmod(np.arange(layer.out_h * layer.out_w), layer.out_w)
+    ``H x W x C`` with padding as data, word ``(y * W + x) * C + c``; SCALE-Sim's output size
+    (``ConvLayer.scalesim_out_h``), a window position past the input is ``-1`` (never fetched,
+    as in its ``operand_matrix.calc_ifmap_elem_addr``)."""
+    height, width = layer.H + 2 * layer.padding, layer.W + 2 * layer.padding
+    chans = 1 if layer.depthwise else layer.C
+    oy, ox = np.divmod(np.arange(layer.scalesim_out_h * layer.scalesim_out_w), layer.scalesim_out_w)
     r, rest = np.divmod(np.arange(layer.R * layer.S * chans), layer.S * chans)
     s, c = np.divmod(rest, chans)
     y = oy[:, None] * layer.stride + r[None, :]
     x = ox[:, None] * layer.stride + s[None, :]
-    return (y * width + x) * chans + c[None, :]
+    return np.where((y < height) & (x < width), (y * width + x) * chans + c[None, :], -1)
 
 
 def _skew_order(length: int, width: int) -> np.ndarray:
@@ -54,7 +57,7 @@ def ifmap_request_stream(config: ArrayConfig, layer: ConvLayer) -> np.ndarray:
     last row first.
     """
     mat = _im2col(layer)
-    m, n, k = layer.gemm_shape()
+    m, n, k = layer.gemm_shape(scalesim=True)
     rows, cols = config.rows, config.cols
     if config.dataflow == "is":
         fr, fc = -(-k // rows), -(-m // cols)
@@ -130,7 +133,7 @@ def scalesim_calc_analyze(
     for i, layer in enumerate(layers):
         if not isinstance(layer, ConvLayer):
             continue
-        m, _, k = layer.gemm_shape()
+        m, _, k = layer.gemm_shape(scalesim=True)
         distinct = layer.ifmap_words(include_padding=True)
         if distinct == m * k or distinct < capacity:  # closed form exact
             continue

@@ -90,3 +90,36 @@ def test_main_cli_exits_2_on_bad_input(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("archgym: error:") and "bad.cfg:2: field 'ArrayHeight'" in err
     assert "Traceback" not in err
+
+
+def test_simulate_refuses_scalesim_sparse_mode(tmp_path):
+    write_cfg(tmp_path / "a.cfg", ArrayConfig(rows=4, cols=4))
+    text = (
+        (tmp_path / "a.cfg")
+        .read_text()
+        .replace("SparsitySupport = false", "SparsitySupport = true")
+    )
+    (tmp_path / "a.cfg").write_text(text)
+    write_topology(tmp_path / "t.csv", [ConvLayer(8, 8, 3, 3, 2, 4)])
+    with pytest.raises(ValueError, match=r"a\.cfg:\d+: field 'SparsitySupport' = true"):
+        _run(["simulate", "-c", str(tmp_path / "a.cfg"), "-t", str(tmp_path / "t.csv")])
+
+
+def test_simulate_k1_gemm_on_1x1_compat_is_a_one_line_error(tmp_path):
+    write_cfg(tmp_path / "a.cfg", ArrayConfig(rows=1, cols=1))
+    (tmp_path / "t.csv").write_text("Layer, M, N, K,\ng1, 1, 1, 1,\n")
+    argv = ["simulate", "-c", str(tmp_path / "a.cfg"), "-t", str(tmp_path / "t.csv")]
+    argv += ["-o", str(tmp_path / "out")]
+    assert _run(argv) == 0  # the default model: 1 cycle
+    with pytest.raises(ValueError, match="division by zero; run it without --scalesim-compat"):
+        _run([*argv, "--scalesim-compat"])
+
+
+def test_simulate_replay_is_exact_calc_replay(tmp_path, capsys):
+    write_cfg(tmp_path / "a.cfg", ArrayConfig(rows=4, cols=4, ifmap_sram_kib=1))
+    write_topology(tmp_path / "t.csv", [ConvLayer(12, 12, 3, 3, 8, 4, name="c1")])
+    argv = ["simulate", "-c", str(tmp_path / "a.cfg"), "-t", str(tmp_path / "t.csv")]
+    argv += ["-o", str(tmp_path / "out"), "--scalesim-compat", "--replay"]
+    assert _run(argv) == 0
+    with pytest.raises(ValueError, match="--replay replays SCALE-Sim's CALC-mode read buffer"):
+        _run([*argv[:-2], "--replay"])

@@ -1,7 +1,9 @@
 """Cross-validation against SCALE-Sim 3.0.0 outputs stored in tests/data/scalesim/.
 
-The matrix (111 runs: all dataflows; arrays 4x4..256x256, square and not; GEMM, conv, strided,
-7x7/stride 4, 1x1 and depthwise layers; 1-2 kB and 256-512 kB SRAMs; CALC and USER bandwidth) is
+The matrix (150 runs, 3 more timed out in SCALE-Sim: all dataflows; arrays 1x1..256x256, square,
+odd (3x5, 5x7, 7x13, 1x9) and not; GEMM (K = 1 too), conv, strided (22 runs whose stride does not
+divide the input), 7x7/stride 2 and 4, 1x1 and depthwise layers; 1-16 kB and 256-512 kB SRAMs;
+CALC and USER bandwidth 1-16, 21 USER runs where SCALE-Sim stalls) is
 made by ``experiments/systolic/make_scalesim_refs.py``. What must match and how closely:
 
 - exact (all runs): compute cycles (Total - Stall), mapping efficiency and compute utilisation
@@ -15,7 +17,8 @@ made by ``experiments/systolic/make_scalesim_refs.py``. What must match and how 
 - ofmap DRAM writes: exact in CALC runs (one partial drain line counted as full, reproduced);
   in USER runs SCALE-Sim counts the unused slots of drain lines that its drain timing leaves
   partial (fewer than one line of ``max(cols, Bandwidth)`` words per drain of half the SRAM);
-- stalls: zero in CALC runs, equal in USER runs of GEMM layers (SCALE-Sim's USER mode fetches
+- stalls: zero in CALC runs, equal in USER runs of GEMM layers where SCALE-Sim does not stall
+  (its USER read buffer is not replayed: docs/systolic.md, 8 and 15; SCALE-Sim's USER mode fetches
   convolutions as im2col with duplicates and double-counts stalls, see docs/systolic.md).
 """
 
@@ -114,6 +117,14 @@ def test_corrected_model_differs_only_by_documented_quirks(case):
     layer = case_layer(case)
     compat = _per_group(analyze(case_config(case), [layer]), layer)
     fixed = _per_group(analyze(case_config(case, compat=False), [layer]), layer)
+    if layer.gemm_shape(scalesim=True) != layer.gemm_shape():
+        # SCALE-Sim's extra window per axis (docs/systolic.md, 12): compare with its size
+        scalesim_m = layer.gemm_shape(scalesim=True)[0]
+        assert compat["macs"] == scalesim_m * layer.K * (layer.R * layer.S) * (
+            1 if layer.depthwise else layer.C
+        )
+        assert fixed["macs"] == layer.macs // layer.groups
+        return
     assert fixed["compute_cycles"] == compat["compute_cycles"] + 1
     extra = compat["folds"] * (int(case["rows"]) + int(case["cols"]))
     if case["dataflow"] == "os":
@@ -146,7 +157,7 @@ def test_dram_traffic_and_stalls(case):
         assert ours["ofmap_dram_writes"] == int(det["DRAM OFMAP Writes"])
     if case["mode"] == "CALC":
         assert ours["stall_cycles"] == ref_stall == 0
-        m, _, k = layer.gemm_shape()
+        m, _, k = layer.gemm_shape(scalesim=True)
         # os/is folds hold several output pixels whose windows share inputs
         overlapping = layer.ifmap_words(include_padding=True) < m * k and config.dataflow != "ws"
         for op, key in (("ifmap", "DRAM IFMAP Reads"), ("filter", "DRAM Filter Reads")):
@@ -156,7 +167,8 @@ def test_dram_traffic_and_stalls(case):
                 assert 0.62 <= ours[f"{op}_dram_reads"] / ref <= 0.92, op
             else:
                 assert ours[f"{op}_dram_reads"] == ref, op
-    elif case["kind"] == "gemm":
+    elif case["kind"] == "gemm" and ref_stall == 0:
+        # SCALE-Sim's USER stalls are not reproduced where it stalls (docs/systolic.md, 8, 15)
         assert ours["stall_cycles"] == ref_stall
 
 
@@ -179,7 +191,7 @@ def _replay(stream, words: int) -> int:
 def _replayable(case) -> bool:
     if case["mode"] != "CALC" or case["kind"] != "conv":
         return False
-    m, n, k = case_layer(case).gemm_shape()
+    m, n, k = case_layer(case).gemm_shape(scalesim=True)
     passes = 1 if case["dataflow"] == "is" else -(-n // int(case["cols"]))
     return m * k * passes <= 100_000  # keep the replays cheap
 

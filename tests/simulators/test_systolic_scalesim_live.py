@@ -1,7 +1,7 @@
 """Optional live cross-check: run SCALE-Sim itself on files our writers produce.
 
 Skipped unless a Python with ``scalesim`` is found: ``$SCALESIM_PYTHON`` or
-``/work/venvs/scalesim/bin/python`` (SCALE-Sim needs numpy<2.4, so it lives in its own venv).
+``/work/scalesim-venv/bin/python`` (SCALE-Sim needs numpy<2.4, so it lives in its own venv).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer, analyze
 from archgym.simulators.systolic.io import write_cfg, write_topology
 
-PYTHON = os.environ.get("SCALESIM_PYTHON", "/work/venvs/scalesim/bin/python")
+PYTHON = os.environ.get("SCALESIM_PYTHON", "/work/scalesim-venv/bin/python")
 
 
 def _scalesim_available() -> bool:
