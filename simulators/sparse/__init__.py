@@ -41,7 +41,6 @@ from archgym.simulators.sparse.patterns import (
     operand_bytes,
     parse_pattern,
 )
-from archgym.simulators.sparse.systolic_timing import fold_timing
 
 __all__ = [
     "DENSE",
@@ -64,7 +63,6 @@ __all__ = [
     "evaluate",
     "evaluate_batch",
     "execution_patterns",
-    "fold_timing",
     "hardware_patterns",
     "operand_bytes",
     "parse_pattern",

@@ -35,12 +35,11 @@ from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
-from archgym.simulators.sparse.systolic_timing import port_time
 from archgym.simulators.systolic.analytical import analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.energy import area_mm2 as systolic_area_mm2
 from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
-from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, layer_table
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 
 __all__ = [
     "SPARSE_METRICS",
@@ -54,8 +53,11 @@ __all__ = [
     "energy_pj",
     "execution_patterns",
     "metadata_half_words",
+    "port_scale",
     "run_k",
+    "run_table",
     "venom_ifmap_words",
+    "venom_selection",
 ]
 
 #: Per-layer outputs added to the systolic :data:`~archgym.simulators.systolic.analytical.METRICS`.
@@ -199,6 +201,43 @@ def run_k(array: ArrayConfig, plans: Sequence[Pattern], k: np.ndarray) -> np.nda
     return np.where(sparse, -(-np.asarray(k) // q_m) * q_n, k)
 
 
+def run_table(
+    config: SparseConfig, layers: Sequence[SparseLayer], plans: Sequence[Pattern] | None = None
+) -> LayerTable:
+    """The layers as the array runs them: K compressed by each layer's execution pattern
+    (:func:`run_k`; ``plans`` default: :func:`execution_patterns`), the activation stream the
+    array sees (distinct words, band of input rows) shrunk in proportion. The sparse engine's
+    own traffic model sets the words its ports move (:func:`port_scale`); this table sets the
+    fold schedule and how the systolic model spreads those words over it."""
+    table = layer_table([sl.layer for sl in layers])
+    plans = execution_patterns(config, layers) if plans is None else plans
+    k = run_k(config.array, plans, table.K)
+
+    def shrink(words: np.ndarray) -> np.ndarray:
+        return np.maximum(-(-words * k // table.K), 1)
+
+    return dataclasses.replace(
+        table,
+        K=k,
+        ifmap_unique=shrink(table.ifmap_unique),
+        ifmap_unique_padded=shrink(table.ifmap_unique_padded),
+        band_words=shrink(table.band_words),
+    )
+
+
+def venom_selection(
+    array: ArrayConfig, table: LayerTable, plans: Sequence[Pattern]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per layer under V:N:M ``plans``: (``s``, the share of K rows one V-block selects;
+    ``b``, the blocks a column fold spans; the expected share of K rows a fold needs; the
+    share the whole layer needs) (see :func:`venom_ifmap_words`)."""
+    v = np.array([q.v or 1 for q in plans], dtype=np.int64)
+    s = np.minimum(1.0, VENOM_SELECT / np.array([q.m for q in plans], dtype=float))
+    fold_blocks = -(-np.minimum(array.cols, table.N) // v)
+    layer_blocks = -(-table.N // v)
+    return s, fold_blocks, 1.0 - (1.0 - s) ** fold_blocks, 1.0 - (1.0 - s) ** layer_blocks
+
+
 def venom_ifmap_words(
     config: SparseConfig,
     layers: Sequence[SparseLayer],
@@ -213,21 +252,20 @@ def venom_ifmap_words(
     metadata selects. A column fold spans ``b = ceil(min(cols, N) / V)`` blocks, the layer
     ``B = ceil(N / V)``; with independent selections a fold needs the expected union
     ``1 - (1 - s)^b`` of the K rows (the layer ``1 - (1 - s)^B``), and a convolution input word
-    (feeding ``R * S`` K rows) is needed when any of its rows is. DRAM: the layer's needed
-    words once when they fit the working half of the ifmap scratchpad, else every column fold
-    fetches its fold's share (a band of input rows at a time where the dense model does); never
-    more than the dense model or than the array reads. SRAM: each of the ``b`` segments' gather
+    (feeding ``R * S`` K rows) is needed when any of its rows is. DRAM, as the systolic model
+    counts a pass (``closed_form._traffic``) on the needed words only: each column fold's
+    pass fetches its distinct needed words plus, in proportion to the share of its window (a
+    band of input rows; ws: the whole input) that does not fit the working half of the ifmap
+    scratchpad, the reuse it loses; each later pass re-fetches what the working half could not
+    keep; at least the layer's needed words once; never more than the dense model or than the
+    array reads (so every count shrinks smoothly as the scratchpad grows). SRAM: each of the
+    ``b`` segments' gather
     lanes reads its own selection (``b * s`` of the dense reads: V below the array width costs
     reads).
     """
     arr = config.array
     table = layer_table([sl.layer for sl in layers])
-    v = np.array([q.v or 1 for q in plans], dtype=np.int64)
-    s = np.minimum(1.0, VENOM_SELECT / np.array([q.m for q in plans], dtype=float))
-    fold_blocks = -(-np.minimum(arr.cols, table.N) // v)
-    layer_blocks = -(-table.N // v)
-    fold_k = 1.0 - (1.0 - s) ** fold_blocks
-    layer_k = 1.0 - (1.0 - s) ** layer_blocks
+    s, fold_blocks, fold_k, layer_k = venom_selection(arr, table, plans)
     rs = np.array(
         [sl.layer.R * sl.layer.S if isinstance(sl.layer, ConvLayer) else 1 for sl in layers]
     )
@@ -237,9 +275,14 @@ def venom_ifmap_words(
     half = arr.sram_words("ifmap") // 2
     once = table.ifmap_unique * layer_u
     col_folds = -(-table.N // arr.cols)
-    band_fits = (table.band_words * fold_u <= half) & (arr.dataflow != "ws")
-    per_pass = np.where(band_fits, table.ifmap_unique * fold_u, table.M * table.K * fold_k)
-    dram = np.where(once <= half, once, col_folds * per_pass) * table.groups
+    needed = table.ifmap_unique * fold_u  # distinct words one pass needs
+    streamed = table.M * table.K * fold_k  # words one pass streams into the array
+    whole = table.ifmap_unique if arr.dataflow == "ws" else table.band_words
+    window = np.maximum(whole * fold_u, 1.0)
+    lost = np.maximum(streamed - needed, 0) * np.maximum(window - half, 0) / window
+    pass_words = needed + lost
+    refetch = (col_folds - 1) * np.maximum(pass_words - half, 0)
+    dram = np.maximum(once, pass_words + refetch) * table.groups
     return sram, np.minimum(np.minimum(dram, dense_dram), sram)
 
 
@@ -266,15 +309,15 @@ def analyze_sparse(
     design = designs_from_configs([arr])
     compat = arr.scalesim_compat
     dense = {key: v[0] for key, v in analyze_batch(design, table, scalesim_compat=compat).items()}
+    comp_table = run_table(config, sparse_layers, plans)
+    comp = {
+        key: v[0] for key, v in analyze_batch(design, comp_table, scalesim_compat=compat).items()
+    }
 
     skips = arr.dataflow != "is"
     q_n = np.array([q.n for q in plans], dtype=np.int64)
     q_m = np.array([q.m for q in plans], dtype=np.int64)
     is_sparse = np.array([not q.is_dense for q in plans])
-    comp_table = dataclasses.replace(table, K=run_k(arr, plans, table.K))
-    comp = {
-        key: v[0] for key, v in analyze_batch(design, comp_table, scalesim_compat=compat).items()
-    }
 
     out = {key: np.array(value, copy=True) for key, value in comp.items()}
     groups = table.groups
@@ -303,7 +346,11 @@ def analyze_sparse(
         meta_layer <= half_meta, meta_layer * groups, out["filter_dram_reads"] * meta_per_word
     )
 
-    _recompute_time(config, out, groups)
+    scale = port_scale(config, table, plans)
+    timed = analyze_batch(design, comp_table, scalesim_compat=compat, operand_scale=scale)
+    for key in TIMING_KEYS:
+        out[key] = timed[key][0]
+    out["dram_words"] = sum(out[key] for key in _DRAM_KEYS)
     out["dense_macs"] = dense["macs"]
     out["useful_macs"] = dense["macs"] * np.array([sl.pattern.density for sl in sparse_layers])
     pes = arr.pes
@@ -315,34 +362,53 @@ def analyze_sparse(
     return out
 
 
-def _recompute_time(config: SparseConfig, out: dict[str, np.ndarray], groups) -> None:
-    """Stalls, fills and drains with the compressed traffic (the systolic memory model).
+#: Per-layer keys the systolic time model sets (cycles) from the sparse traffic.
+TIMING_KEYS = (
+    "stall_cycles",
+    "cycles",
+    "fill_cycles",
+    "drain_cycles",
+    "total_cycles",
+    "utilisation",
+)
+_DRAM_KEYS = (
+    "ifmap_dram_reads",
+    "filter_dram_reads",
+    "metadata_dram_reads",
+    "ofmap_dram_writes",
+    "ofmap_dram_reads",
+)
 
-    Metadata streams through the filter port within the filter scratchpad's prefetch schedule;
-    the metadata scratchpad decides only whether it is fetched once or with every weight pass.
-    """
+
+def port_scale(
+    config: SparseConfig, table: LayerTable, plans: Sequence[Pattern]
+) -> dict[str, np.ndarray]:
+    """Words per element of the compressed layers (:func:`run_table`) on the two read ports:
+    the systolic ``operand_scale`` (:mod:`archgym.simulators.systolic.timing`) that times the
+    sparse traffic on the systolic models. ``table``: the layers' dense table.
+
+    - ifmap: an element of the compressed activation stream (os/ws) stands for the ``K / K_eff``
+      activations its select muxes choose from (``M / N``), under V:N:M for the rows its fold's
+      gather network selects (``K * fold share / K_eff``); is streams dense activations (1);
+    - filter: a kept weight plus its metadata (``1 + bits / word bits``); on is the weights
+      stream compressed over the dense schedule (times the density ``N / M``).
+
+    The scratchpads hold ``1 / scale`` as many elements, so what fits and what is re-fetched
+    follows the words, as for a dense layer, and the sparse timing keeps the systolic model's
+    soundness (more SRAM or bandwidth never slower). Metadata is timed as if it travelled with
+    every weight pass (the filter port's prefetch schedule); the metadata scratchpad sets only
+    the metadata DRAM words reported (fetched once when it fits)."""
     arr = config.array
-    compute = out["compute_cycles"] // groups
-    reads = (
-        out["ifmap_dram_reads"] / groups,
-        (out["filter_dram_reads"] + out["metadata_dram_reads"]) / groups,
-    )
-    writes = (out["ofmap_dram_writes"] + out["ofmap_dram_reads"]) // groups
-    stall, fill, drain = port_time(arr, compute, reads, writes)
-    cycles = compute + stall
-    out["stall_cycles"] = stall * groups
-    out["cycles"] = cycles * groups
-    out["fill_cycles"] = fill * groups
-    out["drain_cycles"] = drain * groups
-    out["total_cycles"] = (fill + cycles + drain) * groups
-    out["utilisation"] = out["macs"] / (out["cycles"] * arr.pes)
-    out["dram_words"] = (
-        out["ifmap_dram_reads"]
-        + out["filter_dram_reads"]
-        + out["metadata_dram_reads"]
-        + out["ofmap_dram_writes"]
-        + out["ofmap_dram_reads"]
-    )
+    k = run_k(arr, plans, table.K)
+    skips = arr.dataflow != "is"
+    is_sparse = np.array([not q.is_dense for q in plans])
+    venom = np.array([q.is_venom for q in plans]) & skips
+    selected = np.where(venom, venom_selection(arr, table, plans)[2], 1.0)
+    s_if = table.K * selected / k
+    bits = np.array([q.metadata_bits for q in plans], dtype=float)
+    density = np.array([q.n / q.m for q in plans])
+    s_f = (1.0 + bits / (8.0 * arr.word_bytes)) * np.where(is_sparse & ~skips, density, 1.0)
+    return {"ifmap": s_if, "filter": s_f}
 
 
 def energy_breakdown_pj(

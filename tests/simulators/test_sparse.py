@@ -64,8 +64,8 @@ CONFIGS = [
 
 
 # -- dense reduces exactly to the systolic model --------------------------------------------
-# These fail when the systolic time model changes and simulators/sparse/systolic_timing.py (the
-# sparse engine's one link to the systolic internals) does not follow it.
+# The sparse engine times its traffic with the systolic models' public ``operand_scale``
+# (simulators/systolic/timing.py); these fail when that link breaks.
 @pytest.mark.parametrize("array", CONFIGS, ids=lambda a: f"{a.rows}x{a.cols}-{a.dataflow}")
 @pytest.mark.parametrize("patterns", [(), ("2:4", "64:2:8")])
 def test_dense_layers_equal_the_systolic_model(array, patterns):
