@@ -19,7 +19,7 @@ from archgym.simulators.sparse.engine import (
     SparseLayer,
     analyze_sparse,
     as_sparse_layers,
-    execution_patterns,
+    chosen_patterns,
     port_scale,
     run_table,
 )
@@ -35,8 +35,8 @@ def simulate_sparse(
     """Per-layer metrics (the keys of ``analyze_sparse``) with fold-level stalls, and traces."""
     sparse_layers = as_sparse_layers(layers)
     arr = config.array
-    metrics = analyze_sparse(config, sparse_layers)
-    plans = execution_patterns(config, sparse_layers)
+    plans = chosen_patterns(config, sparse_layers)
+    metrics = analyze_sparse(config, sparse_layers, plans)
     dense = layer_table([sl.layer for sl in sparse_layers])
     scale = port_scale(config, dense, plans)
     timed = simulate(arr, run_table(config, sparse_layers, plans), operand_scale=scale)

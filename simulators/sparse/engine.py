@@ -49,6 +49,7 @@ __all__ = [
     "area_breakdown_mm2",
     "area_mm2",
     "as_sparse_layers",
+    "chosen_patterns",
     "energy_breakdown_pj",
     "energy_pj",
     "execution_patterns",
@@ -291,19 +292,59 @@ def metadata_half_words(config: SparseConfig) -> int:
     return int(config.metadata_sram_kib * 1024) // config.array.word_bytes // 2
 
 
+def chosen_patterns(
+    config: SparseConfig, layers: SparseLayer | Sequence[SparseLayer]
+) -> list[Pattern]:
+    """The mode each layer runs in: the fastest (analytical ``total_cycles``) of the modes the
+    hardware can run it in (every supported pattern its pattern satisfies, and dense), ties to
+    the sparsest (:func:`execution_patterns`' order). A sparser layer or one more supported
+    pattern therefore never slows a layer down, even where the systolic time model makes a
+    sparser mode slower (fewer, larger folds: a larger first-fold fill). Raises
+    ``InfeasibleDesign`` as :func:`execution_patterns` does."""
+    sparse_layers = as_sparse_layers(layers)
+    sparsest = execution_patterns(config, sparse_layers)
+    options = [
+        [DENSE]
+        if plan.is_dense
+        else sorted(
+            [q for q in config.patterns if sl.pattern.satisfies(q)] + [DENSE],
+            key=lambda q: (q.density, q.is_venom),
+        )
+        for sl, plan in zip(sparse_layers, sparsest, strict=True)
+    ]
+    if all(len(o) == 1 for o in options):
+        return sparsest
+    flat = [(sl, q) for sl, opts in zip(sparse_layers, options, strict=True) for q in opts]
+    cycles = _analyze_plans(config, [sl for sl, _ in flat], [q for _, q in flat])["total_cycles"]
+    out, start = [], 0
+    for opts in options:
+        out.append(opts[int(np.argmin(cycles[start : start + len(opts)]))])
+        start += len(opts)
+    return out
+
+
 def analyze_sparse(
-    config: SparseConfig, layers: SparseLayer | Layer | Sequence[SparseLayer | Layer]
+    config: SparseConfig,
+    layers: SparseLayer | Layer | Sequence[SparseLayer | Layer],
+    plans: Sequence[Pattern] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-layer metrics, shape ``(L,)``: the systolic METRICS plus :data:`SPARSE_METRICS`.
 
-    ``macs`` counts the MACs the array executes (compressed K for os/ws, all of them for is);
+    ``plans``: the mode each layer runs in (default :func:`chosen_patterns`). ``macs`` counts
+    the MACs the array executes (compressed K for os/ws, all of them for is);
     ``dense_macs`` those of the unpruned layer; ``useful_macs`` the nonzero ones (layer
     density times dense). ``utilisation`` is executed MACs per PE-cycle (at most 1);
     ``effective_utilisation`` useful MACs per PE-cycle. Traffic in words of ``word_bytes``
     (metadata words may be fractional).
     """
     sparse_layers = as_sparse_layers(layers)
-    plans = execution_patterns(config, sparse_layers)
+    plans = chosen_patterns(config, sparse_layers) if plans is None else list(plans)
+    return _analyze_plans(config, sparse_layers, plans)
+
+
+def _analyze_plans(
+    config: SparseConfig, sparse_layers: list[SparseLayer], plans: list[Pattern]
+) -> dict[str, np.ndarray]:
     arr = config.array
     table = layer_table([sl.layer for sl in sparse_layers])
     design = designs_from_configs([arr])
