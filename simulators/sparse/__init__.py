@@ -9,16 +9,19 @@ as data (``PATTERN_SETS``, ``SPACE_CHOICES``), and a GPU (tensor-core) instantia
 2944
 """
 
+from archgym.simulators.sparse.costs import (
+    area_breakdown_mm2,
+    area_mm2,
+    energy_breakdown_pj,
+    energy_pj,
+)
 from archgym.simulators.sparse.cycle import simulate_sparse
 from archgym.simulators.sparse.engine import (
     SPARSE_METRICS,
     SparseConfig,
     SparseLayer,
     analyze_sparse,
-    area_breakdown_mm2,
-    area_mm2,
-    energy_breakdown_pj,
-    energy_pj,
+    chosen_patterns,
     execution_patterns,
 )
 from archgym.simulators.sparse.evaluate import (
@@ -57,6 +60,7 @@ __all__ = [
     "analyze_sparse",
     "area_breakdown_mm2",
     "area_mm2",
+    "chosen_patterns",
     "duplicate_pattern_sets",
     "energy_breakdown_pj",
     "energy_pj",

@@ -18,27 +18,26 @@ plus index metadata) and skips the pruned MACs where the dataflow lets it:
 Activations are dense, so the ifmap traffic is the dense model's (the array still reads every
 activation it selects from), except under VENOM where only gathered words are read. Metadata has
 its own scratchpad (fetched once when a layer's metadata fits its working half, else with every
-weight pass) and shares the filter port to DRAM; stalls are recomputed with the combined
-traffic. A layer whose pattern no supported pattern covers raises ``InfeasibleDesign`` unless
-``dense_fallback`` runs it dense. With every layer dense the metrics equal the systolic model's.
+weight pass) and shares the filter port to DRAM. Cycles come from the systolic model on the
+compressed layer with each read port's elements as many words as the format moves
+(:func:`port_scale`, the systolic ``operand_scale``), so the engine keeps the systolic model's
+soundness (more SRAM or bandwidth is never slower). Each layer runs in the fastest mode the
+hardware can run it in (:func:`chosen_patterns`). A layer whose pattern no supported pattern
+covers raises ``InfeasibleDesign`` unless ``dense_fallback`` runs it dense. With every layer
+dense the metrics equal the systolic model's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
-from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
 from archgym.simulators.systolic.analytical import analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
-from archgym.simulators.systolic.energy import area_mm2 as systolic_area_mm2
-from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 
 __all__ = [
@@ -46,12 +45,8 @@ __all__ = [
     "SparseConfig",
     "SparseLayer",
     "analyze_sparse",
-    "area_breakdown_mm2",
-    "area_mm2",
     "as_sparse_layers",
     "chosen_patterns",
-    "energy_breakdown_pj",
-    "energy_pj",
     "execution_patterns",
     "metadata_half_words",
     "port_scale",
@@ -301,7 +296,13 @@ def chosen_patterns(
     pattern therefore never slows a layer down, even where the systolic time model makes a
     sparser mode slower (fewer, larger folds: a larger first-fold fill). Raises
     ``InfeasibleDesign`` as :func:`execution_patterns` does."""
-    sparse_layers = as_sparse_layers(layers)
+    return _choose(config, as_sparse_layers(layers))[0]
+
+
+def _choose(
+    config: SparseConfig, sparse_layers: list[SparseLayer]
+) -> tuple[list[Pattern], dict[str, np.ndarray]]:
+    """(:func:`chosen_patterns`, the metrics of the layers run in them)."""
     sparsest = execution_patterns(config, sparse_layers)
     options = [
         [DENSE]
@@ -313,14 +314,17 @@ def chosen_patterns(
         for sl, plan in zip(sparse_layers, sparsest, strict=True)
     ]
     if all(len(o) == 1 for o in options):
-        return sparsest
+        return sparsest, _analyze_plans(config, sparse_layers, sparsest)
     flat = [(sl, q) for sl, opts in zip(sparse_layers, options, strict=True) for q in opts]
-    cycles = _analyze_plans(config, [sl for sl, _ in flat], [q for _, q in flat])["total_cycles"]
-    out, start = [], 0
+    metrics = _analyze_plans(config, [sl for sl, _ in flat], [q for _, q in flat])
+    # Every metric is per layer, so the chosen rows are the layers run in their chosen modes.
+    plans, rows, start = [], [], 0
     for opts in options:
-        out.append(opts[int(np.argmin(cycles[start : start + len(opts)]))])
+        best = int(np.argmin(metrics["total_cycles"][start : start + len(opts)]))
+        plans.append(opts[best])
+        rows.append(start + best)
         start += len(opts)
-    return out
+    return plans, {key: value[rows] for key, value in metrics.items()}
 
 
 def analyze_sparse(
@@ -338,8 +342,9 @@ def analyze_sparse(
     (metadata words may be fractional).
     """
     sparse_layers = as_sparse_layers(layers)
-    plans = chosen_patterns(config, sparse_layers) if plans is None else list(plans)
-    return _analyze_plans(config, sparse_layers, plans)
+    if plans is None:
+        return _choose(config, sparse_layers)[1]
+    return _analyze_plans(config, sparse_layers, list(plans))
 
 
 def _analyze_plans(
@@ -450,87 +455,3 @@ def port_scale(
     density = np.array([q.n / q.m for q in plans])
     s_f = (1.0 + bits / (8.0 * arr.word_bytes)) * np.where(is_sparse & ~skips, density, 1.0)
     return {"ifmap": s_if, "filter": s_f}
-
-
-def energy_breakdown_pj(
-    config: SparseConfig,
-    metrics: dict[str, np.ndarray],
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> dict[str, np.ndarray]:
-    """Energy per component (pJ, per layer): the systolic components (MACs, registers, the three
-    scratchpads, DRAM including metadata words) plus ``metadata_sram``, ``select`` (PE muxes)
-    and ``gather`` (VENOM network), then ``static`` and ``total``."""
-    arr = config.array
-    base = systolic_energy_breakdown_pj(arr, metrics, table)
-    word_bits = 8 * arr.word_bytes
-    mux = np.vectorize(lambda m: costs.select_pj(int(m), word_bits), otypes=[float])
-    meta_kib = config.metadata_sram_kib or arr.filter_sram_kib  # none: the filter scratchpad
-    extra = {
-        "metadata_sram": (metrics["metadata_sram_reads"] + metrics["metadata_dram_reads"])
-        * arr.word_bytes
-        * table.sram_pj_per_byte(meta_kib),
-        "select": metrics["select_ops"] * mux(metrics["select_inputs"]),
-        "gather": metrics["gather_words"] * mux(metrics["gather_inputs"]),
-    }
-    out = {k: v for k, v in base.items() if k not in ("static", "total")}
-    out.update({k: np.asarray(v, dtype=float) for k, v in extra.items()})
-    dynamic = sum(out.values())
-    out["static"] = dynamic * table.leakage_fraction
-    out["total"] = dynamic + out["static"]
-    return out
-
-
-def energy_pj(
-    config: SparseConfig,
-    metrics: dict[str, np.ndarray],
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> np.ndarray:
-    """Total energy per layer (pJ)."""
-    return energy_breakdown_pj(config, metrics, table, costs)["total"]
-
-
-def area_breakdown_mm2(
-    config: SparseConfig,
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> dict[str, float]:
-    """Area (mm^2): ``systolic`` (PEs + scratchpads), ``select`` (a per-PE select mux and the
-    registers holding its candidate activations), ``metadata`` (scratchpad and per-PE index
-    register), ``gather`` (per array row and V-segment, an M-word window and ``ceil(4 / N)``
-    M:1 muxes: the segment consumes ``4 / N`` selected words per cycle),
-    ``total``. A dense-only config without a metadata scratchpad adds nothing to the systolic
-    area."""
-    arr = config.array
-    bits = 8 * arr.word_bytes
-    sel = config.select_inputs
-    out = {"systolic": systolic_area_mm2(arr, table), "select": 0.0, "metadata": 0.0, "gather": 0.0}
-    if config.patterns:
-        out["select"] = arr.pes * (
-            costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits)
-        )
-        index_bits = math.ceil(math.log2(sel)) if sel > 1 else 0
-        out["metadata"] = arr.pes * costs.register_mm2(index_bits)
-    if config.metadata_sram_kib > 0:
-        out["metadata"] += float(table.sram_area(config.metadata_sram_kib))
-    venom = config.venom_patterns
-    if venom:
-        m_max = max(p.m for p in venom)
-        lanes = arr.rows * math.ceil(arr.cols / min(p.v for p in venom))
-        # A segment's PEs take N MACs per group of 4 selected words: 4 / N words per cycle.
-        outputs = max(math.ceil(VENOM_SELECT / p.n) for p in venom)
-        out["gather"] = lanes * (
-            outputs * costs.select_mm2(m_max, bits) + costs.register_mm2(m_max * bits)
-        )
-    out["total"] = sum(out.values())
-    return out
-
-
-def area_mm2(
-    config: SparseConfig,
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> float:
-    """Total area (mm^2)."""
-    return area_breakdown_mm2(config, table, costs)["total"]

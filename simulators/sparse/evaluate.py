@@ -19,14 +19,13 @@ import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.sparse.costs import area_mm2, energy_pj
 from archgym.simulators.sparse.cycle import simulate_sparse
 from archgym.simulators.sparse.engine import (
     SparseConfig,
     SparseLayer,
     analyze_sparse,
-    area_mm2,
     as_sparse_layers,
-    energy_pj,
 )
 from archgym.simulators.systolic.layers import Layer
 
