@@ -388,14 +388,17 @@ def _analyze_plans(
     half_meta = metadata_half_words(config)
     meta_layer = table.K * table.N * q_density * meta_per_word  # one group's metadata words
     out["metadata_sram_reads"] = out["filter_sram_reads"] * meta_per_word
-    out["metadata_dram_reads"] = np.where(
-        meta_layer <= half_meta, meta_layer * groups, out["filter_dram_reads"] * meta_per_word
-    )
-
     scale = port_scale(config, table, plans)
     timed = analyze_batch(design, comp_table, scalesim_compat=compat, operand_scale=scale)
     for key in TIMING_KEYS:
         out[key] = timed[key][0]
+    # The filter port moves what the timing saw: the compressed weights (with their metadata
+    # when it streams with every weight pass); metadata that fits its scratchpad comes once.
+    held = meta_layer <= half_meta
+    port = timed["filter_dram_reads"][0]
+    values = np.where(held, port, port / (1.0 + meta_per_word))
+    out["filter_dram_reads"] = values
+    out["metadata_dram_reads"] = np.where(held, meta_layer * groups, port - values)
     out["dram_words"] = sum(out[key] for key in _DRAM_KEYS)
     out["dense_macs"] = dense["macs"]
     out["useful_macs"] = dense["macs"] * np.array([sl.pattern.density for sl in sparse_layers])
@@ -436,14 +439,15 @@ def port_scale(
     - ifmap: an element of the compressed activation stream (os/ws) stands for the ``K / K_eff``
       activations its select muxes choose from (``M / N``), under V:N:M for the rows its fold's
       gather network selects (``K * fold share / K_eff``); is streams dense activations (1);
-    - filter: a kept weight plus its metadata (``1 + bits / word bits``); on is the weights
+    - filter: a kept weight, plus its metadata (``1 + bits / word bits``) where the layer's
+      metadata does not fit the working half of the metadata scratchpad and so travels with
+      every weight pass (else it is fetched once, beside the schedule); on is the weights
       stream compressed over the dense schedule (times the density ``N / M``).
 
     The scratchpads hold ``1 / scale`` as many elements, so what fits and what is re-fetched
     follows the words, as for a dense layer, and the sparse timing keeps the systolic model's
-    soundness (more SRAM or bandwidth never slower). Metadata is timed as if it travelled with
-    every weight pass (the filter port's prefetch schedule); the metadata scratchpad sets only
-    the metadata DRAM words reported (fetched once when it fits)."""
+    soundness (more SRAM, bandwidth or metadata scratchpad never slower). The engine reports
+    the filter-port words the timing saw."""
     arr = config.array
     k = run_k(arr, plans, table.K)
     skips = arr.dataflow != "is"
@@ -453,5 +457,7 @@ def port_scale(
     s_if = table.K * selected / k
     bits = np.array([q.metadata_bits for q in plans], dtype=float)
     density = np.array([q.n / q.m for q in plans])
-    s_f = (1.0 + bits / (8.0 * arr.word_bytes)) * np.where(is_sparse & ~skips, density, 1.0)
+    meta_per_word = bits / (8.0 * arr.word_bytes)
+    held = table.K * table.N * density * meta_per_word <= metadata_half_words(config)
+    s_f = np.where(held, 1.0, 1.0 + meta_per_word) * np.where(is_sparse & ~skips, density, 1.0)
     return {"ifmap": s_if, "filter": s_f}
