@@ -370,15 +370,14 @@ def simulate_batch(
     scale = None if operand_scale is None else check_operand_scale(operand_scale, shape)
     if scalesim_compat:
         configs = configs_from_designs(designs, scalesim_compat=True)
+        per_design = (
+            [None] * len(configs)
+            if scale is None
+            else [{"ifmap": s_if, "filter": s_f} for s_if, s_f in zip(*scale, strict=True)]
+        )
         rows = [
-            simulate(
-                config,
-                layers,
-                operand_scale=None
-                if scale is None
-                else {"ifmap": scale[0][d], "filter": scale[1][d]},
-            ).metrics
-            for d, config in enumerate(configs)
+            simulate(config, layers, operand_scale=sc).metrics
+            for config, sc in zip(configs, per_design, strict=True)
         ]
         return {key: np.stack([r[key] for r in rows]) for key in rows[0]}
     metrics = dict(analyze_batch(designs, table, operand_scale=operand_scale))

@@ -124,6 +124,13 @@ def test_batch_paths_agree_with_one_design_and_accept_a_layer_table():
         for key in TIMING:
             np.testing.assert_array_equal(cyc[key][d], one[key], err_msg=key)
         np.testing.assert_allclose(ana["filter_dram_reads"][d], one["filter_dram_reads"])
+    compat = simulate_batch(designs, table, scalesim_compat=True, operand_scale=scale)
+    for d, array in enumerate(arrays):
+        config = ArrayConfig(**{**array.__dict__, "scalesim_compat": True})
+        row = {op: s[d] for op, s in scale.items()}
+        one = simulate(config, LAYERS, operand_scale=row).metrics
+        for key in TIMING:
+            np.testing.assert_array_equal(compat[key][d], one[key], err_msg=key)
 
 
 @settings(max_examples=60, deadline=None)
