@@ -1,6 +1,6 @@
-"""Energy and area of the structured-sparse systolic engine (:mod:`archgym.simulators.sparse.engine`):
-the systolic components plus metadata storage, PE select muxes and V:N:M gather lanes
-(``archgym.cost_models.sparse_costs``)."""
+"""Energy and area of the structured-sparse systolic engine
+(:mod:`archgym.simulators.sparse.engine`): the systolic components plus metadata storage, PE
+select muxes and V:N:M gather lanes (``archgym.cost_models.sparse_costs``)."""
 
 from __future__ import annotations
 

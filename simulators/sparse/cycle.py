@@ -1,8 +1,9 @@
 """Fold-level timing of the sparse engine through the systolic fold-level model.
 
-Every layer runs the systolic array's fold schedule (:func:`archgym.simulators.systolic.simulate`)
-on the K its execution pattern leaves (compressed for os/ws: :func:`~archgym.simulators.sparse.engine.run_table`),
-with each read port's elements as many words as the sparse engine moves per element
+Every layer runs the systolic array's fold schedule
+(:func:`archgym.simulators.systolic.simulate`) on the K its execution pattern leaves
+(compressed for os/ws: :func:`~archgym.simulators.sparse.engine.run_table`), with each read
+port's elements as many words as the sparse engine moves per element
 (:func:`~archgym.simulators.sparse.engine.port_scale`, the systolic ``operand_scale``:
 :mod:`archgym.simulators.systolic.timing`). In CALC mode (no bandwidth) the result equals the
 analytical model; with every layer dense it equals the systolic fold-level model.
