@@ -15,11 +15,13 @@ from archgym.errors import closest, unknown_name
 from archgym.objective import Objective
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse import (
-    Pattern,
+    PATTERN_SETS,
+    SPACE_CHOICES,
     SparseConfig,
     SparseLayer,
     analyze_sparse,
     area_mm2,
+    hardware_patterns,
     simulate_sparse,
 )
 from archgym.simulators.sparse import energy_pj as sparse_energy_pj
@@ -45,36 +47,12 @@ REFERENCE = {
     "cols": 32,
     "dataflow": "os",
     "patterns": "2:4",
-    "v": 64,
     "ifmap_sram_kib": 64,
     "filter_sram_kib": 64,
     "ofmap_sram_kib": 64,
     "metadata_sram_kib": 16,
     "bandwidth": 16,
 }
-
-#: Hardware pattern sets the ``patterns`` parameter chooses from; ``venomM`` is V:2:M with the
-#: design's ``v``.
-PATTERN_SETS = {
-    "none": (),
-    "2:4": ("2:4",),
-    "1:4+2:4": ("1:4", "2:4"),
-    "2:4+2:8": ("2:4", "2:8"),
-    "2:4+1:8+2:8": ("2:4", "1:8", "2:8"),
-    "2:4+venom8": ("2:4", "venom8"),
-    "2:4+venom8+venom16": ("2:4", "venom8", "venom16"),
-}
-
-
-def _hardware_patterns(name: str, v: int) -> tuple[Pattern, ...]:
-    out = []
-    for item in PATTERN_SETS[name]:
-        if item.startswith("venom"):
-            out.append(Pattern(2, int(item[5:]), v))
-        else:
-            n, m = item.split(":")
-            out.append(Pattern(int(n), int(m)))
-    return tuple(out)
 
 
 def sparse_workload(
@@ -126,9 +104,10 @@ class SparseTensorCoreEnv(ArchGymEnv):
 
     ## Action space
     ``Dict`` of ``Discrete`` indices: ``rows``, ``cols`` (8..256, powers of two), ``dataflow``
-    (os, ws, is), ``patterns`` (a key of :data:`PATTERN_SETS`), ``v`` (VENOM block width,
-    16..128), ``ifmap_sram_kib``, ``filter_sram_kib``, ``ofmap_sram_kib`` (16..2048),
-    ``metadata_sram_kib`` (1..256), ``bandwidth`` (DRAM words/cycle per port, 1..64).
+    (os, ws, is), ``patterns`` (a key of :data:`archgym.simulators.sparse.PATTERN_SETS`: plain
+    N:M up to 2:32 and V:N:M sets such as ``2:4+64:2:8..32`` with V in 16..128 and M up to 64),
+    ``ifmap_sram_kib``, ``filter_sram_kib``, ``ofmap_sram_kib`` (16..2048),
+    ``metadata_sram_kib`` (0 or 1..256), ``bandwidth`` (DRAM words/cycle per port, 1..64).
     Constraint: ``rows * cols <= max_pes``; with ``max_area_mm2``, the design's area.
 
     ## Observation space
@@ -155,7 +134,8 @@ class SparseTensorCoreEnv(ArchGymEnv):
       :class:`archgym.env.ArchGymEnv`.
 
     ## Version history
-    * v0: first version.
+    * v0: first version; the V:N:M block height moved into the pattern set names (no free
+      ``v``), patterns reach 2:64, ``metadata_sram_kib`` may be 0.
     """
 
     def __init__(
@@ -187,16 +167,20 @@ class SparseTensorCoreEnv(ArchGymEnv):
         self.max_area_mm2 = None if max_area_mm2 is None else float(max_area_mm2)
         space = DesignSpace(
             [
-                PowerOfTwo("rows", 8, 256),
-                PowerOfTwo("cols", 8, 256),
-                Categorical("dataflow", ["os", "ws", "is"]),
+                *(
+                    PowerOfTwo(name, min(SPACE_CHOICES[name]), max(SPACE_CHOICES[name]))
+                    for name in ("rows", "cols")
+                ),
+                Categorical("dataflow", list(SPACE_CHOICES["dataflow"])),
+                # V is part of each V:N:M set's name: no free `v` that some sets ignore.
                 Categorical("patterns", list(PATTERN_SETS)),
-                PowerOfTwo("v", 16, 128),
-                PowerOfTwo("ifmap_sram_kib", 16, 2048),
-                PowerOfTwo("filter_sram_kib", 16, 2048),
-                PowerOfTwo("ofmap_sram_kib", 16, 2048),
-                PowerOfTwo("metadata_sram_kib", 1, 256),
-                PowerOfTwo("bandwidth", 1, 64),
+                *(
+                    PowerOfTwo(name, min(SPACE_CHOICES[name]), max(SPACE_CHOICES[name]))
+                    for name in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib")
+                ),
+                # 0: no metadata scratchpad (a dense-only engine needs none).
+                Categorical("metadata_sram_kib", list(SPACE_CHOICES["metadata_sram_kib"])),
+                PowerOfTwo("bandwidth", min(SPACE_CHOICES["bandwidth"]), 64),
             ],
             constraints=constraints,
         )
@@ -215,7 +199,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
         try:
             config = SparseConfig(
                 array,
-                patterns=_hardware_patterns(str(design["patterns"]), int(design["v"])),
+                patterns=hardware_patterns(str(design["patterns"])),
                 metadata_sram_kib=design["metadata_sram_kib"],
                 dense_fallback=self.dense_fallback if fallback is None else fallback,
             )

@@ -24,6 +24,8 @@ CASES = (
     ("llama2-7b-prefill", "2:4", ("2:4",)),
     ("llama2-7b-prefill", "2:8", ("2:4", "2:8")),
     ("llama2-7b-prefill", "64:2:8", ("2:4", "64:2:8")),
+    ("llama2-7b-prefill", "2:32", ("2:4", "2:8", "2:16", "2:32")),
+    ("llama2-7b-prefill", "64:2:32", ("2:4", "64:2:8", "64:2:16", "64:2:32")),
     ("llama2-7b-decode", "2:4", ("2:4",)),
 )
 
@@ -41,8 +43,8 @@ def evaluate(workload: str, pattern: str, hardware: tuple[str, ...], dataflow: s
         write_bw_words=16,
     )
     out = {}
-    for name, patterns in (("dense", ()), ("sparse", hardware)):
-        config = SparseConfig(array, patterns=patterns, metadata_sram_kib=16, dense_fallback=True)
+    for name, patterns, kib in (("dense", (), 0), ("sparse", hardware, 16)):
+        config = SparseConfig(array, patterns=patterns, metadata_sram_kib=kib, dense_fallback=True)
         metrics = analyze_sparse(config, list(layers))
         out[name] = {
             "cycles": float(np.dot(metrics["total_cycles"], counts)),

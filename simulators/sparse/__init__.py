@@ -1,5 +1,6 @@
 """Structured-sparse tensor engines: N:M and V:N:M patterns, a sparse extension of the systolic
-array model, and its GPU (tensor-core) instantiation validated against measured H100 kernels.
+array model with whole-workload evaluation (``evaluate``, ``evaluate_batch``), its design space
+as data (``PATTERN_SETS``, ``SPACE_CHOICES``), and a GPU (tensor-core) instantiation.
 
 >>> from archgym.simulators.sparse import SparseConfig, SparseLayer, analyze_sparse
 >>> from archgym.simulators.systolic import ArrayConfig, GemmLayer
@@ -8,17 +9,33 @@ array model, and its GPU (tensor-core) instantiation validated against measured 
 2944
 """
 
+from archgym.simulators.sparse.costs import (
+    area_breakdown_mm2,
+    area_mm2,
+    energy_breakdown_pj,
+    energy_pj,
+)
 from archgym.simulators.sparse.cycle import simulate_sparse
 from archgym.simulators.sparse.engine import (
     SPARSE_METRICS,
     SparseConfig,
     SparseLayer,
     analyze_sparse,
-    area_breakdown_mm2,
-    area_mm2,
-    energy_breakdown_pj,
-    energy_pj,
+    chosen_patterns,
     execution_patterns,
+)
+from archgym.simulators.sparse.evaluate import (
+    FIDELITIES,
+    METRICS,
+    SparseWorkload,
+    evaluate,
+    evaluate_batch,
+)
+from archgym.simulators.sparse.hardware import (
+    PATTERN_SETS,
+    SPACE_CHOICES,
+    duplicate_pattern_sets,
+    hardware_patterns,
 )
 from archgym.simulators.sparse.patterns import (
     DENSE,
@@ -30,17 +47,27 @@ from archgym.simulators.sparse.patterns import (
 
 __all__ = [
     "DENSE",
+    "FIDELITIES",
+    "METRICS",
+    "PATTERN_SETS",
+    "SPACE_CHOICES",
     "SPARSE_METRICS",
     "VENOM_SELECT",
     "Pattern",
     "SparseConfig",
     "SparseLayer",
+    "SparseWorkload",
     "analyze_sparse",
     "area_breakdown_mm2",
     "area_mm2",
+    "chosen_patterns",
+    "duplicate_pattern_sets",
     "energy_breakdown_pj",
     "energy_pj",
+    "evaluate",
+    "evaluate_batch",
     "execution_patterns",
+    "hardware_patterns",
     "operand_bytes",
     "parse_pattern",
     "simulate_sparse",

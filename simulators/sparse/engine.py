@@ -18,42 +18,42 @@ plus index metadata) and skips the pruned MACs where the dataflow lets it:
 Activations are dense, so the ifmap traffic is the dense model's (the array still reads every
 activation it selects from), except under VENOM where only gathered words are read. Metadata has
 its own scratchpad (fetched once when a layer's metadata fits its working half, else with every
-weight pass) and shares the filter port to DRAM; stalls are recomputed with the combined
-traffic. A layer whose pattern no supported pattern covers raises ``InfeasibleDesign`` unless
-``dense_fallback`` runs it dense. With every layer dense the metrics equal the systolic model's.
+weight pass) and shares the filter port to DRAM. Cycles come from the systolic model on the
+compressed layer with each read port's elements as many words as the format moves
+(:func:`port_scale`, the systolic ``operand_scale``), so the engine keeps the systolic model's
+soundness (more SRAM or bandwidth is never slower). Each layer runs in the fastest mode the
+hardware can run it in (:func:`chosen_patterns`). A layer whose pattern no supported pattern
+covers raises ``InfeasibleDesign`` unless ``dense_fallback`` runs it dense. With every layer
+dense the metrics equal the systolic model's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
-from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
-from archgym.simulators.systolic.analytical import _memory_time, analyze_batch, designs_from_configs
+from archgym.simulators.systolic.analytical import analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
-from archgym.simulators.systolic.energy import area_mm2 as systolic_area_mm2
-from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
-from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, layer_table
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 
 __all__ = [
     "SPARSE_METRICS",
     "SparseConfig",
     "SparseLayer",
     "analyze_sparse",
-    "area_breakdown_mm2",
-    "area_mm2",
     "as_sparse_layers",
-    "energy_breakdown_pj",
-    "energy_pj",
+    "chosen_patterns",
     "execution_patterns",
     "metadata_half_words",
+    "port_scale",
     "run_k",
+    "run_table",
+    "venom_ifmap_words",
+    "venom_selection",
 ]
 
 #: Per-layer outputs added to the systolic :data:`~archgym.simulators.systolic.analytical.METRICS`.
@@ -78,7 +78,9 @@ class SparseConfig:
         array: The systolic array (shape, dataflow, scratchpads, bandwidth, clock, precision).
         patterns: Sparsity patterns the hardware runs (strings like ``"2:4"`` or ``"64:2:8"``
             are parsed); dense always runs. Empty: a dense-only array.
-        metadata_sram_kib: Metadata scratchpad (KiB), double-buffered like the others.
+        metadata_sram_kib: Metadata scratchpad (KiB), double-buffered like the others; 0: none
+            (metadata streams with every weight pass and is read from the filter scratchpad).
+            Its area counts whenever it is there, even on a dense-only array.
         dense_fallback: Run a layer whose pattern no supported pattern covers as dense instead
             of raising ``InfeasibleDesign``.
     """
@@ -98,8 +100,11 @@ class SparseConfig:
         parsed = tuple(parse_pattern(p) for p in self.patterns)
         object.__setattr__(self, "patterns", tuple(p for p in parsed if not p.is_dense))
         kib = self.metadata_sram_kib
-        if isinstance(kib, bool) or not isinstance(kib, (int, float)) or not kib > 0:
-            raise ValueError(f"`metadata_sram_kib` must be a positive number, but got {kib!r}")
+        if isinstance(kib, bool) or not isinstance(kib, (int, float)) or not kib >= 0:
+            raise ValueError(
+                f"`metadata_sram_kib` must be a number >= 0 (0: no metadata scratchpad), "
+                f"but got {kib!r}"
+            )
         if not isinstance(self.dense_fallback, bool):
             raise ValueError(f"`dense_fallback` must be a bool, but got {self.dense_fallback!r}")
 
@@ -192,38 +197,173 @@ def run_k(array: ArrayConfig, plans: Sequence[Pattern], k: np.ndarray) -> np.nda
     return np.where(sparse, -(-np.asarray(k) // q_m) * q_n, k)
 
 
+def run_table(
+    config: SparseConfig, layers: Sequence[SparseLayer], plans: Sequence[Pattern] | None = None
+) -> LayerTable:
+    """The layers as the array runs them: K compressed by each layer's execution pattern
+    (:func:`run_k`; ``plans`` default: :func:`execution_patterns`), the activation stream the
+    array sees (distinct words, band of input rows) shrunk in proportion. The sparse engine's
+    own traffic model sets the words its ports move (:func:`port_scale`); this table sets the
+    fold schedule and how the systolic model spreads those words over it."""
+    table = layer_table([sl.layer for sl in layers])
+    plans = execution_patterns(config, layers) if plans is None else plans
+    k = run_k(config.array, plans, table.K)
+
+    def shrink(words: np.ndarray) -> np.ndarray:
+        return np.maximum(-(-words * k // table.K), 1)
+
+    return dataclasses.replace(
+        table,
+        K=k,
+        ifmap_unique=shrink(table.ifmap_unique),
+        ifmap_unique_padded=shrink(table.ifmap_unique_padded),
+        band_words=shrink(table.band_words),
+    )
+
+
+def venom_selection(
+    array: ArrayConfig, table: LayerTable, plans: Sequence[Pattern]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per layer under V:N:M ``plans``: (``s``, the share of K rows one V-block selects;
+    ``b``, the blocks a column fold spans; the expected share of K rows a fold needs; the
+    share the whole layer needs) (see :func:`venom_ifmap_words`)."""
+    v = np.array([q.v or 1 for q in plans], dtype=np.int64)
+    s = np.minimum(1.0, VENOM_SELECT / np.array([q.m for q in plans], dtype=float))
+    fold_blocks = -(-np.minimum(array.cols, table.N) // v)
+    layer_blocks = -(-table.N // v)
+    return s, fold_blocks, 1.0 - (1.0 - s) ** fold_blocks, 1.0 - (1.0 - s) ** layer_blocks
+
+
+def venom_ifmap_words(
+    config: SparseConfig,
+    layers: Sequence[SparseLayer],
+    plans: Sequence[Pattern],
+    dense_sram: np.ndarray,
+    dense_dram: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ifmap SRAM reads, ifmap DRAM reads) per layer (words, all groups) when the layers run as
+    the V:N:M ``plans`` on an os or ws array; ``dense_*`` are the dense model's.
+
+    A block of V output channels needs only the ``s = min(1, 4 / M)`` of the K rows its
+    metadata selects. A column fold spans ``b = ceil(min(cols, N) / V)`` blocks, the layer
+    ``B = ceil(N / V)``; with independent selections a fold needs the expected union
+    ``1 - (1 - s)^b`` of the K rows (the layer ``1 - (1 - s)^B``), and a convolution input word
+    (feeding ``R * S`` K rows) is needed when any of its rows is. DRAM, as the systolic model
+    counts a pass (``closed_form._traffic``) on the needed words only: each column fold's
+    pass fetches its distinct needed words plus, in proportion to the share of its window (a
+    band of input rows; ws: the whole input) that does not fit the working half of the ifmap
+    scratchpad, the reuse it loses; each later pass re-fetches what the working half could not
+    keep; at least the layer's needed words once; never more than the dense model or than the
+    array reads (so every count shrinks smoothly as the scratchpad grows). SRAM: each of the
+    ``b`` segments' gather
+    lanes reads its own selection (``b * s`` of the dense reads: V below the array width costs
+    reads).
+    """
+    arr = config.array
+    table = layer_table([sl.layer for sl in layers])
+    s, fold_blocks, fold_k, layer_k = venom_selection(arr, table, plans)
+    rs = np.array(
+        [sl.layer.R * sl.layer.S if isinstance(sl.layer, ConvLayer) else 1 for sl in layers]
+    )
+    fold_u = 1.0 - (1.0 - fold_k) ** rs
+    layer_u = 1.0 - (1.0 - layer_k) ** rs
+    sram = dense_sram * fold_blocks * s
+    half = arr.sram_words("ifmap") // 2
+    once = table.ifmap_unique * layer_u
+    col_folds = -(-table.N // arr.cols)
+    needed = table.ifmap_unique * fold_u  # distinct words one pass needs
+    streamed = table.M * table.K * fold_k  # words one pass streams into the array
+    whole = table.ifmap_unique if arr.dataflow == "ws" else table.band_words
+    window = np.maximum(whole * fold_u, 1.0)
+    lost = np.maximum(streamed - needed, 0) * np.maximum(window - half, 0) / window
+    pass_words = needed + lost
+    refetch = (col_folds - 1) * np.maximum(pass_words - half, 0)
+    dram = np.maximum(once, pass_words + refetch) * table.groups
+    return sram, np.minimum(np.minimum(dram, dense_dram), sram)
+
+
 def metadata_half_words(config: SparseConfig) -> int:
     """Words in the working half of the metadata scratchpad."""
     return int(config.metadata_sram_kib * 1024) // config.array.word_bytes // 2
 
 
+def chosen_patterns(
+    config: SparseConfig, layers: SparseLayer | Sequence[SparseLayer]
+) -> list[Pattern]:
+    """The mode each layer runs in: the fastest (analytical ``total_cycles``) of the modes the
+    hardware can run it in (every supported pattern its pattern satisfies, and dense), ties to
+    the sparsest (:func:`execution_patterns`' order). A sparser layer or one more supported
+    pattern therefore never slows a layer down, even where the systolic time model makes a
+    sparser mode slower (fewer, larger folds: a larger first-fold fill). Raises
+    ``InfeasibleDesign`` as :func:`execution_patterns` does."""
+    return _choose(config, as_sparse_layers(layers))[0]
+
+
+def _choose(
+    config: SparseConfig, sparse_layers: list[SparseLayer]
+) -> tuple[list[Pattern], dict[str, np.ndarray]]:
+    """(:func:`chosen_patterns`, the metrics of the layers run in them)."""
+    sparsest = execution_patterns(config, sparse_layers)
+    options = [
+        [DENSE]
+        if plan.is_dense
+        else sorted(
+            [q for q in config.patterns if sl.pattern.satisfies(q)] + [DENSE],
+            key=lambda q: (q.density, q.is_venom),
+        )
+        for sl, plan in zip(sparse_layers, sparsest, strict=True)
+    ]
+    if all(len(o) == 1 for o in options):
+        return sparsest, _analyze_plans(config, sparse_layers, sparsest)
+    flat = [(sl, q) for sl, opts in zip(sparse_layers, options, strict=True) for q in opts]
+    metrics = _analyze_plans(config, [sl for sl, _ in flat], [q for _, q in flat])
+    # Every metric is per layer, so the chosen rows are the layers run in their chosen modes.
+    plans, rows, start = [], [], 0
+    for opts in options:
+        best = int(np.argmin(metrics["total_cycles"][start : start + len(opts)]))
+        plans.append(opts[best])
+        rows.append(start + best)
+        start += len(opts)
+    return plans, {key: value[rows] for key, value in metrics.items()}
+
+
 def analyze_sparse(
-    config: SparseConfig, layers: SparseLayer | Layer | Sequence[SparseLayer | Layer]
+    config: SparseConfig,
+    layers: SparseLayer | Layer | Sequence[SparseLayer | Layer],
+    plans: Sequence[Pattern] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-layer metrics, shape ``(L,)``: the systolic METRICS plus :data:`SPARSE_METRICS`.
 
-    ``macs`` counts the MACs the array executes (compressed K for os/ws, all of them for is);
+    ``plans``: the mode each layer runs in (default :func:`chosen_patterns`). ``macs`` counts
+    the MACs the array executes (compressed K for os/ws, all of them for is);
     ``dense_macs`` those of the unpruned layer; ``useful_macs`` the nonzero ones (layer
     density times dense). ``utilisation`` is executed MACs per PE-cycle (at most 1);
     ``effective_utilisation`` useful MACs per PE-cycle. Traffic in words of ``word_bytes``
     (metadata words may be fractional).
     """
     sparse_layers = as_sparse_layers(layers)
-    plans = execution_patterns(config, sparse_layers)
+    if plans is None:
+        return _choose(config, sparse_layers)[1]
+    return _analyze_plans(config, sparse_layers, list(plans))
+
+
+def _analyze_plans(
+    config: SparseConfig, sparse_layers: list[SparseLayer], plans: list[Pattern]
+) -> dict[str, np.ndarray]:
     arr = config.array
     table = layer_table([sl.layer for sl in sparse_layers])
     design = designs_from_configs([arr])
     compat = arr.scalesim_compat
     dense = {key: v[0] for key, v in analyze_batch(design, table, scalesim_compat=compat).items()}
+    comp_table = run_table(config, sparse_layers, plans)
+    comp = {
+        key: v[0] for key, v in analyze_batch(design, comp_table, scalesim_compat=compat).items()
+    }
 
     skips = arr.dataflow != "is"
     q_n = np.array([q.n for q in plans], dtype=np.int64)
     q_m = np.array([q.m for q in plans], dtype=np.int64)
     is_sparse = np.array([not q.is_dense for q in plans])
-    comp_table = dataclasses.replace(table, K=run_k(arr, plans, table.K))
-    comp = {
-        key: v[0] for key, v in analyze_batch(design, comp_table, scalesim_compat=compat).items()
-    }
 
     out = {key: np.array(value, copy=True) for key, value in comp.items()}
     groups = table.groups
@@ -233,28 +373,33 @@ def analyze_sparse(
             out[key] = np.where(is_sparse, dense[key] * q_density, dense[key])
     # The array selects from every activation, so ifmap traffic is the dense model's ...
     out["ifmap_sram_reads"] = dense["ifmap_sram_reads"].astype(float)
-    out["ifmap_dram_reads"] = dense["ifmap_dram_reads"]
-    # ... except VENOM, where a gather stream per V-column segment reads 4 of every M.
+    out["ifmap_dram_reads"] = dense["ifmap_dram_reads"].astype(float)
+    # ... except VENOM, where each V-column segment gathers only its block's selected K rows.
     venom = np.array([q.is_venom for q in plans]) & skips
-    segments = np.array(
-        [
-            math.ceil(min(arr.cols, int(n)) / q.v) if q.is_venom else 1
-            for q, n in zip(plans, table.N, strict=True)
-        ]
-    )
-    gathered = dense["ifmap_sram_reads"] * segments * VENOM_SELECT / q_m
-    out["ifmap_sram_reads"] = np.where(venom, gathered, out["ifmap_sram_reads"])
+    if np.any(venom):
+        gathered_sram, gathered_dram = venom_ifmap_words(
+            config, sparse_layers, plans, dense["ifmap_sram_reads"], dense["ifmap_dram_reads"]
+        )
+        out["ifmap_sram_reads"] = np.where(venom, gathered_sram, out["ifmap_sram_reads"])
+        out["ifmap_dram_reads"] = np.where(venom, gathered_dram, out["ifmap_dram_reads"])
 
     bits = np.array([q.metadata_bits for q in plans])
     meta_per_word = bits / (8.0 * arr.word_bytes)
     half_meta = metadata_half_words(config)
     meta_layer = table.K * table.N * q_density * meta_per_word  # one group's metadata words
     out["metadata_sram_reads"] = out["filter_sram_reads"] * meta_per_word
-    out["metadata_dram_reads"] = np.where(
-        meta_layer <= half_meta, meta_layer * groups, out["filter_dram_reads"] * meta_per_word
-    )
-
-    _recompute_time(config, out, groups)
+    scale = port_scale(config, table, plans)
+    timed = analyze_batch(design, comp_table, scalesim_compat=compat, operand_scale=scale)
+    for key in TIMING_KEYS:
+        out[key] = timed[key][0]
+    # The filter port moves what the timing saw: the compressed weights (with their metadata
+    # when it streams with every weight pass); metadata that fits its scratchpad comes once.
+    held = meta_layer <= half_meta
+    port = timed["filter_dram_reads"][0]
+    values = np.where(held, port, port / (1.0 + meta_per_word))
+    out["filter_dram_reads"] = values
+    out["metadata_dram_reads"] = np.where(held, meta_layer * groups, port - values)
+    out["dram_words"] = sum(out[key] for key in _DRAM_KEYS)
     out["dense_macs"] = dense["macs"]
     out["useful_macs"] = dense["macs"] * np.array([sl.pattern.density for sl in sparse_layers])
     pes = arr.pes
@@ -266,112 +411,53 @@ def analyze_sparse(
     return out
 
 
-def _recompute_time(config: SparseConfig, out: dict[str, np.ndarray], groups) -> None:
-    """Stalls, fills and drains with the compressed traffic (the systolic memory model).
-
-    Metadata streams through the filter port within the filter scratchpad's prefetch schedule;
-    the metadata scratchpad decides only whether it is fetched once or with every weight pass.
-    """
-    arr = config.array
-    half = {op: np.asarray(arr.sram_words(op) // 2) for op in ("ifmap", "filter", "ofmap")}
-    nan = float("nan")
-    rbw = np.asarray(nan if arr.read_bw_words is None else arr.read_bw_words, dtype=float)
-    wbw = np.asarray(nan if arr.write_bw_words is None else arr.write_bw_words, dtype=float)
-    compute = out["compute_cycles"] // groups
-    reads = (
-        out["ifmap_dram_reads"] / groups,
-        (out["filter_dram_reads"] + out["metadata_dram_reads"]) / groups,
-    )
-    writes = (out["ofmap_dram_writes"] + out["ofmap_dram_reads"]) // groups
-    stall, fill, drain = _memory_time(compute, reads, writes, half, rbw, wbw)
-    cycles = compute + stall
-    out["stall_cycles"] = stall * groups
-    out["cycles"] = cycles * groups
-    out["fill_cycles"] = fill * groups
-    out["drain_cycles"] = drain * groups
-    out["total_cycles"] = (fill + cycles + drain) * groups
-    out["utilisation"] = out["macs"] / (out["cycles"] * arr.pes)
-    out["dram_words"] = (
-        out["ifmap_dram_reads"]
-        + out["filter_dram_reads"]
-        + out["metadata_dram_reads"]
-        + out["ofmap_dram_writes"]
-        + out["ofmap_dram_reads"]
-    )
+#: Per-layer keys the systolic time model sets (cycles) from the sparse traffic.
+TIMING_KEYS = (
+    "stall_cycles",
+    "cycles",
+    "fill_cycles",
+    "drain_cycles",
+    "total_cycles",
+    "utilisation",
+)
+_DRAM_KEYS = (
+    "ifmap_dram_reads",
+    "filter_dram_reads",
+    "metadata_dram_reads",
+    "ofmap_dram_writes",
+    "ofmap_dram_reads",
+)
 
 
-def energy_breakdown_pj(
-    config: SparseConfig,
-    metrics: dict[str, np.ndarray],
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+def port_scale(
+    config: SparseConfig, table: LayerTable, plans: Sequence[Pattern]
 ) -> dict[str, np.ndarray]:
-    """Energy per component (pJ, per layer): the systolic components (MACs, registers, the three
-    scratchpads, DRAM including metadata words) plus ``metadata_sram``, ``select`` (PE muxes)
-    and ``gather`` (VENOM network), then ``static`` and ``total``."""
+    """Words per element of the compressed layers (:func:`run_table`) on the two read ports:
+    the systolic ``operand_scale`` (:mod:`archgym.simulators.systolic.timing`) that times the
+    sparse traffic on the systolic models. ``table``: the layers' dense table.
+
+    - ifmap: an element of the compressed activation stream (os/ws) stands for the ``K / K_eff``
+      activations its select muxes choose from (``M / N``), under V:N:M for the rows its fold's
+      gather network selects (``K * fold share / K_eff``); is streams dense activations (1);
+    - filter: a kept weight, plus its metadata (``1 + bits / word bits``) where the layer's
+      metadata does not fit the working half of the metadata scratchpad and so travels with
+      every weight pass (else it is fetched once, beside the schedule); on is the weights
+      stream compressed over the dense schedule (times the density ``N / M``).
+
+    The scratchpads hold ``1 / scale`` as many elements, so what fits and what is re-fetched
+    follows the words, as for a dense layer, and the sparse timing keeps the systolic model's
+    soundness (more SRAM, bandwidth or metadata scratchpad never slower). The engine reports
+    the filter-port words the timing saw."""
     arr = config.array
-    base = systolic_energy_breakdown_pj(arr, metrics, table)
-    word_bits = 8 * arr.word_bytes
-    mux = np.vectorize(lambda m: costs.select_pj(int(m), word_bits), otypes=[float])
-    extra = {
-        "metadata_sram": (metrics["metadata_sram_reads"] + metrics["metadata_dram_reads"])
-        * arr.word_bytes
-        * table.sram_pj_per_byte(config.metadata_sram_kib),
-        "select": metrics["select_ops"] * mux(metrics["select_inputs"]),
-        "gather": metrics["gather_words"] * mux(metrics["gather_inputs"]),
-    }
-    out = {k: v for k, v in base.items() if k not in ("static", "total")}
-    out.update({k: np.asarray(v, dtype=float) for k, v in extra.items()})
-    dynamic = sum(out.values())
-    out["static"] = dynamic * table.leakage_fraction
-    out["total"] = dynamic + out["static"]
-    return out
-
-
-def energy_pj(
-    config: SparseConfig,
-    metrics: dict[str, np.ndarray],
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> np.ndarray:
-    """Total energy per layer (pJ)."""
-    return energy_breakdown_pj(config, metrics, table, costs)["total"]
-
-
-def area_breakdown_mm2(
-    config: SparseConfig,
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> dict[str, float]:
-    """Area (mm^2): ``systolic`` (PEs + scratchpads), ``select`` (a per-PE select mux and the
-    registers holding its candidate activations), ``metadata`` (scratchpad and per-PE index
-    register), ``gather`` (one M:1 lane with an M-word window per array row and V-segment),
-    ``total``. A dense-only config adds nothing to the systolic area."""
-    arr = config.array
-    bits = 8 * arr.word_bytes
-    sel = config.select_inputs
-    out = {"systolic": systolic_area_mm2(arr, table), "select": 0.0, "metadata": 0.0, "gather": 0.0}
-    if config.patterns:
-        out["select"] = arr.pes * (
-            costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits)
-        )
-        index_bits = math.ceil(math.log2(sel)) if sel > 1 else 0
-        out["metadata"] = float(table.sram_area(config.metadata_sram_kib)) + arr.pes * (
-            costs.register_mm2(index_bits)
-        )
-    venom = config.venom_patterns
-    if venom:
-        m_max = max(p.m for p in venom)
-        lanes = arr.rows * math.ceil(arr.cols / min(p.v for p in venom))
-        out["gather"] = lanes * (costs.select_mm2(m_max, bits) + costs.register_mm2(m_max * bits))
-    out["total"] = sum(out.values())
-    return out
-
-
-def area_mm2(
-    config: SparseConfig,
-    table: TechTable = DEFAULT_TABLE,
-    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
-) -> float:
-    """Total area (mm^2)."""
-    return area_breakdown_mm2(config, table, costs)["total"]
+    k = run_k(arr, plans, table.K)
+    skips = arr.dataflow != "is"
+    is_sparse = np.array([not q.is_dense for q in plans])
+    venom = np.array([q.is_venom for q in plans]) & skips
+    selected = np.where(venom, venom_selection(arr, table, plans)[2], 1.0)
+    s_if = table.K * selected / k
+    bits = np.array([q.metadata_bits for q in plans], dtype=float)
+    density = np.array([q.n / q.m for q in plans])
+    meta_per_word = bits / (8.0 * arr.word_bytes)
+    held = table.K * table.N * density * meta_per_word <= metadata_half_words(config)
+    s_f = np.where(held, 1.0, 1.0 + meta_per_word) * np.where(is_sparse & ~skips, density, 1.0)
+    return {"ifmap": s_if, "filter": s_f}

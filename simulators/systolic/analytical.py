@@ -48,6 +48,7 @@ from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dat
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 from archgym.simulators.systolic.metrics import METRICS
 from archgym.simulators.systolic.scalar import analyze_scalar
+from archgym.simulators.systolic.timing import check_operand_scale
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
@@ -178,6 +179,7 @@ def analyze_batch(
     layers: Layer | Sequence[Layer] | LayerTable,
     *,
     scalesim_compat: bool = False,
+    operand_scale: Mapping[str, np.ndarray | float] | None = None,
 ) -> dict[str, np.ndarray]:
     """Evaluate D designs on L layers at once; every output has shape ``(D, L)``.
 
@@ -188,6 +190,8 @@ def analyze_batch(
             ``word_bytes`` (default 1).
         layers: The workload.
         scalesim_compat: Reproduce SCALE-Sim's quirks.
+        operand_scale: Factors on the words each read port moves, ``{"ifmap": (L,) or (D, L),
+            "filter": ...}`` (:mod:`archgym.simulators.systolic.timing`); None: 1.
 
     Returns:
         A dict of the :data:`METRICS` (cycles, counts in words, fractions in [0, 1]).
@@ -199,10 +203,12 @@ def analyze_batch(
     layer = (m, table.N[None, :], table.K[None, :], u_if[None, :], table.band_words[None, :])
     groups = table.groups[None, :] if np.any(table.groups != 1) else 1
     shape = (design.rows.shape[0], len(table))
+    scale = None if operand_scale is None else check_operand_scale(operand_scale, shape)
     parts = []
     for code, sub in split_by_dataflow(design):
+        sub_scale = None if scale is None else tuple(s[design.df[:, 0] == code] for s in scale)
         with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
-            ints, floats = layer_model(NUMPY, sub, *layer)
+            ints, floats = layer_model(NUMPY, sub, *layer, sub_scale)
         part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
         part.update(zip(FLOAT_KEYS, floats, strict=True))
         parts.append((code, part))
@@ -216,7 +222,7 @@ def analyze_batch(
     where = {code: np.flatnonzero(codes == code) for code, _ in parts}
     result = {}
     for key in METRICS:
-        column = np.empty(shape, dtype=float if key in FLOAT_KEYS else np.int64)
+        column = np.empty(shape, dtype=np.result_type(*(part[key] for _, part in parts)))
         for code, part in parts:
             column[where[code]] = part[key]
         result[key] = column

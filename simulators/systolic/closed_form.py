@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["FLOAT_KEYS", "INT_KEYS", "NUMPY", "PYTHON", "Design", "layer_model"]
+__all__ = ["FLOAT_KEYS", "INT_KEYS", "NUMPY", "PYTHON", "Design", "layer_model", "scale_traffic"]
 
 #: Order of the integer outputs of :func:`layer_model` (per group of the layer).
 INT_KEYS = (
@@ -144,13 +144,20 @@ def calc_capacity(x: Any, words: Any) -> Any:
     return x.where(per_set > 0, 50 * per_set, NO_CAPACITY)
 
 
-def layer_model(x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any) -> tuple:
+def layer_model(
+    x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any, scale: Any = None
+) -> tuple:
     """Per-group (ints in :data:`INT_KEYS` order, fractions in :data:`FLOAT_KEYS` order).
 
     ``d.df`` is one dataflow code (a Python int: batched callers group designs by dataflow);
     ``m, n, k``: the layer's GEMM; ``u_if``: distinct ifmap words (padded ones in compat);
-    ``band``: words of one band of input rows (see ``layers``).
+    ``band``: words of one band of input rows (see ``layers``); ``scale``: ``None`` or the
+    words per element ``(ifmap, filter)``: each operand's scratchpad holds ``1 / scale`` as
+    many of its elements and every element it moves is ``scale`` words
+    (:mod:`archgym.simulators.systolic.timing`; the DRAM counts then become floats).
     """
+    if scale is not None:
+        d = d._replace(words_if=d.words_if / scale[0], words_f=d.words_f / scale[1])
     rows, cols, df = d.rows, d.cols, d.df
     mk, kn, mn = m * k, k * n, m * n
     if df == 0:  # os: outputs stationary
@@ -179,10 +186,13 @@ def layer_model(x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any)
             o_sram = o_sram + folds * (rows + cols)
         o_sram_reads = 0 * o_sram
         traffic = _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram)
+        traffic = traffic if scale is None else scale_traffic(traffic, scale)
         stall, fill, drain = _compat_time(x, d, compute, traffic)
     else:
         traffic = _traffic(x, d, geometry, u_if, band, if_sram, f_sram)
-        stall, fill, drain = _time(x, d, geometry, compute, traffic)
+        traffic = traffic if scale is None else scale_traffic(traffic, scale)
+        f_scale = 1 if scale is None else scale[1]
+        stall, fill, drain = _time(x, d, geometry, compute, traffic, f_scale)
     if_dram, f_dram, o_w, o_r = traffic[:4]
     cycles = compute + stall
     macs = mn * k
@@ -244,8 +254,9 @@ def _traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     return if_dram, f_dram, mn + (fr - 1) * spill, (fr - 1) * spill, pass_words
 
 
-def _time(x, d, geometry, compute, traffic):
-    """(stall, fill, drain) cycles of one group, default mode (module docstring)."""
+def _time(x, d, geometry, compute, traffic, f_scale=1):
+    """(stall, fill, drain) cycles of one group, default mode (module docstring); ``f_scale``
+    multiplies the filter words of a fold (``layer_model``'s ``scale``)."""
     lo, hi = x.minimum, x.maximum
     rows, cols, df, sr, sc, fr, fc, m, n, k = geometry
     if x.scalar and d.rbw != d.rbw:  # CALC mode: no bandwidth, no stalls
@@ -262,7 +273,7 @@ def _time(x, d, geometry, compute, traffic):
     else:
         first_if, first_f = if_dram * r1 * c1 / (sr * sc), n * r1
         last_out = last_c * n
-    first_f = lo(first_f, f_dram)
+    first_f = lo(first_f * f_scale, f_dram)
     stream = hi(
         hi(if_dram - first_if, f_dram - first_f) / d.rbw,
         (o_w + o_r - last_out) / d.wbw,
@@ -271,6 +282,17 @@ def _time(x, d, geometry, compute, traffic):
     fill = x.ceil(hi(first_if, first_f) / d.rbw)
     drain = x.ceil(last_out / d.wbw)
     return stall, fill, drain
+
+
+def scale_traffic(traffic: tuple, scale: tuple) -> tuple:
+    """``traffic`` (ifmap, filter, ofmap writes, partial-sum reads[, first-pass ifmap words])
+    with the ifmap words (the first and the last entry) and the filter words multiplied by
+    ``scale = (ifmap factor, filter factor)``."""
+    s_if, s_f = scale
+    out = [traffic[0] * s_if, traffic[1] * s_f, *traffic[2:]]
+    if len(out) == 5:
+        out[4] = out[4] * s_if
+    return tuple(out)
 
 
 def _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram):

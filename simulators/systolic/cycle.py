@@ -36,7 +36,8 @@ from archgym.simulators.systolic.analytical import (
 from archgym.simulators.systolic.closed_form import Design
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.folds import fold_params, fold_times, fold_trace
-from archgym.simulators.systolic.layers import Layer, layer_table
+from archgym.simulators.systolic.layers import Layer, LayerTable, layer_table
+from archgym.simulators.systolic.timing import check_operand_scale
 
 __all__ = ["CycleResult", "FoldTrace", "simulate", "simulate_batch"]
 
@@ -181,20 +182,30 @@ def _layer_timeline(config, per_fold, weights, totals, half, groups):
     return int(stall.sum()), fill, drain, trace
 
 
-def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResult:
-    """Run the fold-level model on a workload; see the module docstring."""
-    if not isinstance(layers, (list, tuple)):
+def simulate(
+    config: ArrayConfig,
+    layers: Layer | Sequence[Layer] | LayerTable,
+    *,
+    operand_scale: Mapping[str, np.ndarray | float] | None = None,
+) -> CycleResult:
+    """Run the fold-level model on a workload; see the module docstring. ``operand_scale``
+    multiplies the words each read port moves (:mod:`archgym.simulators.systolic.timing`)."""
+    if not isinstance(layers, (list, tuple, LayerTable)):
         layers = [layers]
     if config.scalesim_compat:
-        return _simulate_compat(config, layers)
-    metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
-    table = layer_table(layers)
+        return _simulate_compat(config, layers, operand_scale)
+    metrics = {
+        key: np.array(value, copy=True)
+        for key, value in _analyze(config, layers, operand_scale).items()
+    }
+    table = _as_table(layers)
     designs = designs_from_configs([config])
+    scale = None if operand_scale is None else check_operand_scale(operand_scale, (1, len(table)))
     if config.user_bandwidth:
-        timing = tuple(v[0] for v in _timing(designs, table))
+        timing = tuple(v[0] for v in _timing(designs, table, scale))
         _set_timing(metrics, timing, table.groups, config.pes)
     ((_, design),) = split_by_dataflow(design_columns(designs))
-    params = _params(design, table)
+    params = _params(design, table, scale)
     traces = []
     for i in range(len(table)):
         p = {key: (v[0, i] if np.ndim(v) == 2 else v) for key, v in params.items()}
@@ -202,25 +213,48 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
     return CycleResult(metrics=metrics, traces=tuple(traces))
 
 
-def _params(design: Design, table) -> dict[str, np.ndarray]:
-    """Fold parameters of one dataflow's designs (``design.df`` an int) on every layer."""
+def _as_table(layers: Sequence[Layer] | LayerTable) -> LayerTable:
+    return layers if isinstance(layers, LayerTable) else layer_table(layers)
+
+
+def _analyze(config: ArrayConfig, layers: Sequence[Layer], operand_scale) -> dict:
+    if operand_scale is None:
+        return analyze(config, layers)
+    compat = config.scalesim_compat
+    batch = analyze_batch(
+        designs_from_configs([config]), layers, scalesim_compat=compat, operand_scale=operand_scale
+    )
+    return {key: value[0] for key, value in batch.items()}
+
+
+def _params(design: Design, table, scale=None) -> dict[str, np.ndarray]:
+    """Fold parameters of one dataflow's designs (``design.df`` an int) on every layer;
+    ``scale``: None or the (ifmap, filter) factors of those designs, shape (D, L)."""
     row = {key: getattr(table, key)[None, :] for key in ("M", "N", "K", "band_words")}
+    if scale is not None:  # words per element: the scratchpads hold fewer elements
+        design = design._replace(
+            words_if=design.words_if / scale[0], words_f=design.words_f / scale[1]
+        )
     params = fold_params(
         design, row["M"], row["N"], row["K"], table.ifmap_unique[None, :], row["band_words"]
     )
+    if scale is not None:
+        params["if_scale"], params["f_scale"] = scale
     shape = np.broadcast_shapes(np.shape(design.rows), row["M"].shape)
     return {key: v if key == "df" else np.broadcast_to(v, shape) for key, v in params.items()}
 
 
-def _timing(designs: Mapping[str, np.ndarray], table) -> tuple[np.ndarray, ...]:
-    """(stall, fill, drain) per group, shape (D, L), of the default fold model."""
+def _timing(designs: Mapping[str, np.ndarray], table, scale=None) -> tuple[np.ndarray, ...]:
+    """(stall, fill, drain) per group, shape (D, L), of the default fold model (``scale``:
+    None or the (ifmap, filter) factors, shape (D, L))."""
     design = design_columns(designs)
     shape = (design.rows.shape[0], len(table))
     out = tuple(np.zeros(shape, dtype=np.int64) for _ in range(3))
     codes = design.df[:, 0]
     for code, sub in split_by_dataflow(design):
-        timing = fold_times(_params(sub, table), sub.rbw, sub.wbw)
         rows = codes == code
+        sub_scale = None if scale is None else tuple(s[rows] for s in scale)
+        timing = fold_times(_params(sub, table, sub_scale), sub.rbw, sub.wbw)
         for full, part in zip(out, timing, strict=True):
             full[rows] = part
     return out  # (one boolean scatter per output: three, not one per metric)
@@ -279,10 +313,15 @@ def _repeat_groups(trace: FoldTrace, groups: int, period: float) -> FoldTrace:
     )
 
 
-def _simulate_compat(config: ArrayConfig, layers: Sequence[Layer]) -> CycleResult:
+def _simulate_compat(
+    config: ArrayConfig, layers: Sequence[Layer], operand_scale=None
+) -> CycleResult:
     """The fold model of SCALE-Sim mode (each port fills the working half of its scratchpad)."""
-    table = layer_table(layers)
-    metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
+    table = _as_table(layers)
+    metrics = {
+        key: np.array(value, copy=True)
+        for key, value in _analyze(config, layers, operand_scale).items()
+    }
     traces = []
     for i in range(len(table)):
         groups = int(table.groups[i])
@@ -312,24 +351,36 @@ def _simulate_compat(config: ArrayConfig, layers: Sequence[Layer]) -> CycleResul
 
 def simulate_batch(
     designs: Mapping[str, np.ndarray | Sequence],
-    layers: Layer | Sequence[Layer],
+    layers: Layer | Sequence[Layer] | LayerTable,
     *,
     scalesim_compat: bool = False,
+    operand_scale: Mapping[str, np.ndarray | float] | None = None,
 ) -> dict[str, np.ndarray]:
     """The fold-level model's per-layer metrics for D designs; outputs of shape ``(D, L)``.
 
     ``designs`` are columns as :func:`~archgym.simulators.systolic.analytical.analyze_batch`
-    takes them; row ``d`` equals ``simulate`` on design ``d``.
+    takes them (and ``operand_scale`` as it does); row ``d`` equals ``simulate`` on design
+    ``d``.
     """
-    if not isinstance(layers, (list, tuple)):
+    if not isinstance(layers, (list, tuple, LayerTable)):
         layers = [layers]
+    table = _as_table(layers)
+    design = design_columns(designs)
+    shape = (design.rows.shape[0], len(table))
+    scale = None if operand_scale is None else check_operand_scale(operand_scale, shape)
     if scalesim_compat:
         configs = configs_from_designs(designs, scalesim_compat=True)
-        rows = [simulate(config, list(layers)).metrics for config in configs]
+        per_design = (
+            [None] * len(configs)
+            if scale is None
+            else [{"ifmap": s_if, "filter": s_f} for s_if, s_f in zip(*scale, strict=True)]
+        )
+        rows = [
+            simulate(config, layers, operand_scale=sc).metrics
+            for config, sc in zip(configs, per_design, strict=True)
+        ]
         return {key: np.stack([r[key] for r in rows]) for key in rows[0]}
-    table = layer_table(layers)
-    metrics = dict(analyze_batch(designs, table))
-    design = design_columns(designs)
-    timing = _timing(designs, table)
+    metrics = dict(analyze_batch(designs, table, operand_scale=operand_scale))
+    timing = _timing(designs, table, scale)
     _set_timing(metrics, timing, table.groups[None, :], design.rows * design.cols)
     return metrics

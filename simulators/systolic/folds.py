@@ -49,8 +49,17 @@ def fold_values(p: dict[str, Any], i_first, i_last, j_first, j_last) -> tuple[An
     """(ifmap, filter, ofmap writes, partial-sum reads) words of the folds of one class.
 
     ``p`` holds the layer geometry and traffic of one dataflow (see :func:`fold_params`); the
-    flags may be booleans or arrays broadcasting against ``p``'s arrays.
+    flags may be booleans or arrays broadcasting against ``p``'s arrays. Entries ``if_scale``
+    and ``f_scale`` in ``p`` multiply the words of the two read ports (``operand_scale``:
+    :mod:`archgym.simulators.systolic.timing`).
     """
+    ifmap, filt, writes, reads = _fold_words(p, i_first, i_last, j_first, j_last)
+    if "if_scale" in p:
+        return ifmap * p["if_scale"], filt * p["f_scale"], writes, reads
+    return ifmap, filt, writes, reads
+
+
+def _fold_words(p: dict[str, Any], i_first, i_last, j_first, j_last) -> tuple[Any, ...]:
     df = p["df"]
     used_r = np.where(i_last, p["last_r"], p["rows"])
     used_c = np.where(j_last, p["last_c"], p["cols"])

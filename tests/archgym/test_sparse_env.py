@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from archgym.simulators.sparse import SparseLayer
 from archgym.simulators.systolic import GemmLayer
@@ -15,7 +20,6 @@ DESIGN = {
     "cols": 32,
     "dataflow": "os",
     "patterns": "2:4",
-    "v": 64,
     "ifmap_sram_kib": 256,
     "filter_sram_kib": 256,
     "ofmap_sram_kib": 256,
@@ -54,10 +58,38 @@ def test_venom_needs_a_matching_block_width():
     env = SparseTensorCoreEnv("llama2-7b-prefill-venom64-sparse")
     # V = 128 does not divide the workload's 64: it runs as 2:4, the same as a 2:4 engine.
     plain = env.evaluate(DESIGN).metrics["energy_pj"]
-    wide = env.evaluate({**DESIGN, "patterns": "2:4+venom8", "v": 128}).metrics["energy_pj"]
-    matched = env.evaluate({**DESIGN, "patterns": "2:4+venom8", "v": 64}).metrics["energy_pj"]
+    wide = env.evaluate({**DESIGN, "patterns": "2:4+128:2:8"}).metrics["energy_pj"]
+    matched = env.evaluate({**DESIGN, "patterns": "2:4+64:2:8"}).metrics["energy_pj"]
     assert wide == pytest.approx(plain)
     assert matched < plain
+
+
+def test_the_space_has_no_duplicate_designs_and_reaches_high_sparsity():
+    """Every coordinate changes the config (no free `v` that some pattern sets ignore): over
+    every (patterns, metadata_sram_kib) pair and every value of the other parameters, the
+    number of designs that map to an already-seen config is 0."""
+    env = SparseTensorCoreEnv("bert-base-sparse")
+    assert "v" not in env.space.names
+    seen = set()
+    duplicates = 0
+    for name in PATTERN_SETS:
+        for kib in env.space["metadata_sram_kib"].values:
+            config = env.config_from_design({**DESIGN, "patterns": name, "metadata_sram_kib": kib})
+            duplicates += config in seen
+            seen.add(config)
+    for param in env.space.params:
+        configs = {env.config_from_design({**DESIGN, param.name: v}) for v in param.values}
+        duplicates += len(param.values) - len(configs)
+    assert duplicates == 0
+    assert {"2:4+2:8+2:16+2:32", "2:4+64:2:8..64"} <= set(PATTERN_SETS)
+
+
+def test_high_sparsity_venom_beats_plain_nm_in_the_env():
+    env = SparseTensorCoreEnv("llama2-7b-prefill", pattern="64:2:32", dense_fallback=True)
+    design = {**DESIGN, "dataflow": "ws", "bandwidth": 16}
+    venom = env.evaluate({**design, "patterns": "2:4+64:2:8..32"}).metrics
+    plain = env.evaluate({**design, "patterns": "2:4+2:8+2:16+2:32"}).metrics
+    assert venom["latency_s"] < plain["latency_s"] and venom["area_mm2"] < plain["area_mm2"]
 
 
 def test_cycle_fidelity_agrees_without_stalls_and_rejects_typos():
@@ -99,29 +131,38 @@ def test_workloads():
     assert set(PATTERN_SETS) >= {"none", "2:4"}
 
 
-def _script(name: str):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "experiments" / "sparse" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"sparse_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_SCRIPTS = Path(__file__).resolve().parents[2] / "experiments" / "sparse"
 
 
-def test_pareto_script_smoke(tmp_path, capsys):
-    pareto = _script("pareto")
-    out = tmp_path / "front.png"
-    assert (
-        pareto.main(["--workload", "bert-base-sparse", "--designs", "40", "--plot", str(out)]) == 0
+def _run_script(name: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(_SCRIPTS / f"{name}.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg"},
     )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_pareto_script_smoke(tmp_path):
+    out = tmp_path / "front.png"
+    args = ("--network", "bert-base", "--pattern", "64:2:16", "--designs", "60", "--plot", str(out))
+    text = _run_script("pareto", *args)
     assert out.stat().st_size > 0
-    assert "Pareto front" in capsys.readouterr().out
+    assert "Overall front" in text and "Control 2" in text
 
 
-def test_engine_table_script_smoke(capsys):
-    table = _script("engine_table")
-    row = table.evaluate("resnet50", "2:4", ("2:4",), "os")
-    assert row["sparse"]["cycles"] < row["dense"]["cycles"]
-    assert row["sparse"]["area_mm2"] > row["dense"]["area_mm2"]
+def test_engine_table_script_smoke():
+    text = _run_script("engine_table")
+    assert text.count("\n") > 10 and "| resnet50 | 2:4 | 2:4 | os |" in text
+
+
+def test_bench_sparse_smoke():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sparse.py"
+    done = subprocess.run(
+        [sys.executable, str(path), "--repeats", "1"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| resnet50-sparse | " in done.stdout
