@@ -10,7 +10,7 @@ import numpy as np
 
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.env import ArchGymEnv
-from archgym.envs.systolic import FIDELITIES, array_config, workload_layers
+from archgym.envs.systolic import array_config, workload_layers
 from archgym.errors import closest, unknown_name
 from archgym.objective import Objective
 from archgym.simulators.common import InfeasibleDesign
@@ -19,26 +19,14 @@ from archgym.simulators.sparse import (
     SPACE_CHOICES,
     SparseConfig,
     SparseLayer,
-    analyze_sparse,
     area_mm2,
     hardware_patterns,
-    simulate_sparse,
 )
-from archgym.simulators.sparse import energy_pj as sparse_energy_pj
+from archgym.simulators.sparse.evaluate import FIDELITIES, METRICS, SparseWorkload, evaluate
 from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
 
 __all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
-
-METRICS = (
-    "cycles",
-    "latency_s",
-    "energy_pj",
-    "area_mm2",
-    "utilisation",
-    "dram_bytes",
-    "stall_cycles",
-)
 
 
 #: The design that normalises observations: 32x32 os, 2:4, 64 KiB scratchpads, 16 words/cycle.
@@ -157,6 +145,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
             raise unknown_name("fidelity", fidelity, FIDELITIES)
         self.fidelity = fidelity
         self.layers, self.counts = sparse_workload(workload, pattern)
+        self.workload = SparseWorkload(self.layers, tuple(int(c) for c in self.counts))
         self.precision = precision
         self.clock_mhz = clock_mhz
         self.table = table
@@ -218,19 +207,4 @@ class SparseTensorCoreEnv(ArchGymEnv):
         return self.config_from_design(self.reference_design, fallback=True)
 
     def evaluate_config(self, config: SparseConfig) -> dict[str, float]:
-        if self.fidelity == "cycle":
-            per_layer = simulate_sparse(config, list(self.layers)).metrics
-        else:
-            per_layer = analyze_sparse(config, list(self.layers))
-        w = self.counts
-        cycles = float(np.dot(per_layer["total_cycles"], w))
-        useful = float(np.dot(per_layer["useful_macs"], w))
-        return {
-            "cycles": cycles,
-            "latency_s": cycles / (self.clock_mhz * 1e6),
-            "energy_pj": float(np.dot(sparse_energy_pj(config, per_layer, self.table), w)),
-            "area_mm2": area_mm2(config, self.table),
-            "utilisation": useful / (cycles * config.array.pes),
-            "dram_bytes": float(np.dot(per_layer["dram_words"], w)) * config.array.word_bytes,
-            "stall_cycles": float(np.dot(per_layer["stall_cycles"], w)),
-        }
+        return evaluate(config, self.workload, fidelity=self.fidelity, table=self.table)
