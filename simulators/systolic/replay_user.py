@@ -1,0 +1,298 @@
+"""Exact SCALE-Sim 3.0.0 USER-bandwidth memory system: stalls and DRAM traffic, replayed.
+
+In USER mode SCALE-Sim (``memory/double_buffered_scratchpad_mem.py``, ``read_buffer.py``,
+``write_buffer.py``) serves the array's per-cycle demand lines through two read buffers and one
+write buffer. Its quirks, reproduced here on the same demand and prefetch matrices
+(``compute/systolic_compute_{os,ws,is}.py``):
+
+- a read buffer cuts its prefetch stream (im2col copies and padding slots included, ``-1`` skipped)
+  into lines of ``ceil(words / 100)`` words; half the SRAM (in lines) is the active window, the
+  rest the prefetch window; a request that misses the window advances it by one prefetch window
+  (circularly, never backwards) until it hits, each advance reading ``ceil(half / bw) * bw`` words
+  from DRAM and ending ``ceil(half / bw) + 1`` cycles after the previous one;
+- the line's stall offset adds each prefetch's lateness once when negative and twice when positive;
+- the array stalls by the largest of the ifmap, filter and ofmap offsets of each cycle line;
+- the write buffer drains ``ceil(half / bw)`` lines of ``bw`` words whenever its free space drops
+  below half, and stalls only when full while a drain is in flight.
+
+The replay is a Python loop over demand words (about a microsecond each), so it is opt-in
+(``archgym simulate --replay`` on a USER cfg) rather than part of ``analyze``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from archgym.simulators.systolic.config import ArrayConfig
+from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
+from archgym.simulators.systolic.replay import _im2col
+
+__all__ = ["demand_matrices", "replay_memory", "scalesim_user_analyze"]
+
+
+def _skew(mat: np.ndarray) -> np.ndarray:
+    rows, cols = mat.shape
+    out = np.full((rows + cols - 1, cols), -1, dtype=np.int64)
+    for c in range(cols):
+        out[c : c + rows, c] = mat[:, c]
+    return out
+
+
+def _diag(mat: np.ndarray) -> np.ndarray:
+    """SCALE-Sim's anti-diagonal prefetch order: diagonals in order, bottom row first."""
+    r, c = np.indices(mat.shape)
+    order = np.lexsort((-r.ravel(), (r + c).ravel()))
+    return mat.ravel()[order]
+
+
+def _pad(mat: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    out = np.full((rows, cols), -1, dtype=np.int64)
+    out[: mat.shape[0], : mat.shape[1]] = mat
+    return out
+
+
+def _gap(rows: int, cols: int) -> np.ndarray:
+    return np.full((rows, cols), -1, dtype=np.int64)
+
+
+def _operands(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m, n, k = layer.gemm_shape(scalesim=True)
+    if isinstance(layer, ConvLayer):
+        ifmap = _im2col(layer).astype(np.int64)
+    else:
+        ifmap = np.arange(m * k, dtype=np.int64).reshape(m, k)
+    filt = np.arange(k * n, dtype=np.int64).reshape(n, k).T.copy()
+    ofmap = np.arange(m * n, dtype=np.int64).reshape(m, n)
+    return ifmap, filt, ofmap
+
+
+def demand_matrices(config: ArrayConfig, layer: Layer) -> dict[str, np.ndarray]:
+    """SCALE-Sim's prefetch streams (1-D) and per-cycle demand matrices of one layer group.
+
+    Keys ``ifmap_prefetch``, ``filter_prefetch`` (word ids, ``-1`` = empty slot) and
+    ``ifmap_demand``, ``filter_demand``, ``ofmap_demand`` (one row per cycle).
+    """
+    ifm, flt, ofm = _operands(layer)
+    rows, cols, df = config.rows, config.cols, config.dataflow
+    m, n, k = ifm.shape[0], flt.shape[1], ifm.shape[1]
+    dem: dict[str, list[np.ndarray]] = {"ifmap": [], "filter": [], "ofmap": []}
+    if df == "os":
+        fr_n, fc_n = -(-m // rows), -(-n // cols)
+        ipf = [_pad(ifm.T[:, f * rows : (f + 1) * rows], k, rows) for f in range(fr_n)]
+        fpf = [_pad(flt[:, f * cols : (f + 1) * cols], k, cols) for f in range(fc_n)]
+        pre = (_diag(np.vstack(ipf)), _diag(np.vstack(fpf)))
+        for fc in range(fc_n):
+            for fr in range(fr_n):
+                dem["ifmap"].append(_skew(np.vstack([ipf[fr], _gap(cols - 1, rows)])))
+                dem["filter"].append(_skew(np.vstack([fpf[fc], _gap(rows - 1, cols)])))
+                blk = ofm[fr * rows : (fr + 1) * rows, fc * cols : (fc + 1) * cols]
+                blk = _pad(blk, rows, cols)[::-1]
+                dem["ofmap"].append(_skew(np.vstack([_gap(k - 1, cols), blk])))
+    elif df == "ws":
+        fr_n, fc_n = -(-k // rows), -(-n // cols)
+        ipf = [_pad(ifm[:, f * rows : (f + 1) * rows], m, rows) for f in range(fr_n)]
+        fpf = [_pad(flt[:, f * cols : (f + 1) * cols], k, cols) for f in range(fc_n)]
+        pre = (_diag(np.vstack(ipf)), np.vstack(fpf).ravel())
+        for fc in range(fc_n):
+            for fr in range(fr_n):
+                blk = np.vstack([_gap(rows, rows), ipf[fr], _gap(cols - 1, rows)])
+                dem["ifmap"].append(_skew(blk))
+                blk = flt[fr * rows : (fr + 1) * rows, fc * cols : (fc + 1) * cols]
+                blk = _pad(blk, rows, cols)[::-1]
+                dem["filter"].append(np.vstack([blk, _gap(rows + cols + m - 2, cols)]))
+                blk = _pad(ofm[:, fc * cols : (fc + 1) * cols], m, cols)
+                dem["ofmap"].append(_skew(np.vstack([_gap(2 * rows - 1, cols), blk])))
+    else:
+        fr_n, fc_n = -(-k // rows), -(-m // cols)
+        ipf = [_pad(ifm.T[:, f * cols : (f + 1) * cols], k, cols) for f in range(fc_n)]
+        fpf = [_pad(flt[f * rows : (f + 1) * rows, :].T, n, rows) for f in range(fr_n)]
+        pre = (np.vstack(ipf).ravel(), _diag(np.vstack(fpf)))
+        for fc in range(fc_n):
+            for fr in range(fr_n):
+                blk = ifm.T[fr * rows : (fr + 1) * rows, fc * cols : (fc + 1) * cols]
+                blk = _pad(blk, rows, cols)[::-1]
+                dem["ifmap"].append(np.vstack([blk, _gap(rows + cols + n - 2, cols)]))
+                blk = np.vstack([_gap(rows, rows), fpf[fr], _gap(cols - 1, rows)])
+                dem["filter"].append(_skew(blk))
+                blk = _pad(ofm[fc * cols : (fc + 1) * cols, :].T, n, cols)
+                dem["ofmap"].append(_skew(np.vstack([_gap(2 * rows - 1, cols), blk])))
+    out = {f"{key}_demand": np.vstack(value) for key, value in dem.items()}
+    out["ifmap_prefetch"], out["filter_prefetch"] = pre
+    return out
+
+
+class _ReadBuffer:
+    """SCALE-Sim's USER-mode ``read_buffer`` (no custom layout, one bank, DRAM latency 1)."""
+
+    def __init__(self, prefetch: np.ndarray, words: int, bw: int) -> None:
+        valid = prefetch[prefetch >= 0]
+        per_line = math.ceil(words / 100)
+        active = math.ceil(words * 0.5)
+        self.lines = valid.size // per_line + 1
+        self.n_active = min(math.ceil(active / per_line), self.lines)
+        self.n_prefetch = min(math.ceil((words - active) / per_line), self.lines - self.n_active)
+        line_of = np.arange(valid.size) // per_line
+        order = np.argsort(valid, kind="stable")
+        keys, first = np.unique(valid[order], return_index=True)
+        groups = np.split(line_of[order], first[1:])
+        self.where = dict(zip(keys.tolist(), (g.tolist() for g in groups), strict=True))
+        fetch_rows = -(-prefetch.size // bw)
+        self.reads = min(math.ceil(active / bw), fetch_rows) * bw
+        self.step_words = math.ceil((words - active) / bw) * bw
+        self.step_cycles = math.ceil((words - active) / bw) + 1
+        self.start = 0
+        self.last = -1  # cycle the latest prefetch completes
+
+    def misses(self, addr: int) -> int:
+        """Window advances (prefetches) needed before ``addr`` is in the active window."""
+        lines, n = self.where[addr], self.lines
+        count = 0
+        while not any((line - self.start) % n < self.n_active for line in lines):
+            if self.n_prefetch == 0 or count > n:
+                raise ValueError(f"word {addr} never enters SCALE-Sim's read window (it hangs)")
+            self.start = (self.start + self.n_prefetch) % n
+            count += 1
+        return count
+
+    def line_offset(self, requests: np.ndarray, cycle: int) -> int:
+        """Stall offset of one demand line issued at ``cycle`` (hit latency excluded)."""
+        offset = 1
+        if self.n_active == self.lines:
+            return 0
+        for addr in requests[requests >= 0].tolist():
+            for _ in range(self.misses(addr)):
+                self.last += self.step_cycles
+                self.reads += self.step_words
+                late = self.last - (cycle + offset)
+                offset += late + max(late, 0)
+        return offset - 1
+
+
+class _WriteBuffer:
+    """SCALE-Sim's ``write_buffer`` (active fraction 0.5, DRAM latency 0)."""
+
+    def __init__(self, words: int, bw: int) -> None:
+        self.total, self.bw = words, bw
+        self.drain = words - math.ceil(words * 0.5)
+        self.free = words
+        self.drain_end = 0
+        self.line_idx = 0
+        self.cache: list[int] = []
+        self.trace: list[int] = []
+        self.drain_start = 0
+        self.writes = 0
+
+    def _store(self) -> None:
+        self.line_idx += 1
+        self.free -= 1
+        if self.line_idx >= self.bw:
+            self.cache.append(self.bw)
+            self.line_idx = 0
+            if len(self.cache) >= 2**10:
+                self._append()
+
+    def _append(self, force: bool = False) -> None:
+        if force and self.line_idx:
+            self.cache.append(self.line_idx)
+            self.line_idx = 0
+        self.trace += self.cache
+        self.cache = []
+
+    def _empty(self, start: int) -> int:
+        end = min(self.drain_start + math.ceil(self.drain / self.bw), len(self.trace))
+        rows = self.trace[self.drain_start : end]
+        data = len(rows) * self.bw - (self.bw - rows[-1])
+        self.writes += data
+        self.free += data
+        self.drain_start = end
+        return start + len(rows) - 1
+
+    def line_offset(self, count: int, cycle: int) -> int:
+        """Stall offset of a demand line of ``count`` output words issued at ``cycle``."""
+        current = cycle
+        for _ in range(count):
+            self._store()
+            if current < self.drain_end:
+                if self.free <= 0:
+                    current = max(current, self.drain_end)
+            elif self.free < self.total - self.drain:
+                self._append(force=True)
+                self.drain_end = self._empty(current)
+        return current - cycle
+
+    def flush(self, cycle: int) -> None:
+        self._append(force=True)
+        while self.drain_start < len(self.trace):
+            cycle = self._empty(cycle) + 1
+
+
+def replay_memory(config: ArrayConfig, mats: dict[str, np.ndarray], bws: tuple[int, int, int]):
+    """Replay SCALE-Sim's ``service_memory_requests`` on one layer's matrices.
+
+    ``bws``: ifmap, filter (DRAM read) and ofmap (drain) bandwidth in words/cycle. Returns
+    ``(total_cycles, stall_cycles, ifmap_reads, filter_reads, ofmap_writes)`` (cycles, words).
+    """
+    words = [int(config.sram_words(op)) for op in ("ifmap", "filter", "ofmap")]
+    ifb = _ReadBuffer(mats["ifmap_prefetch"], words[0], bws[0])
+    flb = _ReadBuffer(mats["filter_prefetch"], words[1], bws[1])
+    wrb = _WriteBuffer(words[2], bws[2])
+    idem, fdem, odem = mats["ifmap_demand"], mats["filter_demand"], mats["ofmap_demand"]
+    out_counts = (odem >= 0).sum(axis=1).tolist()
+    if_any, f_any = (idem >= 0).any(axis=1), (fdem >= 0).any(axis=1)
+    stalls, last_out = 0, 0
+    for i, count in enumerate(out_counts):
+        cycle = i + stalls
+        s_if = ifb.line_offset(idem[i], cycle) if if_any[i] else 0
+        s_f = flb.line_offset(fdem[i], cycle) if f_any[i] else 0
+        s_o = wrb.line_offset(count, cycle) if count else 0
+        stalls += int(max(s_if, s_f, s_o))
+        last_out = max(last_out, cycle + s_o)
+    wrb.flush(last_out)
+    return last_out, stalls, ifb.reads, flb.reads, wrb.writes
+
+
+def scalesim_user_analyze(
+    config: ArrayConfig,
+    layers: Layer | Sequence[Layer],
+    *,
+    ifmap_bw: int | None = None,
+    filter_bw: int | None = None,
+) -> dict[str, np.ndarray]:
+    """SCALE-Sim 3.0.0's USER-mode cycles, stalls and DRAM traffic per layer, replayed exactly.
+
+    ``config`` must set ``read_bw_words`` (ifmap and filter DRAM words/cycle, SCALE-Sim's
+    ``IfmapSRAMBankBandwidth`` / ``FilterSRAMBankBandwidth``; ``ifmap_bw`` / ``filter_bw``
+    override them one by one) and ``write_bw_words`` (its ``Bandwidth``: the ofmap drain).
+    Returns arrays (one entry per layer): ``total_cycles``, ``stall_cycles``,
+    ``compute_cycles`` (total - stall) in cycles and ``ifmap_dram_reads``,
+    ``filter_dram_reads``, ``ofmap_dram_writes`` in words. Grouped (depthwise) layers are
+    refused: SCALE-Sim runs them as separate layers.
+    """
+    if not config.user_bandwidth:
+        raise ValueError(
+            "scalesim_user_analyze replays SCALE-Sim's USER mode: `read_bw_words` and "
+            "`write_bw_words` must be set, but they are None (use scalesim_calc_analyze)"
+        )
+    layers = [layers] if isinstance(layers, (ConvLayer, GemmLayer)) else list(layers)
+    bws = (
+        int(ifmap_bw or config.read_bw_words),
+        int(filter_bw or config.read_bw_words),
+        int(config.write_bw_words),
+    )
+    keys = ("total_cycles", "stall_cycles", "ifmap_dram_reads", "filter_dram_reads")
+    keys += ("ofmap_dram_writes",)
+    out: dict[str, list[int]] = {key: [] for key in keys}
+    for layer in layers:
+        if getattr(layer, "groups", 1) != 1:
+            raise ValueError(
+                f"scalesim_user_analyze: layer {getattr(layer, 'name', layer)!r} has "
+                f"{layer.groups} groups; the USER replay models one group per layer"
+            )
+        result = replay_memory(config, demand_matrices(config, layer), bws)
+        for key, value in zip(keys, result, strict=True):
+            out[key].append(int(value))
+    arrays = {key: np.asarray(value, dtype=np.int64) for key, value in out.items()}
+    arrays["compute_cycles"] = arrays["total_cycles"] - arrays["stall_cycles"]
+    return arrays
