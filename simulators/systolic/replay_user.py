@@ -133,11 +133,9 @@ class _ReadBuffer:
         self.lines = valid.size // per_line + 1
         self.n_active = min(math.ceil(active / per_line), self.lines)
         self.n_prefetch = min(math.ceil((words - active) / per_line), self.lines - self.n_active)
-        line_of = np.arange(valid.size) // per_line
-        order = np.argsort(valid, kind="stable")
-        keys, first = np.unique(valid[order], return_index=True)
-        groups = np.split(line_of[order], first[1:])
-        self.where = dict(zip(keys.tolist(), (g.tolist() for g in groups), strict=True))
+        # (word, line) pairs as sorted keys word_index * lines + line
+        self.words, index = np.unique(valid, return_inverse=True)
+        self.keys = np.unique(index * self.lines + np.arange(valid.size) // per_line)
         fetch_rows = -(-prefetch.size // bw)
         self.reads = min(math.ceil(active / bw), fetch_rows) * bw
         self.step_words = math.ceil((words - active) / bw) * bw
@@ -145,28 +143,58 @@ class _ReadBuffer:
         self.start = 0
         self.last = -1  # cycle the latest prefetch completes
 
-    def misses(self, addr: int) -> int:
-        """Window advances (prefetches) needed before ``addr`` is in the active window."""
-        lines, n = self.where[addr], self.lines
-        count = 0
-        while not any((line - self.start) % n < self.n_active for line in lines):
-            if self.n_prefetch == 0 or count > n:
-                raise ValueError(f"word {addr} never enters SCALE-Sim's read window (it hangs)")
-            self.start = (self.start + self.n_prefetch) % n
+    def _hits(self, word_index: np.ndarray) -> np.ndarray:
+        """Whether each word has a line in the active window (lines start .. start + active)."""
+        base, n = word_index * self.lines, self.lines
+        ranges = [(self.start, min(self.start + self.n_active, n))]
+        if self.start + self.n_active > n:
+            ranges.append((0, self.start + self.n_active - n))
+        hit = np.zeros(word_index.size, dtype=bool)
+        for lo, hi in ranges:
+            found = np.searchsorted(self.keys, base + hi) - np.searchsorted(self.keys, base + lo)
+            hit |= found > 0
+        return hit
+
+    def _advance(self, word_index: int) -> int:
+        """Advance the window until ``word_index`` hits; the number of prefetches."""
+        count, one = 0, np.array([word_index])
+        while not self._hits(one)[0]:
+            if self.n_prefetch == 0 or count > self.lines:
+                word = self.words[word_index]
+                raise ValueError(f"word {word} never enters SCALE-Sim's read window (it hangs)")
+            self.start = (self.start + self.n_prefetch) % self.lines
             count += 1
         return count
 
-    def line_offset(self, requests: np.ndarray, cycle: int) -> int:
-        """Stall offset of one demand line issued at ``cycle`` (hit latency excluded)."""
-        offset = 1
+    def prefetch_counts(self, demand: np.ndarray) -> np.ndarray:
+        """Prefetches triggered in each demand line (requests served in row-major order)."""
+        counts = np.zeros(demand.shape[0], dtype=np.int64)
         if self.n_active == self.lines:
-            return 0
-        for addr in requests[requests >= 0].tolist():
-            for _ in range(self.misses(addr)):
-                self.last += self.step_cycles
-                self.reads += self.step_words
-                late = self.last - (cycle + offset)
-                offset += late + max(late, 0)
+            return counts
+        line_of, col = np.nonzero(demand >= 0)
+        addr = demand[line_of, col]
+        index = np.searchsorted(self.words, addr)
+        if np.any(index >= self.words.size) or np.any(self.words[index] != addr):
+            raise ValueError("a demanded word is missing from the prefetch stream")
+        pos, width = 0, 64
+        while pos < index.size:
+            hit = self._hits(index[pos : pos + width])
+            if hit.all():
+                pos, width = pos + width, width * 2
+                continue
+            miss = pos + int(np.argmin(hit))
+            counts[line_of[miss]] += self._advance(int(index[miss]))
+            pos, width = miss + 1, max(64, (miss - pos) * 2)
+        return counts
+
+    def line_offset(self, prefetches: int, cycle: int) -> int:
+        """Stall offset of a demand line issued at ``cycle`` that triggers ``prefetches``."""
+        offset = 1
+        for _ in range(prefetches):
+            self.last += self.step_cycles
+            self.reads += self.step_words
+            late = self.last - (cycle + offset)
+            offset += late + max(late, 0)
         return offset - 1
 
 
@@ -240,12 +268,13 @@ def replay_memory(config: ArrayConfig, mats: dict[str, np.ndarray], bws: tuple[i
     wrb = _WriteBuffer(words[2], bws[2])
     idem, fdem, odem = mats["ifmap_demand"], mats["filter_demand"], mats["ofmap_demand"]
     out_counts = (odem >= 0).sum(axis=1).tolist()
-    if_any, f_any = (idem >= 0).any(axis=1), (fdem >= 0).any(axis=1)
+    n_if = ifb.prefetch_counts(idem).tolist()
+    n_f = flb.prefetch_counts(fdem).tolist()
     stalls, last_out = 0, 0
     for i, count in enumerate(out_counts):
         cycle = i + stalls
-        s_if = ifb.line_offset(idem[i], cycle) if if_any[i] else 0
-        s_f = flb.line_offset(fdem[i], cycle) if f_any[i] else 0
+        s_if = ifb.line_offset(n_if[i], cycle) if n_if[i] else 0
+        s_f = flb.line_offset(n_f[i], cycle) if n_f[i] else 0
         s_o = wrb.line_offset(count, cycle) if count else 0
         stalls += int(max(s_if, s_f, s_o))
         last_out = max(last_out, cycle + s_o)
