@@ -21,15 +21,17 @@ The replay is a Python loop over demand words (about a microsecond each), so it 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
 import numpy as np
+from archgym.simulators.systolic.analytical import analyze
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 from archgym.simulators.systolic.replay import _im2col
 
-__all__ = ["demand_matrices", "replay_memory", "scalesim_user_analyze"]
+__all__ = ["UserReplay", "demand_matrices", "replay_memory", "scalesim_user_analyze"]
 
 
 def _skew(mat: np.ndarray) -> np.ndarray:
@@ -123,6 +125,19 @@ def demand_matrices(config: ArrayConfig, layer: Layer) -> dict[str, np.ndarray]:
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class UserReplay:
+    """One layer (one group) through SCALE-Sim's USER memory system (cycles, words)."""
+
+    cycles: int  # SCALE-Sim's ``Total Cycles``
+    stall_cycles: int
+    total_cycles: int  # ``Total Cycles (incl. prefetch)``: first DRAM read to last DRAM write
+    fill_cycles: int  # cycles the first DRAM read precedes cycle 0
+    ifmap_reads: int
+    filter_reads: int
+    ofmap_writes: int
+
+
 class _ReadBuffer:
     """SCALE-Sim's USER-mode ``read_buffer`` (no custom layout, one bank, DRAM latency 1)."""
 
@@ -137,7 +152,9 @@ class _ReadBuffer:
         self.words, index = np.unique(valid, return_inverse=True)
         self.keys = np.unique(index * self.lines + np.arange(valid.size) // per_line)
         fetch_rows = -(-prefetch.size // bw)
-        self.reads = min(math.ceil(active / bw), fetch_rows) * bw
+        first_lines = min(math.ceil(active / bw), fetch_rows)
+        self.reads = first_lines * bw
+        self.first_response = -first_lines  # the initial fill's first DRAM response
         self.step_words = math.ceil((words - active) / bw) * bw
         self.step_cycles = math.ceil((words - active) / bw) + 1
         self.start = 0
@@ -211,6 +228,7 @@ class _WriteBuffer:
         self.trace: list[int] = []
         self.drain_start = 0
         self.writes = 0
+        self.stop = 0  # cycle of the last DRAM write
 
     def _store(self) -> None:
         self.line_idx += 1
@@ -235,6 +253,7 @@ class _WriteBuffer:
         self.writes += data
         self.free += data
         self.drain_start = end
+        self.stop = max(self.stop, start + len(rows) - 1)
         return start + len(rows) - 1
 
     def line_offset(self, count: int, cycle: int) -> int:
@@ -256,11 +275,12 @@ class _WriteBuffer:
             cycle = self._empty(cycle) + 1
 
 
-def replay_memory(config: ArrayConfig, mats: dict[str, np.ndarray], bws: tuple[int, int, int]):
+def replay_memory(
+    config: ArrayConfig, mats: dict[str, np.ndarray], bws: tuple[int, int, int]
+) -> UserReplay:
     """Replay SCALE-Sim's ``service_memory_requests`` on one layer's matrices.
 
-    ``bws``: ifmap, filter (DRAM read) and ofmap (drain) bandwidth in words/cycle. Returns
-    ``(total_cycles, stall_cycles, ifmap_reads, filter_reads, ofmap_writes)`` (cycles, words).
+    ``bws``: ifmap, filter (DRAM read) and ofmap (drain) bandwidth in words/cycle.
     """
     words = [int(config.sram_words(op)) for op in ("ifmap", "filter", "ofmap")]
     ifb = _ReadBuffer(mats["ifmap_prefetch"], words[0], bws[0])
@@ -279,7 +299,16 @@ def replay_memory(config: ArrayConfig, mats: dict[str, np.ndarray], bws: tuple[i
         stalls += int(max(s_if, s_f, s_o))
         last_out = max(last_out, cycle + s_o)
     wrb.flush(last_out)
-    return last_out, stalls, ifb.reads, flb.reads, wrb.writes
+    fill = min(ifb.first_response, flb.first_response)
+    return UserReplay(
+        cycles=last_out,
+        stall_cycles=stalls,
+        total_cycles=wrb.stop - fill,
+        fill_cycles=-fill,
+        ifmap_reads=ifb.reads,
+        filter_reads=flb.reads,
+        ofmap_writes=wrb.writes,
+    )
 
 
 def scalesim_user_analyze(
@@ -289,15 +318,16 @@ def scalesim_user_analyze(
     ifmap_bw: int | None = None,
     filter_bw: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """SCALE-Sim 3.0.0's USER-mode cycles, stalls and DRAM traffic per layer, replayed exactly.
+    """SCALE-Sim 3.0.0's numbers in USER mode, its memory system replayed exactly.
 
-    ``config`` must set ``read_bw_words`` (ifmap and filter DRAM words/cycle, SCALE-Sim's
-    ``IfmapSRAMBankBandwidth`` / ``FilterSRAMBankBandwidth``; ``ifmap_bw`` / ``filter_bw``
-    override them one by one) and ``write_bw_words`` (its ``Bandwidth``: the ofmap drain).
-    Returns arrays (one entry per layer): ``total_cycles``, ``stall_cycles``,
-    ``compute_cycles`` (total - stall) in cycles and ``ifmap_dram_reads``,
-    ``filter_dram_reads``, ``ofmap_dram_writes`` in words. Grouped (depthwise) layers are
-    refused: SCALE-Sim runs them as separate layers.
+    ``analyze`` with ``scalesim_compat=True`` for the compute side, with SCALE-Sim's ``Total
+    Cycles`` (``cycles``), ``Stall Cycles``, ``Total Cycles (incl. prefetch)``
+    (``total_cycles``), ifmap/filter DRAM reads and ofmap DRAM writes replaced by a replay of
+    its memory system (:func:`replay_memory`). ``config`` must set ``read_bw_words`` (ifmap and
+    filter DRAM words/cycle, SCALE-Sim's ``IfmapSRAMBankBandwidth`` /
+    ``FilterSRAMBankBandwidth``; ``ifmap_bw`` / ``filter_bw`` override them one by one) and
+    ``write_bw_words`` (its ``Bandwidth``: the ofmap drain). Keys as ``analyze`` (totals over
+    a depthwise layer's groups, which SCALE-Sim runs as separate identical layers).
     """
     if not config.user_bandwidth:
         raise ValueError(
@@ -305,23 +335,27 @@ def scalesim_user_analyze(
             "`write_bw_words` must be set, but they are None (use scalesim_calc_analyze)"
         )
     layers = [layers] if isinstance(layers, (ConvLayer, GemmLayer)) else list(layers)
+    config = dataclasses.replace(config, scalesim_compat=True)
     bws = (
         int(ifmap_bw or config.read_bw_words),
         int(filter_bw or config.read_bw_words),
         int(config.write_bw_words),
     )
-    keys = ("total_cycles", "stall_cycles", "ifmap_dram_reads", "filter_dram_reads")
-    keys += ("ofmap_dram_writes",)
-    out: dict[str, list[int]] = {key: [] for key in keys}
-    for layer in layers:
-        if getattr(layer, "groups", 1) != 1:
-            raise ValueError(
-                f"scalesim_user_analyze: layer {getattr(layer, 'name', layer)!r} has "
-                f"{layer.groups} groups; the USER replay models one group per layer"
-            )
-        result = replay_memory(config, demand_matrices(config, layer), bws)
-        for key, value in zip(keys, result, strict=True):
-            out[key].append(int(value))
-    arrays = {key: np.asarray(value, dtype=np.int64) for key, value in out.items()}
-    arrays["compute_cycles"] = arrays["total_cycles"] - arrays["stall_cycles"]
-    return arrays
+    out = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
+    for i, layer in enumerate(layers):
+        groups = int(getattr(layer, "groups", 1))
+        r = replay_memory(config, demand_matrices(config, layer), bws)
+        out["cycles"][i] = r.cycles * groups
+        out["stall_cycles"][i] = r.stall_cycles * groups
+        out["compute_cycles"][i] = (r.cycles - r.stall_cycles) * groups
+        out["fill_cycles"][i] = r.fill_cycles * groups
+        out["drain_cycles"][i] = (r.total_cycles - r.fill_cycles - r.cycles) * groups
+        out["total_cycles"][i] = r.total_cycles * groups
+        out["ifmap_dram_reads"][i] = r.ifmap_reads * groups
+        out["filter_dram_reads"][i] = r.filter_reads * groups
+        out["ofmap_dram_writes"][i] = r.ofmap_writes * groups
+        out["ofmap_dram_reads"][i] = 0
+    out["utilisation"] = out["macs"] / (out["cycles"] * config.pes)
+    out["dram_words"] = out["ifmap_dram_reads"] + out["filter_dram_reads"]
+    out["dram_words"] = out["dram_words"] + out["ofmap_dram_writes"]
+    return out
