@@ -28,6 +28,7 @@ from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 __all__ = [
     "CfgError",
     "read_cfg",
+    "read_read_bandwidths",
     "read_sparsity_ratios",
     "read_topology",
     "write_cfg",
@@ -323,3 +324,16 @@ def write_topology(path: str | os.PathLike, layers: Sequence[Layer]) -> None:
                 name = la.name if not la.depthwise or "DP" in la.name else f"DP_{la.name}"
             rows.append(f"{name}, " + ", ".join(map(str, dims)) + ",")
     Path(path).write_text("\n".join(rows) + "\n")
+
+
+def read_read_bandwidths(path: str | os.PathLike) -> tuple[int | None, int | None]:
+    """A v3 cfg's ifmap and filter DRAM read bandwidths (``IfmapSRAMBankBandwidth``,
+    ``FilterSRAMBankBandwidth``, words/cycle; ``None`` where absent). :func:`read_cfg` keeps the
+    slower of the two; the USER replay needs each."""
+    path = Path(path)
+    sections = _parse_ini(path)
+    out = []
+    for key in ("IfmapSRAMBankBandwidth", "FilterSRAMBankBandwidth"):
+        entry = _get(sections, path, "layout", key, required=False)
+        out.append(None if entry is None else _int_field(path, entry, key))
+    return out[0], out[1]
