@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 from archgym.simulators.systolic import analyze
 from archgym.simulators.systolic.config import ArrayConfig
@@ -113,3 +112,36 @@ def test_separate_ifmap_and_filter_bandwidths():
     assert other["ifmap_dram_reads"][0] == slow["ifmap_dram_reads"][0]
     assert other["filter_dram_reads"][0] != slow["filter_dram_reads"][0]
     assert other["filter_dram_reads"][0] % 513 == 0 and slow["filter_dram_reads"][0] % 512 == 0
+
+
+def test_cli_replay_on_a_user_cfg_writes_scalesim_s_numbers(tmp_path):
+    import argparse
+
+    from archgym.simulators.systolic.io import write_cfg, write_topology
+
+    from archgym.commands.systolic import register
+
+    case = next(c for c in _user_cases() if c["case"] == "145")  # 4x8 ws, stride-2 conv, stalls
+    text_cfg = tmp_path / "a.cfg"
+    write_cfg(text_cfg, case_config(case))
+    # a different filter bank bandwidth is read from the cfg, not replaced by the slower one
+    text = text_cfg.read_text().replace(
+        "FilterSRAMBankBandwidth = 2", "FilterSRAMBankBandwidth = 3"
+    )
+    (tmp_path / "b.cfg").write_text(text)
+    write_topology(tmp_path / "t.csv", [case_layer(case)])
+    parser = argparse.ArgumentParser(prog="archgym")
+    register(parser.add_subparsers())
+    for cfg, filter_bw in (("a.cfg", None), ("b.cfg", 3)):
+        out = tmp_path / cfg
+        argv = ["simulate", "-c", str(tmp_path / cfg), "-t", str(tmp_path / "t.csv")]
+        args = parser.parse_args([*argv, "-o", str(out) + "_out", "--scalesim-compat", "--replay"])
+        assert args.func(args) == 0
+        want = scalesim_user_analyze(case_config(case), case_layer(case), filter_bw=filter_bw)
+        with open(str(out) + "_out/COMPUTE_REPORT.csv") as f:
+            row = [c.strip() for c in f.read().splitlines()[1].split(",")]
+        assert int(row[3]) == int(want["stall_cycles"][0])
+        assert int(row[2]) == int(want["cycles"][0])
+        assert int(row[1]) == int(want["total_cycles"][0])
+        if filter_bw is None:
+            assert int(row[3]) == _reference(case)["stall_cycles"]
