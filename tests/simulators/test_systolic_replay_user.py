@@ -145,3 +145,16 @@ def test_cli_replay_on_a_user_cfg_writes_scalesim_s_numbers(tmp_path):
         assert int(row[1]) == int(want["total_cycles"][0])
         if filter_bw is None:
             assert int(row[3]) == _reference(case)["stall_cycles"]
+
+
+def test_check_script_smoke():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "experiments/systolic/check_replay_user.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--limit", "3"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "all six fields exact: 3/3 USER runs" in proc.stdout
