@@ -327,11 +327,23 @@ def write_topology(path: str | os.PathLike, layers: Sequence[Layer]) -> None:
 
 
 def read_read_bandwidths(path: str | os.PathLike) -> tuple[int | None, int | None]:
-    """A v3 cfg's ifmap and filter DRAM read bandwidths (``IfmapSRAMBankBandwidth``,
-    ``FilterSRAMBankBandwidth``, words/cycle; ``None`` where absent). :func:`read_cfg` keeps the
-    slower of the two; the USER replay needs each."""
+    """A v3 cfg's ifmap and filter DRAM read bandwidths for the USER replay
+    (``IfmapSRAMBankBandwidth``, ``FilterSRAMBankBandwidth``, words/cycle; ``None`` where absent:
+    :func:`read_cfg` keeps the slower of the two). Refuses the keys the replay does not model:
+    ``IfmapCustomLayout`` / ``FilterCustomLayout`` = True and ``UseRamulatorTrace`` = True."""
     path = Path(path)
     sections = _parse_ini(path)
+    for section, key in (
+        ("layout", "IfmapCustomLayout"),
+        ("layout", "FilterCustomLayout"),
+        ("run_presets", "UseRamulatorTrace"),
+    ):
+        entry = _get(sections, path, section, key, required=False)
+        if entry is not None and entry[0].strip().lower() == "true":
+            raise CfgError(
+                f"{path}:{entry[1]}: field {key!r} = True is not reproduced by the USER replay; "
+                "set it to False"
+            )
     out = []
     for key in ("IfmapSRAMBankBandwidth", "FilterSRAMBankBandwidth"):
         entry = _get(sections, path, "layout", key, required=False)

@@ -145,6 +145,12 @@ def test_cli_replay_on_a_user_cfg_writes_scalesim_s_numbers(tmp_path):
         assert int(row[1]) == int(want["total_cycles"][0])
         if filter_bw is None:
             assert int(row[3]) == _reference(case)["stall_cycles"]
+    text = text.replace("IfmapCustomLayout = False", "IfmapCustomLayout = True")
+    (tmp_path / "c.cfg").write_text(text)
+    argv = ["simulate", "-c", str(tmp_path / "c.cfg"), "-t", str(tmp_path / "t.csv")]
+    args = parser.parse_args([*argv, "-o", str(tmp_path / "o"), "--scalesim-compat", "--replay"])
+    with pytest.raises(ValueError, match=r"c\.cfg:\d+: field 'IfmapCustomLayout' = True"):
+        args.func(args)
 
 
 def test_check_script_smoke():
