@@ -15,8 +15,11 @@ write buffer. Its quirks, reproduced here on the same demand and prefetch matric
 - the write buffer drains ``ceil(half / bw)`` lines of ``bw`` words whenever its free space drops
   below half, and stalls only when full while a drain is in flight.
 
-The replay is a Python loop over demand words (about a microsecond each), so it is opt-in
-(``archgym simulate --replay`` on a USER cfg) rather than part of ``analyze``.
+The window test is vectorised with NumPy (one pass per miss); the timing is a Python loop over
+demand lines and output words. Its cost grows with the im2col matrix (0.01-1.4 s on the stored
+runs), so it is opt-in (``archgym simulate --scalesim-compat --replay`` on a USER cfg) rather
+than part of ``analyze``. Checked against every stored SCALE-Sim USER run and fresh ones
+(``experiments/systolic/check_replay_user.py``).
 """
 
 from __future__ import annotations
