@@ -4,9 +4,11 @@
 [--replay] [-o DIR]`` writes COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv
 with SCALE-Sim's column names into DIR and prints a one-line summary per layer. ``--replay``
 (SCALE-Sim mode, CALC bandwidth) replays SCALE-Sim's estimate read buffer on its ifmap request
-stream for exact ifmap DRAM reads (``replay.scalesim_calc_analyze``). With --scalesim-compat, a
-cfg with ``[sparsity] SparsitySupport = true`` runs SCALE-Sim's sparse mode
-(``sparse_compat``) and also writes SPARSE_REPORT.csv.
+stream for exact ifmap DRAM reads (``replay.scalesim_calc_analyze``); on a USER cfg it replays
+SCALE-Sim's USER memory system for exact stalls and DRAM traffic
+(``replay_user.scalesim_user_analyze``). With --scalesim-compat, a cfg with ``[sparsity]
+SparsitySupport = true`` runs SCALE-Sim's sparse mode (``sparse_compat``) and also writes
+SPARSE_REPORT.csv.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--replay",
         action="store_true",
-        help="with --scalesim-compat in CALC mode: exact ifmap DRAM reads by replaying "
-        "SCALE-Sim's read buffer (slower: grows with the im2col matrix)",
+        help="with --scalesim-compat: CALC mode, exact ifmap DRAM reads by replaying "
+        "SCALE-Sim's read buffer; USER mode, exact stalls and DRAM traffic by replaying its "
+        "memory system (slower: grows with the im2col matrix)",
     )
     p.add_argument("-o", "--out", default="scalesim_reports", help="output folder")
     p.set_defaults(func=_cmd_simulate)
@@ -48,8 +51,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from archgym.errors import UserError, user_input
     from archgym.simulators.systolic import analyze, simulate
-    from archgym.simulators.systolic.io import read_cfg, read_sparsity_ratios, read_topology
+    from archgym.simulators.systolic.io import (
+        read_cfg,
+        read_read_bandwidths,
+        read_sparsity_ratios,
+        read_topology,
+    )
     from archgym.simulators.systolic.replay import scalesim_calc_analyze
+    from archgym.simulators.systolic.replay_user import scalesim_user_analyze
     from archgym.simulators.systolic.reports import write_reports
     from archgym.simulators.systolic.sparse_compat import (
         read_sparsity,
@@ -78,13 +87,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             )
         metrics, sparse_rows = scalesim_sparse_analyze(config, layers, ratios, sparse)
     elif args.replay:
-        if not config.scalesim_compat or config.user_bandwidth or args.fidelity != "analytical":
+        if not config.scalesim_compat or args.fidelity != "analytical":
             raise UserError(
-                "--replay replays SCALE-Sim's CALC-mode read buffer: it needs --scalesim-compat, "
-                "a cfg with InterfaceBandwidth = CALC and --fidelity analytical (SCALE-Sim's USER "
-                "read buffer is not replayed)"
+                "--replay replays SCALE-Sim's CALC-mode read buffer or its USER-mode memory "
+                "system: it needs --scalesim-compat and --fidelity analytical"
             )
-        metrics = scalesim_calc_analyze(config, layers)
+        if config.user_bandwidth:
+            with user_input("", ValueError, OSError):
+                banks = read_read_bandwidths(args.config)
+            metrics = scalesim_user_analyze(config, layers, ifmap_bw=banks[0], filter_bw=banks[1])
+        else:
+            metrics = scalesim_calc_analyze(config, layers)
     elif args.fidelity == "cycle":
         metrics = simulate(config, layers).metrics
     else:

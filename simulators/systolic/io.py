@@ -29,6 +29,7 @@ from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 __all__ = [
     "CfgError",
     "read_cfg",
+    "read_read_bandwidths",
     "read_sparsity_ratios",
     "read_topology",
     "write_cfg",
@@ -328,3 +329,28 @@ def write_topology(path: str | os.PathLike, layers: Sequence[Layer]) -> None:
                 name = la.name if not la.depthwise or "DP" in la.name else f"DP_{la.name}"
             rows.append(f"{name}, " + ", ".join(map(str, dims)) + ",")
     Path(path).write_text("\n".join(rows) + "\n")
+
+
+def read_read_bandwidths(path: str | os.PathLike) -> tuple[int | None, int | None]:
+    """A v3 cfg's ifmap and filter DRAM read bandwidths for the USER replay
+    (``IfmapSRAMBankBandwidth``, ``FilterSRAMBankBandwidth``, words/cycle; ``None`` where absent:
+    :func:`read_cfg` keeps the slower of the two). Refuses the keys the replay does not model:
+    ``IfmapCustomLayout`` / ``FilterCustomLayout`` = True and ``UseRamulatorTrace`` = True."""
+    path = Path(path)
+    sections = _parse_ini(path)
+    for section, key in (
+        ("layout", "IfmapCustomLayout"),
+        ("layout", "FilterCustomLayout"),
+        ("run_presets", "UseRamulatorTrace"),
+    ):
+        entry = _get(sections, path, section, key, required=False)
+        if entry is not None and entry[0].strip().lower() == "true":
+            raise CfgError(
+                f"{path}:{entry[1]}: field {key!r} = True is not reproduced by the USER replay; "
+                "set it to False"
+            )
+    out = []
+    for key in ("IfmapSRAMBankBandwidth", "FilterSRAMBankBandwidth"):
+        entry = _get(sections, path, "layout", key, required=False)
+        out.append(None if entry is None else _int_field(path, entry, key))
+    return out[0], out[1]
