@@ -10,6 +10,7 @@ layers (``dense_fallback``), area ratio against the dense array.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -57,6 +58,7 @@ def evaluate(workload: str, pattern: str, hardware: tuple[str, ...], dataflow: s
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args()
     print(
         "| workload | pattern | hardware | dataflow | speedup | energy ratio | area ratio "
         "| useful MAC utilisation |"
