@@ -24,10 +24,10 @@ the preceding op; biases and layer-norm parameters (a few KiB) are left out.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from pathlib import Path
 
+from archgym.errors import unknown_name
 from archgym.simulators.scratchpad.graph import Graph, Op, Tensor
 
 __all__ = ["ONNX_MODELS", "WORKLOADS", "load_graph", "onnx_test_model"]
@@ -173,11 +173,7 @@ ONNX_MODELS = ("resnet50", "squeezenet", "inception-v1", "densenet121")
 def onnx_test_model(model: str) -> Graph:
     """A real CNN from the ``onnx`` package's test data (lazy ``onnx`` import), int8 sizes."""
     if model not in ONNX_MODELS:
-        close = difflib.get_close_matches(model, ONNX_MODELS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"unknown ONNX test model {model!r}; valid: {', '.join(ONNX_MODELS)}{hint}"
-        )
+        raise unknown_name("ONNX test model", model, ONNX_MODELS)
     import onnx  # lazy: optional dependency
 
     from archgym.simulators.scratchpad.graph import from_onnx
@@ -215,8 +211,4 @@ def load_graph(name_or_path: str | Path) -> Graph:
         return from_onnx(path)
     if path.suffix == ".json" or path.exists():
         return Graph.load(path)
-    close = difflib.get_close_matches(key, list(WORKLOADS), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(
-        f"unknown graph {key!r}: not a JSON file and not one of {', '.join(WORKLOADS)}{hint}"
-    )
+    raise unknown_name("graph (not a .json or .onnx file either)", key, WORKLOADS)
