@@ -5,6 +5,8 @@ Importing archgym registers its Gymnasium environments (ids ``archgym/<Name>-v<N
 
 from __future__ import annotations
 
+# First: in a source checkout, map simulators/ etc. as the wheel does (archgym._layout).
+from archgym import _layout  # noqa: F401
 from archgym.env import ArchGymEnv, FunctionEnv
 from archgym.envs import list_envs, register_envs
 from archgym.errors import UserError

@@ -67,3 +67,13 @@ def test_wheel_holds_one_top_level_name(tmp_path):
     assert tops == {"archgym"}
     for sub in ("simulators/systolic/analytical.py", "agents/base.py", "cost_models/energy.py"):
         assert f"archgym/{sub}" in names
+    # Every non-Python file of the package folders ships (data the package reads at run time).
+    for folder, name in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*"):
+            if (
+                path.is_file()
+                and path.suffix not in (".py", ".pyc")
+                and "__pycache__" not in path.parts
+            ):
+                rel = path.relative_to(ROOT / folder).as_posix()
+                assert f"{name.replace('.', '/')}/{rel}" in names, rel
