@@ -42,6 +42,8 @@ from archgym.simulators.gpu.sparse import (
 
 ROOT = Path(__file__).resolve().parents[2]
 H200_SPARSE = ROOT / "data" / "gpu" / "h200_sparse24.csv"
+# new shapes measured after the 2:4 model was frozen (data/gpu/raw/h200_sparse24_frozen_sparse2.sha256)
+H200_PROSPECTIVE = ROOT / "data" / "gpu" / "h200_sparse24_prospective.csv"
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 # measured after the dense model's freezes of issue 5; never used by any 2:4 fit
 H100_PROSPECTIVE = (
@@ -67,11 +69,12 @@ def load_sparse24() -> list[dict]:
     """One row per (device, shape, dtype, kernel) with measured dense and sparse times."""
     rows: list[dict] = []
     pairs: dict = {}
-    for r in csv.DictReader(H200_SPARSE.open()):
+    h200 = [(H200_SPARSE, "")] + [(H200_PROSPECTIVE, "prospective")] * H200_PROSPECTIVE.exists()
+    for r in (dict(row, _set=tag) for path, tag in h200 for row in csv.DictReader(path.open())):
         if r["status"] != "ok":
             continue
         key = (
-            "h200-sxm",
+            "h200-sxm" + (":" + r["_set"] if r["_set"] else ""),
             r["family"],
             r["source"],
             int(r["m"]),
@@ -102,7 +105,7 @@ def load_sparse24() -> list[dict]:
         pairs.setdefault(key, {})[kern] = float(r["time_us"])
     for (dev, fam, src, m, n, k, dtype), t in pairs.items():
         dev, _, subset = dev.partition(":")
-        test = _is_test_h200(fam, src) if dev == "h200-sxm" else fam in H100_TEST or bool(subset)
+        test = bool(subset) or (_is_test_h200(fam, src) if dev == "h200-sxm" else fam in H100_TEST)
         for kern in ("torch-default", "search"):
             if kern in t and "dense" in t:
                 rows.append(
