@@ -276,6 +276,39 @@ def speedup_report(rows: list[dict]) -> list[str]:
     return lines
 
 
+def decomposition_report(rows: list[dict]) -> list[str]:
+    """Where the speedup error comes from, per device and set (fp16+bf16, torch's default,
+    held-out compute-bound rows; call after ``speedup_report``): mean |error| of the dense
+    model's time, of the 2:4 model's time and of the predicted speedup, by token count."""
+    lines = [
+        "error decomposition, fp16+bf16 torch-default, held-out m*n*k >= 2^33: mean |err| of "
+        "dense time / 2:4 time / speedup (rows)"
+    ]
+    for subset in sorted({r["subset"] for r in rows}):
+        for dev in ("h100-sxm", "h200-sxm"):
+            sel = [
+                r
+                for r in rows
+                if (r["device"], r["kernel"], r["subset"]) == (dev, "torch-default", subset)
+                and r["dtype"] in ("fp16", "bf16")
+                and r["test"]
+                and _mnk(r) >= CB
+            ]
+            if not sel:
+                continue
+            parts = []
+            for label, lo, hi in (("m<=512", 0, 512), ("m>512", 513, np.inf), ("all", 0, np.inf)):
+                b = [r for r in sel if lo <= r["m"] <= hi]
+                if not b:
+                    continue
+                e_d = np.mean([abs(r["dense_pred"] / r["dense"] - 1) for r in b])
+                e_s = np.mean([abs(r["sparse_pred"] / r["sparse"] - 1) for r in b])
+                e_x = np.mean([abs(r["pred_s"] / r["meas_s"] - 1) for r in b])
+                parts.append(f"{label} {e_d:5.1%} / {e_s:5.1%} / {e_x:5.1%} ({len(b)})")
+            lines.append(f"  {dev:9s} {subset or 'held-out':11s} " + " | ".join(parts))
+    return lines
+
+
 def _mnk(r: dict) -> float:
     return float(r["m"]) * r["n"] * r["k"]
 
@@ -591,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             "2:4 speedup, held-out compute-bound shapes (m*n*k >= 2^33): mean |err|, Spearman rho"
         )
         print("\n".join(speedup_report(sparse_rows)))
+        print("\n".join(decomposition_report(sparse_rows)))
         print("\n".join(quant_report(quant_rows)))
     print("\n".join(venom_report(venom_rows)))
     print("\n".join(marlin_report()))
