@@ -22,7 +22,12 @@ from pathlib import Path
 import numpy as np
 from archgym.simulators.gpu.calibration import load_calibration
 from archgym.simulators.gpu.fitting import calibrate, predict_rows, row_key
-from archgym.simulators.gpu.measurements import error_stats, load_measurements, roofline_us
+from archgym.simulators.gpu.measurements import (
+    error_stats,
+    load_measurements,
+    roofline_us,
+    tile_of,
+)
 from archgym.simulators.gpu.predictor import GemmModel
 
 __all__ = [
@@ -179,7 +184,9 @@ def triton_report(model: GemmModel, rows: list[dict]) -> dict:
     for source in sorted({r["source"] for r in rows}):
         sel = [r for r in rows if r["source"] == source]
         best = min(r["time_us"] for r in sel)
-        pick = min(sel, key=lambda r: r["pred_model"])
+        r0 = sel[0]
+        order = model.rank_tiles(r0["m"], r0["n"], r0["k"], r0["dtype"], [tile_of(r) for r in sel])
+        pick = sel[order[0]]
         out[source] = {
             "test": sel[0]["test"],
             "best_us": best,
