@@ -26,6 +26,7 @@ from archgym.simulators.gpu.measurements import (
     error_stats,
     load_measurements,
     roofline_us,
+    shape_class,
     tile_of,
 )
 from archgym.simulators.gpu.predictor import GemmModel
@@ -106,6 +107,7 @@ def _tables(rows: list[dict], by=("dtype", "kind", "layout")) -> dict:
     out: dict = {}
     for r in rows:
         r["layout"] = _layout(r)
+        r["shape_class"] = shape_class(r)
     for key in sorted({tuple(r[b] for b in by) for r in rows}):
         sel = [r for r in rows if tuple(r[b] for b in by) == key]
         meas = [r["time_us"] for r in sel]
@@ -140,6 +142,8 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
         "test": _tables(test),
         "train": _tables(train),
         "families": _tables(test, by=("family", "dtype")),
+        "class_summary": _tables(test, by=("shape_class",)),
+        "classes": _tables(test, by=("dtype", "shape_class")),
     }
     tri = data_path(triton_name)
     if tri is not None:
@@ -159,7 +163,13 @@ def csv_report(csv_path, device: str, *, baseline: bool = True) -> dict:
     dense_name = DATASETS.get(device, DATASETS["h100-sxm"])[0]
     train_path = data_path(dense_name) or data_path(DATASETS["h100-sxm"][0])
     _add_baselines(rows, load_measurements(train_path, holdout=()), device, baseline)
-    return {"device": device, "all": _tables(rows), "families": _tables(rows, ("family",))}
+    return {
+        "device": device,
+        "all": _tables(rows),
+        "families": _tables(rows, ("family",)),
+        "class_summary": _tables(rows, ("shape_class",)),
+        "classes": _tables(rows, ("dtype", "shape_class")),
+    }
 
 
 def few_shot_report(
@@ -230,6 +240,8 @@ def format_tables(report: dict) -> str:
         "families": ("Held-out by family", ("family", "dtype")),
         "all": ("Every row of the CSV", ("dtype", "kind", "layout")),
         "heldout": (f"Few-shot ({report.get('kernels')} kernels), the rest", ("dtype", "kind")),
+        "class_summary": ("By shape class (size/alignment bytes), every dtype", ("shape_class",)),
+        "classes": ("By dtype and shape class", ("dtype", "shape_class")),
     }
     for key, (title, by) in names.items():
         if report.get(key):
