@@ -434,6 +434,13 @@ def kernel_time_s(
     align, bw_cap, latency_s = _load_limits(n, eff, dev, in_b, path, ld_pair, rule)
     smem, spill, cps = _occupancy(tile, dev, eff, in_b, b_fac)
     bm, bn, bk, split = tile["block_m"], tile["block_n"], tile["block_k"], tile["split_k"]
+    # On the library's TMA path a CTA whose tile overhangs the matrix (m < block_m or
+    # n < block_n) moves only the rows that exist: the out-of-bounds part of a TMA box is
+    # zero-filled without memory traffic. The pre-Hopper paths and Triton's masked pointer
+    # loads issue (predicated) load instructions for the whole tile, and their load rate is
+    # an instruction rate. The math always covers the whole tile.
+    tma = path == "tma" and rule == "library"
+    rows_m, rows_n = (np.minimum(bm, m), np.minimum(bn, n)) if tma else (bm, bn)
     lim = {
         "rate_sm": dev.peak_flops[dtype]
         * eff.mma
@@ -444,8 +451,8 @@ def kernel_time_s(
         "latency_s": latency_s,
         "spill": spill,
         "cps": cps,
-        "bytes_iter": (bm * bk + bk * bn * b_fac) * in_b,
-        "epi_bytes": bm * bn * np.where(split > 1, 4.0, out_b),
+        "bytes_iter": (rows_m * bk + bk * rows_n * b_fac) * in_b,
+        "epi_bytes": rows_m * rows_n * np.where(split > 1, 4.0, out_b),
     }
     t_tiles, ctas, waves = _tiles_time_s(m, n, k, tile, dev, eff, lim, rule)
     t_tiles = t_tiles * power_slowdown(2.0 * m * n * k, t_tiles, dev, eff.pj_per_flop)
