@@ -48,7 +48,8 @@ DATASETS = {
         "h100_triton_tiles.csv",
         ("h100_gemm_prospective.csv", "h100_gemm_prospective2.csv"),
     ),
-    "h200-sxm": ("h200_dense.csv", "h200_triton_tiles.csv", ()),
+    # h200_dense_prospective2.csv: measured after the v3 freeze (data/gpu/README.md).
+    "h200-sxm": ("h200_dense.csv", "h200_triton_tiles.csv", ("h200_dense_prospective2.csv",)),
 }
 COLUMNS = ("model", "zero_shot", "full", "roofline", "learned")
 
@@ -156,15 +157,28 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
 
 
 def csv_report(csv_path, device: str, *, baseline: bool = True) -> dict:
-    """Every row of a measurement CSV (all treated as held out) against the frozen model."""
-    rows = load_measurements(csv_path, holdout=())
-    rows = [r for r in rows if r["backend"] != "triton"]
-    _predict(GemmModel(device), rows, "model")
+    """Every row of a measurement CSV (all treated as held out) against the frozen model.
+
+    Library rows get the model, the zero-shot column (H100 constants) for another device, the
+    roofline and the learned baseline; Triton rows (a tile sweep) get ``triton_report``.
+    """
+    every = load_measurements(csv_path, holdout=())
+    rows = [r for r in every if r["backend"] != "triton"]
+    tiles = [r for r in every if r["backend"] == "triton"]
+    model = GemmModel(device)
+    report: dict = {"device": device}
+    if tiles:
+        report["triton"] = triton_report(model, tiles)
+    if not rows:
+        return report
+    _predict(model, rows, "model")
+    if device != "h100-sxm":
+        _predict(_zero_shot(device), rows, "zero_shot")
     dense_name = DATASETS.get(device, DATASETS["h100-sxm"])[0]
     train_path = data_path(dense_name) or data_path(DATASETS["h100-sxm"][0])
     _add_baselines(rows, load_measurements(train_path, holdout=()), device, baseline)
     return {
-        "device": device,
+        **report,
         "all": _tables(rows),
         "families": _tables(rows, ("family",)),
         "class_summary": _tables(rows, ("shape_class",)),

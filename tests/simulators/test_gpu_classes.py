@@ -116,3 +116,28 @@ def test_efficiency_replace_keeps_validation():
     with pytest.raises(ValueError, match="hbm"):
         replace(Efficiency(), hbm=1.5)
     assert np.isfinite(_time(64, TileConfig(64, 64, 64), "library", Efficiency()))
+
+
+def test_second_h200_prospective_set_measured_after_the_v3_freeze():
+    # data/gpu/h200_dense_prospective2.csv: stratified shape classes (seed 20261203), measured
+    # after the model was frozen (data/gpu/raw/h200_frozen_model_v3.sha256). Guards the
+    # figures in docs/gpu.md; the 6 % target for 16-bit is NOT met on every layout.
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(
+        ROOT / "data" / "gpu" / "h200_dense_prospective2.csv", "h200-sxm", baseline=False
+    )
+    for (dtype, _, layout), s in rep["all"].items():
+        assert s["model"]["mape"] < s["roofline"]["mape"] / 4, (dtype, layout)
+        if dtype in ("bf16", "fp16"):
+            assert s["model"]["mape"] < 10.0 and s["model"]["spearman"] >= 0.98, layout
+    assert rep["all"][("fp8", "dense", "rc")]["model"]["mape"] < 6.0
+    assert rep["all"][("int8", "dense", "rr")]["zero_shot"]["mape"] > 40.0  # nn: H100 never ran it
+
+
+def test_triton_pick_on_fresh_h200_tile_shapes():
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective2.csv", "h200-sxm")
+    picks = [s["picked_over_best"] for s in rep["triton"].values()]
+    assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= 7
