@@ -91,3 +91,16 @@ def test_measure_gemm_uses_the_shared_timing_helper():
     )
     assert out.returncode == 0, out.stderr
     assert "points" in out.stdout and "cublas/dense/bf16" in out.stdout
+
+
+def test_profile_kernels_plans_campaign_sets_with_layouts():
+    script = ROOT / "experiments" / "gpu" / "profile_kernels.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--dry-run", "--campaign", "classes:1", "--dtypes", "bf16"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=script.parent,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{4 * len(gpu_measure.class_shapes(1))} points"
