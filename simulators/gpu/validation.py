@@ -51,7 +51,7 @@ DATASETS = {
     # h200_dense_prospective2.csv: measured after the v3 freeze (data/gpu/README.md).
     "h200-sxm": ("h200_dense.csv", "h200_triton_tiles.csv", ("h200_dense_prospective2.csv",)),
 }
-COLUMNS = ("model", "zero_shot", "full", "roofline", "learned")
+COLUMNS = ("model", "zero_shot", "few_shot", "full", "roofline", "learned")
 
 
 def data_path(name: str) -> Path | None:
@@ -156,11 +156,15 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
     return report
 
 
-def csv_report(csv_path, device: str, *, baseline: bool = True) -> dict:
+def csv_report(
+    csv_path, device: str, *, baseline: bool = True, few_shot: int | None = None, seed: int = 0
+) -> dict:
     """Every row of a measurement CSV (all treated as held out) against the frozen model.
 
     Library rows get the model, the zero-shot column (H100 constants) for another device, the
-    roofline and the learned baseline; Triton rows (a tile sweep) get ``triton_report``.
+    roofline and the learned baseline; with ``few_shot`` also the model calibrated from that
+    many kernels of the device's packaged training families (``few_shot_report``'s fit).
+    Triton rows (a tile sweep) get ``triton_report``.
     """
     every = load_measurements(csv_path, holdout=())
     rows = [r for r in every if r["backend"] != "triton"]
@@ -174,16 +178,29 @@ def csv_report(csv_path, device: str, *, baseline: bool = True) -> dict:
     _predict(model, rows, "model")
     if device != "h100-sxm":
         _predict(_zero_shot(device), rows, "zero_shot")
+    if few_shot:
+        _predict(_few_shot_model(device, few_shot, seed)[0], rows, "few_shot")
     dense_name = DATASETS.get(device, DATASETS["h100-sxm"])[0]
     train_path = data_path(dense_name) or data_path(DATASETS["h100-sxm"][0])
     _add_baselines(rows, load_measurements(train_path, holdout=()), device, baseline)
     return {
         **report,
+        "pooled": _tables(rows, ("kind",)),
+        "by_dtype": _tables(rows, ("dtype",)),
         "all": _tables(rows),
         "families": _tables(rows, ("family",)),
         "class_summary": _tables(rows, ("shape_class",)),
         "classes": _tables(rows, ("dtype", "shape_class")),
     }
+
+
+def _few_shot_model(device: str, max_kernels: int, seed: int):
+    """(model, sample, rows): ``device`` calibrated from <= ``max_kernels`` of its packaged
+    training kernels, starting from the H100 constants."""
+    rows = load_measurements(data_path(DATASETS[device][0]))
+    start = load_calibration("h100-sxm", borrow=False)
+    constants, sample = calibrate(rows, device, start=start, max_kernels=max_kernels, seed=seed)
+    return GemmModel(device, efficiency={**start, **constants}), sample, rows
 
 
 def few_shot_report(
@@ -196,11 +213,9 @@ def few_shot_report(
     fitted on every training row), the roofline and the learned baseline (trained on the
     same few kernels).
     """
-    rows = load_measurements(data_path(DATASETS[device][0]))
-    start = load_calibration("h100-sxm", borrow=False)
-    constants, sample = calibrate(rows, device, start=start, max_kernels=max_kernels, seed=seed)
+    model, sample, rows = _few_shot_model(device, max_kernels, seed)
     test = [r for r in rows if r["test"] and r["kind"] == "dense" and r["backend"] != "triton"]
-    _predict(GemmModel(device, efficiency={**start, **constants}), test, "model")
+    _predict(model, test, "model")
     _predict(_zero_shot(device), test, "zero_shot")
     _predict(GemmModel(device), test, "full")
     _add_baselines(test, sample, device, baseline)
@@ -256,14 +271,16 @@ def format_tables(report: dict) -> str:
     """A report (any of the ``*_report`` functions) as Markdown tables."""
     dev = report.get("device", "")
     lines: list[str] = [
-        f"Device {dev}; columns: model, zero_shot (H100 constants), full (the device's "
-        "shipped calibration), roofline (datasheet peaks), learned (random forest on other "
-        "rows)"
+        f"Device {dev}; columns: model, zero_shot (H100 constants), few_shot (calibrated "
+        "from N of the device's training kernels), full (the device's shipped calibration), "
+        "roofline (datasheet peaks), learned (random forest on other rows)"
     ]
     names = {
         "test": ("Held-out families", ("dtype", "kind", "layout")),
         "train": ("Training families (fitted on)", ("dtype", "kind", "layout")),
         "families": ("Held-out by family", ("family", "dtype")),
+        "pooled": ("Every row of the CSV pooled", ("kind",)),
+        "by_dtype": ("Per dtype, every layout", ("dtype",)),
         "all": ("Every row of the CSV", ("dtype", "kind", "layout")),
         "heldout": (
             f"Few-shot ({report.get('kernels')} kernels of the training families; model = "
