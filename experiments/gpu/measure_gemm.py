@@ -193,6 +193,52 @@ def ceilings(torch, do_bench) -> dict:
     return {"copy_bytes_per_s": 2 * src.numel() * 4 / (ms * 1e-3)}
 
 
+def measure_point(torch, clock, shape: Shape, dtype: str, kind: str, backend: str, cfg) -> dict:
+    """One CSV row: the point's median and 20/80 % quantiles (us), or the library's refusal."""
+    row = {c: "" for c in COLUMNS}
+    row.update(
+        family=shape.family,
+        source=shape.source,
+        m=shape.m,
+        n=shape.n,
+        k=shape.k,
+        dtype=dtype,
+        kind=kind,
+        backend=backend,
+    )
+    if cfg:
+        row.update(
+            zip(
+                ("block_m", "block_n", "block_k", "num_warps", "num_stages"),
+                cfg,
+                strict=False,
+            )
+        )
+    try:
+        if backend == "cublas":
+            fn, check = make_dense(torch, shape, dtype)
+        elif backend == "cusparselt":
+            fn, check = make_sparse(torch, shape, dtype)
+        else:
+            fn, check = make_triton(torch, shape, cfg)
+        err = check()
+        torch.cuda.synchronize()
+        p20, med, p80 = gm.bench(fn, rep_ms=REP_MS, warmup_ms=WARMUP_MS)
+        row.update(
+            time_us=f"{med:.3f}",
+            p20_us=f"{p20:.3f}",
+            p80_us=f"{p80:.3f}",
+            tflops=f"{2 * shape.m * shape.n * shape.k / med / 1e6:.2f}",
+            rel_err=f"{err:.2e}",
+            sm_clock_mhz=clock.sm_mhz(),
+            status="ok",
+        )
+    except Exception as exc:  # an unsupported shape is data (status), not a stop
+        row.update(status=gm.error_status(exc))
+        torch.cuda.synchronize()
+    return row
+
+
 def measure(args) -> int:
     import torch
     import triton
@@ -225,47 +271,7 @@ def measure(args) -> int:
             if time.monotonic() - t_start > args.budget_s:
                 print(f"budget reached after {i} points; rerun with --resume", flush=True)
                 break
-            row = {c: "" for c in COLUMNS}
-            row.update(
-                family=shape.family,
-                source=shape.source,
-                m=shape.m,
-                n=shape.n,
-                k=shape.k,
-                dtype=dtype,
-                kind=kind,
-                backend=backend,
-            )
-            if cfg:
-                row.update(
-                    zip(
-                        ("block_m", "block_n", "block_k", "num_warps", "num_stages"),
-                        cfg,
-                        strict=False,
-                    )
-                )
-            try:
-                if backend == "cublas":
-                    fn, check = make_dense(torch, shape, dtype)
-                elif backend == "cusparselt":
-                    fn, check = make_sparse(torch, shape, dtype)
-                else:
-                    fn, check = make_triton(torch, shape, cfg)
-                err = check()
-                torch.cuda.synchronize()
-                p20, med, p80 = gm.bench(fn, rep_ms=REP_MS, warmup_ms=WARMUP_MS)
-                row.update(
-                    time_us=f"{med:.3f}",
-                    p20_us=f"{p20:.3f}",
-                    p80_us=f"{p80:.3f}",
-                    tflops=f"{2 * shape.m * shape.n * shape.k / med / 1e6:.2f}",
-                    rel_err=f"{err:.2e}",
-                    sm_clock_mhz=clock.sm_mhz(),
-                    status="ok",
-                )
-            except Exception as exc:  # an unsupported shape is data (status), not a stop
-                row.update(status=gm.error_status(exc))
-                torch.cuda.synchronize()
+            row = measure_point(torch, clock, shape, dtype, kind, backend, cfg)
             counts[row["status"][:40]] = counts.get(row["status"][:40], 0) + 1
             writer.writerow(row)
             f.flush()
