@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from archgym.simulators.scratchpad.ilp_model import IlpModel, IlpState, value_of
-from archgym.simulators.scratchpad.replay import Schedule, Step
+from archgym.simulators.scratchpad.replay import Schedule, Step, retire
 
 __all__ = ["decode_steps", "warm_start"]
 
@@ -62,12 +62,7 @@ def warm_start(model: IlpModel, schedule: Schedule) -> bool:
             for (a, b, u), z in model.z.items():
                 if u == t:
                     values[z] = float(a in resident and b in resident and resident[a] < resident[b])
-        op = g.op_by_name[step.op]
-        in_dram.update(a for a in op.outputs if a in g.outputs)
-        for a in op.inputs:
-            remaining[a] -= 1
-        for a in [a for a in resident if remaining[a] == 0]:
-            del resident[a]
+        retire(g, g.op_by_name[step.op], resident, remaining, in_dram)
     for a, s in model.spill.items():
         values[s] = float(a in spilled)
     if model.peak is not None:
@@ -111,14 +106,7 @@ def decode_steps(model: IlpModel, state: IlpState) -> list[Step]:
         steps.append(Step(o, tuple(evict), load, alloc))
         state.resident.update(load)
         state.resident.update(alloc)
-        for a in op.outputs:
-            if a in g.outputs:
-                state.in_dram.add(a)
-        for a in op.inputs:
-            remaining[a] -= 1
-        for a in list(state.resident):
-            if remaining[a] == 0:
-                del state.resident[a]
+        retire(g, op, state.resident, remaining, state.in_dram)
         state.done.add(o)
     return steps
 
