@@ -25,12 +25,12 @@ and are left to the non-GEMM units (they are under 5% of the FLOPs of every fami
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from archgym.errors import UserError, unknown_name
+from archgym.simulators.common import read_json
 from archgym.workloads.gemms import GemmShape
 from archgym.workloads.workload import Entry, Workload, WorkloadOptions
 
@@ -292,12 +292,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         path = path / "config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise UserError(f"{path}: a config.json must hold a JSON object")
     return data

@@ -89,11 +89,13 @@ def test_bad_graphs_give_clear_errors(mutate, message: str) -> None:
 
 
 def test_load_errors_name_the_file(tmp_path) -> None:
-    with pytest.raises(ValueError, match="does not exist"):
+    from archgym.simulators.common import UserError
+
+    with pytest.raises(UserError, match=r"nope\.json: no such file"):
         Graph.load(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
+    bad.write_text("{\n not json")
+    with pytest.raises(UserError, match=r"bad\.json:2: not valid JSON"):
         Graph.load(bad)
 
 
