@@ -207,6 +207,23 @@ def _plain_decoder(c: _Config, model_type: str) -> Transformer:
     )
 
 
+def _encoder(c: _Config, model_type: str, hidden: int, heads: int, **fields: Any) -> Transformer:
+    """A BERT-style encoder: multi-head attention, a plain FFN, absolute positions."""
+    return Transformer(
+        model_type=model_type,
+        layers=c.int("num_hidden_layers"),
+        hidden=hidden,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=_head_dim(c, hidden, heads),
+        ffn=c.int("intermediate_size"),
+        gated=False,
+        encoder=True,
+        absolute_positions=True,
+        **fields,
+    )
+
+
 def _bert(c: _Config, model_type: str) -> Transformer:
     hidden, heads, vocab = c.int("hidden_size"), c.int("num_attention_heads"), c.int("vocab_size")
     c.refuse("is_decoder", "BERT as a decoder")
@@ -223,20 +240,9 @@ def _bert(c: _Config, model_type: str) -> Transformer:
         out = (pooler, ("classifier", c.labels(), hidden, "first"))
     else:
         raise UserError(f"{c.path}: architecture {arch!r} is not modelled (its output head)")
-    return Transformer(
-        model_type=model_type,
-        layers=c.int("num_hidden_layers"),
-        hidden=hidden,
-        heads=heads,
-        kv_heads=heads,
-        head_dim=_head_dim(c, hidden, heads),
-        ffn=c.int("intermediate_size"),
-        vocab=vocab,
-        gated=False,
-        encoder=True,
-        max_positions=c.int("max_position_embeddings", default=None),
-        absolute_positions=True,
-        heads_out=out,
+    max_positions = c.int("max_position_embeddings", default=None)
+    return _encoder(
+        c, model_type, hidden, heads, vocab=vocab, max_positions=max_positions, heads_out=out
     )
 
 
@@ -254,19 +260,13 @@ def _vit(c: _Config, model_type: str) -> Transformer:
     else:
         raise UserError(f"{c.path}: architecture {arch!r} is not modelled (its output head)")
     patches = (image // patch) ** 2
-    return Transformer(
-        model_type=model_type,
-        layers=c.int("num_hidden_layers"),
-        hidden=hidden,
-        heads=heads,
-        kv_heads=heads,
-        head_dim=_head_dim(c, hidden, heads),
-        ffn=c.int("intermediate_size"),
+    return _encoder(
+        c,
+        model_type,
+        hidden,
+        heads,
         vocab=0,
-        gated=False,
-        encoder=True,
         max_positions=patches + 1,
-        absolute_positions=True,
         heads_out=out,
         patch=(patches, channels * patch * patch),
     )
