@@ -8,7 +8,7 @@ import pytest
 from archgym.simulators.scratchpad.replay import InvalidSchedule, Schedule, Step
 from archgym.simulators.scratchpad.solution import Incumbent
 
-from .test_scratchpad import chain
+from .test_replay_baselines import chain
 
 # chain(): f(x, w) -> a; g(x) -> b; h(a, b, w) -> y. At 11 bytes, spilling a and dropping w
 # costs 8 extra bytes (3 spilled + 5 reloaded); keeping everything resident at 15 costs none.

@@ -130,7 +130,7 @@ def test_constructor_validates_types() -> None:
 def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
     from archgym.simulators.scratchpad.graph import from_onnx
 
-    from ..archgym.workloads.onnx_models import conv_relu_add  # onnx is in the test extras
+    from ...archgym.workloads.onnx_models import conv_relu_add  # onnx is in the test extras
 
     g = from_onnx(conv_relu_add(), bytes_per_element=1)
     assert [op.name for op in g.ops] == ["conv", "relu", "Add_2"]
