@@ -148,6 +148,52 @@ def _env_kwargs_of_rows(df: Any, env_id: str) -> dict[str, Any]:
     return json.loads(found[0])
 
 
+def _split(df: Any, test_fraction: float, max_train: int | None, seed: int) -> tuple[Any, Any]:
+    """``(held-out rows, training rows)``: a seeded shuffle, the first ``test_fraction`` held out."""
+    order = np.random.default_rng(seed).permutation(len(df))
+    n_test = round(len(df) * test_fraction)
+    test, train = df.iloc[order[:n_test]], df.iloc[order[n_test:]]
+    return test, train if max_train is None else train.iloc[:max_train]
+
+
+def _plain(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` as plain JSON values (anything else as its ``str``), for a model header."""
+    return json.loads(json.dumps(dict(kwargs), default=str))
+
+
+def _metric_columns(rows: Any, names: list[str]) -> dict[str, np.ndarray]:
+    """Metric name -> its column of ``rows`` (every metric must have one)."""
+    values = {m: rows[f"m.{m}"].to_numpy(dtype=float) for m in names if f"m.{m}" in rows}
+    absent = [m for m in names if m not in values]
+    if absent:
+        raise UserError(f"the dataset has no column for metric(s) {absent}")
+    return values
+
+
+def _header(env_id: str, env: Any, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The model header that ties a proxy to its env (id, class, keywords, fingerprint)."""
+    import archgym
+
+    return {
+        "env_id": env_id,
+        "env_class": _env_class(env),
+        "env_kwargs": _plain(env_kwargs),
+        "fingerprint": _fingerprint(env),
+        "archgym_version": archgym.__version__,
+    }
+
+
+def _base_values(
+    base_env: Any, designs: list[dict[str, Any]], names: list[str], feasible: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The base model's metrics on the training designs; it must not fail on feasible ones."""
+    base = base_values(base_env, designs, names)
+    bad = [m for m in names if np.isnan(base[m][feasible]).any()]
+    if bad:
+        raise UserError(f"the base model fails on feasible training designs ({bad})")
+    return base
+
+
 def train_proxy(
     dataset: str | os.PathLike[str] | Any,
     env_id: str,
@@ -196,29 +242,18 @@ def train_proxy(
     for m in names:
         if m not in env.metric_names:
             raise unknown_name(f"metric of {env_id}", m, env.metric_names)
-    df = _dedupe(rows, env.space)
-    order = np.random.default_rng(seed).permutation(len(df))
-    n_test = round(len(df) * test_fraction)
-    test, train = df.iloc[order[:n_test]], df.iloc[order[n_test:]]
-    if max_train is not None:
-        train = train.iloc[:max_train]
+    test, train = _split(_dedupe(rows, env.space), test_fraction, max_train, seed)
     feasible = train["feasible"].astype(bool).to_numpy()
-    values = {m: train[f"m.{m}"].to_numpy(dtype=float) for m in names if f"m.{m}" in train}
-    absent = [m for m in names if m not in values]
-    if absent:
-        raise UserError(f"the dataset has no column for metric(s) {absent}")
-    base = None
-    extra: dict[str, Any] = {}
+    values = _metric_columns(train, names)
+    base, extra = None, {}
     if base_env_kwargs is not None:
         base_env = archgym.make(env_id, **{**env_kwargs, **base_env_kwargs})
-        base = base_values(base_env, designs_of(train, env.space), names)
-        bad = [m for m in names if np.isnan(base[m][feasible]).any()]
-        if bad:
-            raise UserError(f"the base model fails on feasible training designs ({bad})")
+        base = _base_values(base_env, designs_of(train, env.space), names, feasible)
         extra = {
-            "base_env_kwargs": json.loads(json.dumps(dict(base_env_kwargs), default=str)),
+            "base_env_kwargs": _plain(base_env_kwargs),
             "base_fingerprint": _fingerprint(base_env),
         }
+    header = {**_header(env_id, env, env_kwargs), **extra}
     try:
         model = fit_proxy(
             env.space.to_dict(),
@@ -228,19 +263,12 @@ def train_proxy(
             candidates=candidates,
             folds=folds,
             seed=seed,
-            header={
-                "env_id": env_id,
-                "env_class": _env_class(env),
-                "env_kwargs": json.loads(json.dumps(dict(env_kwargs), default=str)),
-                "fingerprint": _fingerprint(env),
-                "archgym_version": archgym.__version__,
-                **extra,
-            },
+            header=header,
             base=base,
         )
     except ValueError as exc:
         raise UserError(f"cannot train a proxy of {env_id}: {exc}") from None
-    report = evaluate_proxy(model, test, env_id=None) if n_test else {}
+    report = evaluate_proxy(model, test, env_id=None) if len(test) else {}
     model.header["report"] = report
     return model, report
 

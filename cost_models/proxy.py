@@ -378,6 +378,40 @@ def _ranges(space: Mapping[str, Any], designs: Sequence[Mapping[str, Any]]) -> d
     return out
 
 
+def _check_fit_options(candidates: Sequence[str], folds: int) -> None:
+    """Refuse unknown model families, an empty list of them, or fewer than 2 CV folds."""
+    for c in candidates:
+        if c not in CANDIDATES:
+            raise unknown_name("model", c, CANDIDATES)
+    if not candidates:
+        raise ValueError("`candidates` must name at least one model family")
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"`folds` must be an integer >= 2, but got {folds!r}")
+
+
+def _targets(
+    name: str, values: Sequence[float], base: Sequence[float] | None, ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Metric ``name``'s values and its base values (None: no base) on the feasible designs."""
+    n = len(ok)
+    y = np.asarray(values, dtype=np.float64)
+    if y.shape != (n,):
+        raise ValueError(f"metric `{name}` must have {n} values, but got {y.shape}")
+    if not np.all(np.isfinite(y[ok])):
+        raise ValueError(f"metric `{name}` has NaN or infinite values on feasible designs")
+    if base is None:
+        return y[ok], None
+    b = np.asarray(base, dtype=np.float64)
+    if b.shape != (n,):
+        raise ValueError(f"base of `{name}` must have {n} values, but got {b.shape}")
+    b = b[ok]
+    if not (np.all(b > 0) and np.all(y[ok] > 0)):
+        raise ValueError(
+            f"metric `{name}` and its base values must be positive on feasible designs"
+        )
+    return y[ok], b
+
+
 def fit_proxy(
     space: Mapping[str, Any],
     designs: Sequence[Mapping[str, Any]],
@@ -408,13 +442,7 @@ def fit_proxy(
     """
     import sklearn
 
-    for c in candidates:
-        if c not in CANDIDATES:
-            raise unknown_name("model", c, CANDIDATES)
-    if not candidates:
-        raise ValueError("`candidates` must name at least one model family")
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"`folds` must be an integer >= 2, but got {folds!r}")
+    _check_fit_options(candidates, folds)
     enc = SpaceEncoder(space)
     ok = np.ones(len(designs), bool) if feasible is None else np.asarray(feasible, dtype=bool)
     if ok.shape != (len(designs),):
@@ -427,24 +455,8 @@ def fit_proxy(
     x = enc.encode(designs)
     models = {}
     for name, values in metrics.items():
-        y = np.asarray(values, dtype=np.float64)
-        if y.shape != (len(designs),):
-            raise ValueError(f"metric `{name}` must have {len(designs)} values, but got {y.shape}")
-        if not np.all(np.isfinite(y[ok])):
-            raise ValueError(f"metric `{name}` has NaN or infinite values on feasible designs")
-        b = None
-        if base is not None and name in base:
-            b = np.asarray(base[name], dtype=np.float64)
-            if b.shape != (len(designs),):
-                raise ValueError(
-                    f"base of `{name}` must have {len(designs)} values, but got {b.shape}"
-                )
-            b = b[ok]
-            if not (np.all(b > 0) and np.all(y[ok] > 0)):
-                raise ValueError(
-                    f"metric `{name}` and its base values must be positive on feasible designs"
-                )
-        models[name] = _choose(x[ok], y[ok], candidates, folds, seed, b)
+        y, b = _targets(name, values, None if base is None else base.get(name), ok)
+        models[name] = _choose(x[ok], y, candidates, folds, seed, b)
     classifier = None
     if 0 < n_ok < len(designs):
         from sklearn.ensemble import RandomForestClassifier

@@ -8,14 +8,26 @@ Gymnasium, agents or rewards; the only contract with the layers above is this mo
 - :class:`UserError` / :class:`UnknownNameError` and :func:`unknown_name`: a mistake in user
   input, reported on one line (the CLI exits 2), with one did-you-mean helper for every kind of
   name (env, agent, workload, dataflow, device, dtype, metric...).
+- :func:`read_json`: a JSON file read with one-line user errors naming the file (and line).
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-__all__ = ["InfeasibleDesign", "UnknownNameError", "UserError", "closest", "unknown_name"]
+__all__ = [
+    "InfeasibleDesign",
+    "UnknownNameError",
+    "UserError",
+    "closest",
+    "read_json",
+    "unknown_name",
+]
 
 
 class InfeasibleDesign(ValueError):
@@ -54,3 +66,19 @@ def unknown_name(kind: str, name: object, valid: Iterable[str]) -> UnknownNameEr
     near = closest(str(name), valid)
     hint = f"; did you mean {near!r}?" if near else ""
     return UnknownNameError(f"unknown {kind} {name!r}{hint} (valid: {', '.join(valid)})")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value in the file ``path``.
+
+    Raises:
+        UserError: the file does not exist (``"<path>: no such file"``) or is not valid JSON
+            (``"<path>:<line>: not valid JSON (<reason>)"``).
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, PRECISIONS, TechTable
 from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.shapes import GemmShape
 
 __all__ = ["METRICS", "RooflineConfig", "simulate_gemms"]
 
@@ -98,7 +99,7 @@ def _largest_tile(
 
 def simulate_gemms(
     cfg: RooflineConfig,
-    gemms: Sequence[tuple[int, int, int, int]] | np.ndarray,
+    gemms: Sequence[GemmShape | tuple[int, int, int, int]] | np.ndarray,
     *,
     table: TechTable = DEFAULT_TABLE,
 ) -> dict[str, float]:
@@ -106,7 +107,8 @@ def simulate_gemms(
 
     Args:
         cfg: The accelerator.
-        gemms: Rows of ``(M, N, K, count)``.
+        gemms: :class:`~archgym.simulators.shapes.GemmShape` items or rows of
+            ``(M, N, K, count)``.
         table: Energy and area table.
 
     Returns:
@@ -114,6 +116,8 @@ def simulate_gemms(
         (MACs over PE-cycles), ``dram_bytes`` and ``compute_bound_fraction`` (share of time in
         compute-bound GEMMs).
     """
+    if not isinstance(gemms, np.ndarray):
+        gemms = [(*x.mnk, x.count) if isinstance(x, GemmShape) else x for x in gemms]
     g = np.asarray(gemms, dtype=float).reshape(-1, 4)
     if len(g) == 0:
         raise ValueError("`gemms` must hold at least one (M, N, K, count) row")

@@ -1,7 +1,8 @@
 """The arrows of ../shared/DESIGN.md, checked on the source: imports point one way.
 
 - simulators/ (archgym.simulators) never imports archgym's upper layers, gymnasium or agents;
-- cost_models/ imports only itself and the shared bottom types (archgym.simulators.common);
+- cost_models/ imports only itself and the shared bottom types (archgym.simulators.common,
+  archgym.simulators.shapes);
 - agents/ imports only the design space, results and errors of archgym, and the schedulers in
   archgym.simulators (never envs, workloads, the runner or gymnasium outside agents/sb3.py's
   adapter);
@@ -26,7 +27,7 @@ RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ),
     "cost_models": (
         "archgym.cost_models",
-        ("archgym.cost_models", "archgym.simulators.common"),
+        ("archgym.cost_models", "archgym.simulators.common", "archgym.simulators.shapes"),
         ("gymnasium",),
     ),
     "agents": (

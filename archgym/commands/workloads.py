@@ -139,7 +139,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     layers = []
     for item in workload.items():  # SCALE-Sim splits fields on commas: keep names clean
         if isinstance(item, GemmShape):
-            layer = GemmLayer(item.m, item.n, item.k, name=item.name)
+            layer = GemmLayer.from_gemm(item)
             layers += [_clean(layer)] * item.count
         else:
             layers.append(_clean(item))

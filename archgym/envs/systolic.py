@@ -61,7 +61,7 @@ def workload_layers(workload: str | Sequence[Any]) -> tuple[tuple[Any, ...], np.
         if isinstance(item, (ConvLayer, GemmLayer)):
             counts[item] += 1
         elif isinstance(item, GemmShape):
-            counts[GemmLayer(item.m, item.n, item.k, name=item.name)] += item.count
+            counts[GemmLayer.from_gemm(item)] += item.count
         else:
             raise ValueError(
                 f"workload item {i} must be a ConvLayer, GemmLayer or GemmShape, but got {item!r}"

@@ -1,8 +1,9 @@
 """GEMM shape lists of transformer models (one layer's matrix products, repeated per layer).
 
 Shapes are (M, N, K) with M = tokens (batch x sequence), N = output features, K = input
-features, counted ``count`` times (layers x heads). Model dimensions are the published ones:
-BERT-base (Devlin et al. 2019: 12 layers, hidden 768, FFN 3072, 12 heads), GPT-2 small (Radford
+features, counted ``count`` times (layers x heads): :class:`GemmShape`, the project's one GEMM
+type (defined with the simulators in :mod:`archgym.simulators.shapes`, importable from here).
+Model dimensions are the published ones: BERT-base (Devlin et al. 2019: 12 layers, hidden 768, FFN 3072, 12 heads), GPT-2 small (Radford
 et al. 2019: 12 layers, 768, 3072, 12 heads), Llama-2-7B (Touvron et al. 2023: 32 layers, hidden
 4096, FFN 11008, 32 heads of 128).
 """
@@ -11,31 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archgym.simulators.shapes import GemmShape
+
 __all__ = ["MODELS", "WORKLOADS", "GemmShape", "TransformerDims", "transformer_gemms"]
-
-
-@dataclass(frozen=True)
-class GemmShape:
-    """One matrix product ``(M x K) @ (K x N)`` executed ``count`` times."""
-
-    name: str
-    m: int
-    n: int
-    k: int
-    count: int = 1
-
-    def __post_init__(self) -> None:
-        for field in ("m", "n", "k", "count"):
-            v = getattr(self, field)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(
-                    f"`{field}` of GEMM {self.name!r} must be a positive integer, but got {v!r}"
-                )
-
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates of all ``count`` repetitions."""
-        return self.m * self.n * self.k * self.count
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ and are left to the non-GEMM units (they are under 5% of the FLOPs of every fami
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from archgym.errors import UserError, unknown_name
+from archgym.simulators.common import read_json
 from archgym.workloads.gemms import GemmShape
 from archgym.workloads.workload import Entry, Workload, WorkloadOptions
 
@@ -207,6 +207,23 @@ def _plain_decoder(c: _Config, model_type: str) -> Transformer:
     )
 
 
+def _encoder(c: _Config, model_type: str, hidden: int, heads: int, **fields: Any) -> Transformer:
+    """A BERT-style encoder: multi-head attention, a plain FFN, absolute positions."""
+    return Transformer(
+        model_type=model_type,
+        layers=c.int("num_hidden_layers"),
+        hidden=hidden,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=_head_dim(c, hidden, heads),
+        ffn=c.int("intermediate_size"),
+        gated=False,
+        encoder=True,
+        absolute_positions=True,
+        **fields,
+    )
+
+
 def _bert(c: _Config, model_type: str) -> Transformer:
     hidden, heads, vocab = c.int("hidden_size"), c.int("num_attention_heads"), c.int("vocab_size")
     c.refuse("is_decoder", "BERT as a decoder")
@@ -223,20 +240,9 @@ def _bert(c: _Config, model_type: str) -> Transformer:
         out = (pooler, ("classifier", c.labels(), hidden, "first"))
     else:
         raise UserError(f"{c.path}: architecture {arch!r} is not modelled (its output head)")
-    return Transformer(
-        model_type=model_type,
-        layers=c.int("num_hidden_layers"),
-        hidden=hidden,
-        heads=heads,
-        kv_heads=heads,
-        head_dim=_head_dim(c, hidden, heads),
-        ffn=c.int("intermediate_size"),
-        vocab=vocab,
-        gated=False,
-        encoder=True,
-        max_positions=c.int("max_position_embeddings", default=None),
-        absolute_positions=True,
-        heads_out=out,
+    max_positions = c.int("max_position_embeddings", default=None)
+    return _encoder(
+        c, model_type, hidden, heads, vocab=vocab, max_positions=max_positions, heads_out=out
     )
 
 
@@ -254,19 +260,13 @@ def _vit(c: _Config, model_type: str) -> Transformer:
     else:
         raise UserError(f"{c.path}: architecture {arch!r} is not modelled (its output head)")
     patches = (image // patch) ** 2
-    return Transformer(
-        model_type=model_type,
-        layers=c.int("num_hidden_layers"),
-        hidden=hidden,
-        heads=heads,
-        kv_heads=heads,
-        head_dim=_head_dim(c, hidden, heads),
-        ffn=c.int("intermediate_size"),
+    return _encoder(
+        c,
+        model_type,
+        hidden,
+        heads,
         vocab=0,
-        gated=False,
-        encoder=True,
         max_positions=patches + 1,
-        absolute_positions=True,
         heads_out=out,
         patch=(patches, channels * patch * patch),
     )
@@ -292,12 +292,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         path = path / "config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise UserError(f"{path}: a config.json must hold a JSON object")
     return data

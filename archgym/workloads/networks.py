@@ -137,9 +137,7 @@ def mobilenet_v2() -> tuple[Layer, ...]:
 
 def gemm_layers(shapes: tuple[GemmShape, ...]) -> tuple[GemmLayer, ...]:
     """Expand GEMM shapes (each ``count`` times) into ``GemmLayer`` objects."""
-    return tuple(
-        GemmLayer(M=g.m, N=g.n, K=g.k, name=g.name) for g in shapes for _ in range(g.count)
-    )
+    return tuple(GemmLayer.from_gemm(g) for g in shapes for _ in range(g.count))
 
 
 WORKLOADS: dict[str, Callable[[], tuple[Layer, ...]]] = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer
@@ -214,7 +214,7 @@ def as_gemms(workload: Workload) -> tuple[GemmShape, ...]:
     for e in workload.entries:
         item = e.item
         if isinstance(item, GemmShape):
-            out.append(GemmShape(item.name, item.m, item.n, item.k, item.count * e.count))
+            out.append(replace(item, count=item.count * e.count))
         else:
             m, n, k = item.gemm_shape()
             out.append(GemmShape(item.name, m, n, k, item.groups * e.count))

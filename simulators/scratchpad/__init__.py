@@ -4,7 +4,8 @@
 - :mod:`.replay`: schedules and their replay, the one place where DRAM traffic is counted.
 - :mod:`.baselines`: online best-fit baselines, orders and the paper's budgets.
 - :mod:`.arena`: offline placement (TFLite-style arena planner, residency packing).
-- :mod:`.ilp`: the joint COSMA MILP; :mod:`.exact`: the capacity-first exact method;
+- :mod:`.ilp`: the joint COSMA MILP (model in :mod:`.ilp_model`, schedule conversion in
+  :mod:`.ilp_schedule`); :mod:`.exact`: the capacity-first exact method;
   :mod:`.windows`: divide and conquer; :mod:`.solvers`: HiGHS/CBC, run quietly.
 - :mod:`.methods`: ``schedule(graph, capacity, method)``, the vocabulary every caller shares.
 - :mod:`.evaluate`: a whole-workload model (traffic, energy, area) of a sized scratchpad.

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.scratchpad.graph import Graph, Op
-from archgym.simulators.scratchpad.replay import Schedule, Step, replay
+from archgym.simulators.scratchpad.replay import Schedule, Step, replay, retire
 
 __all__ = [
     "ALLOCATORS",
@@ -215,12 +215,7 @@ class EvictionPolicy:
                 break
             (alloc if t in op.outputs else load)[t] = addr
             resident[t] = addr
-        self.in_dram.update(t for t in op.outputs if t in graph.outputs)
-        for t in op.inputs:
-            self.remaining[t] -= 1
-        for t in list(resident):
-            if self.remaining[t] == 0:
-                del resident[t]
+        retire(graph, op, resident, self.remaining, self.in_dram)
         return Step(name, tuple(evict), load, alloc)
 
     def _repack(

@@ -22,44 +22,64 @@ The result is never worse than the best baseline (it is returned when nothing be
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from archgym.simulators.scratchpad.arena import Plan, belady_plan, pack, schedule_from_plan
 from archgym.simulators.scratchpad.baselines import best_baseline, min_peak_bytes
 from archgym.simulators.scratchpad.graph import Graph
-from archgym.simulators.scratchpad.ilp import (
+from archgym.simulators.scratchpad.ilp import solve
+from archgym.simulators.scratchpad.ilp_model import (
     MAX_VARIABLES,
+    IlpModel,
+    IlpState,
     ModelTooLarge,
-    Solution,
-    _check,
-    _Model,
-    _State,
-    _value,
-    solve,
+    check_inputs,
+    value_of,
 )
-from archgym.simulators.scratchpad.replay import InvalidSchedule, Replay, Schedule, replay
+from archgym.simulators.scratchpad.ilp_schedule import warm_start
+from archgym.simulators.scratchpad.replay import Schedule
+from archgym.simulators.scratchpad.solution import Incumbent, Solution
 from archgym.simulators.scratchpad.solvers import gap, run
 
 __all__ = ["solve_exact"]
 
 
-def _capacity_model(graph: Graph, capacity: int, max_variables: int) -> _Model:
-    return _Model(
+@dataclass(frozen=True)
+class _Budget:
+    """Solver settings shared by the stages, and the wall-clock deadline (perf_counter s)."""
+
+    solver: str
+    threads: int
+    max_variables: int
+    deadline: float | None
+
+    def left(self) -> float | None:
+        """Seconds left (at least 1), None without a deadline."""
+        return None if self.deadline is None else max(1.0, self.deadline - time.perf_counter())
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+
+def _capacity_model(graph: Graph, capacity: int, max_variables: int) -> IlpModel:
+    return IlpModel(
         graph,
         graph.topological_order(),
         capacity=capacity,
         upper=capacity,
         fixed_order=False,
         addresses=False,
-        start=_State(in_dram=set(graph.unproduced())),
+        start=IlpState(in_dram=set(graph.unproduced())),
         live_out=set(),
         max_variables=max_variables,
     )
 
 
-def _plan(model: _Model) -> tuple[list[str], Plan]:
+def _plan(model: IlpModel) -> tuple[list[str], Plan]:
     """The solved order and, per step, the resident tensors."""
-    order = [next(o for o in model.ops if _value(model.Y(o, t)) > 0.5) for t in range(model.n)]
+    order = [next(o for o in model.ops if value_of(model.Y(o, t)) > 0.5) for t in range(model.n)]
     plan: Plan = [set() for _ in range(model.n)]
     for (a, t), v in model.m.items():
         if (v.varValue or 0) > 0.5:
@@ -125,19 +145,13 @@ def _peak_stage(
 
 
 def _stage(
-    graph: Graph,
-    capacity: int,
-    effective: int,
-    solver: str,
-    limit: float,
-    threads: int,
-    warm: Schedule | None,
-    max_variables: int,
+    graph: Graph, capacity: int, effective: int, budget: _Budget, warm: Schedule | None
 ) -> tuple[dict[str, Any], Schedule | None, list[str] | None]:
     """Solve the capacity-first MILP at ``effective`` bytes; pack the plan at ``capacity``."""
-    model = _capacity_model(graph, effective, max_variables)
-    used_warm = warm is not None and model.warm_start(warm)
-    out = run(model.prob, solver, limit, threads, warm=used_warm)
+    limit = budget.left()
+    model = _capacity_model(graph, effective, budget.max_variables)
+    used_warm = warm is not None and warm_start(model, warm)
+    out = run(model.prob, budget.solver, limit, budget.threads, warm=used_warm)
     if out["objective"] is None:
         return out, None, None
     order, plan = _plan(model)
@@ -146,6 +160,60 @@ def _stage(
     if addresses is None:
         return out, None, order
     return out, schedule_from_plan(graph, order, plan, addresses), order
+
+
+def _milp_stages(
+    graph: Graph,
+    capacity: int,
+    base: Schedule,
+    best: Incumbent,
+    bound: float,
+    info: dict[str, Any],
+    budget: _Budget,
+) -> float:
+    """Stages 2-4 of the module docstring; returns the proven lower bound."""
+    out, sched, order = _stage(graph, capacity, capacity, budget, base)
+    info["stages"].append({"stage": "capacity-first", **out["info"], "status": out["status"]})
+    bound = max(bound, out["bound"] or 0.0)
+    best.consider(sched, "capacity-first MILP + packing")
+    floor = graph.max_op_footprint_bytes()
+    for k in (1, 2, 4, 8):  # fragmentation bound: retry with room for holes
+        if sched is not None or best.extra_dram_bytes <= bound + 0.5 or budget.expired():
+            break
+        effective = capacity - (capacity - floor) * k // 16
+        o2, sched, _ = _stage(graph, capacity, effective, budget, None)
+        info["stages"].append({"stage": f"capacity-first at {effective} B", **o2["info"]})
+        best.consider(sched, f"capacity-first MILP at {effective} B + packing")
+    if order is not None and best.extra_dram_bytes > bound + 0.5 and not budget.expired():
+        _joint_stage(graph, capacity, order, best, info, budget)
+    return bound
+
+
+def _joint_stage(
+    graph: Graph,
+    capacity: int,
+    order: list[str],
+    best: Incumbent,
+    info: dict[str, Any],
+    budget: _Budget,
+) -> None:
+    """The joint MILP (addresses included) in ``order``, warm-started from the incumbent."""
+    try:
+        joint = solve(
+            graph,
+            capacity,
+            order=order,
+            solver=budget.solver,
+            time_limit_s=budget.left(),
+            warm_start=best.schedule,
+            fallback=False,
+            threads=budget.threads,
+            max_variables=budget.max_variables,
+        )
+        info["stages"].append({"stage": "joint, fixed order", "status": joint.status})
+        best.consider(joint.schedule, "joint MILP in the capacity-first order")
+    except ModelTooLarge as exc:
+        info["stages"].append({"stage": "joint, fixed order", "status": str(exc)})
 
 
 def solve_exact(
@@ -167,83 +235,24 @@ def solve_exact(
     """
     t0 = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + time_limit_s
-    _check(graph, capacity_bytes, solver)
+    budget = _Budget(solver, threads, max_variables, deadline)
+    check_inputs(graph, capacity_bytes, solver)
     name, base, cost = baseline or best_baseline(graph, capacity_bytes)
-    best: list[Any] = [replay(graph, base, capacity_bytes), base, f"baseline {name}"]
     info: dict[str, Any] = {"baseline": name, "baseline_extra_dram_bytes": cost, "stages": []}
-
-    def consider(schedule: Schedule | None, source: str) -> None:
-        if schedule is None:
-            return
-        try:
-            r = replay(graph, schedule, capacity_bytes)
-        except InvalidSchedule as exc:  # a bug in a stage: never return it, say so
-            info.setdefault("rejected", []).append(f"{source}: {exc}")
-            return
-        if r.extra_dram_bytes < best[0].extra_dram_bytes:
-            best[:] = [r, schedule, source]
-
-    def left() -> float | None:
-        return None if deadline is None else max(1.0, deadline - time.perf_counter())
-
-    bound, status = 0.0, "feasible"
+    best = Incumbent(graph, capacity_bytes, info)
+    best.adopt(base, f"baseline {name}")
+    bound = 0.0
     if cost > 0:
         bound, zero = _peak_stage(graph, capacity_bytes, cost, info)
-        consider(zero, "min-peak order (down-set DP) + packing")
-    if best[0].extra_dram_bytes > bound + 0.5:
-        out, sched, order = _stage(
-            graph, capacity_bytes, capacity_bytes, solver, left(), threads, base, max_variables
+        best.consider(zero, "min-peak order (down-set DP) + packing")
+    if best.extra_dram_bytes > bound + 0.5:
+        bound = _milp_stages(graph, capacity_bytes, base, best, bound, info, budget)
+    extra = best.extra_dram_bytes
+    info["source"] = best.source
+    if extra <= bound + 0.5:  # a schedule reaches a proven bound
+        return best.solution(
+            status="optimal", bound=float(extra), gap=0.0, solver=solver, t0=t0, info=info
         )
-        info["stages"].append({"stage": "capacity-first", **out["info"], "status": out["status"]})
-        bound = max(bound, out["bound"] or 0.0)
-        consider(sched, "capacity-first MILP + packing")
-        floor = graph.max_op_footprint_bytes()
-        for k in (1, 2, 4, 8):  # fragmentation bound: retry with room for holes
-            if sched is not None or best[0].extra_dram_bytes <= bound + 0.5:
-                break
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
-            effective = capacity_bytes - (capacity_bytes - floor) * k // 16
-            o2, sched, _ = _stage(
-                graph, capacity_bytes, effective, solver, left(), threads, None, max_variables
-            )
-            info["stages"].append({"stage": f"capacity-first at {effective} B", **o2["info"]})
-            consider(sched, f"capacity-first MILP at {effective} B + packing")
-        if (
-            order is not None
-            and best[0].extra_dram_bytes > bound + 0.5
-            and (deadline is None or time.perf_counter() < deadline)
-        ):
-            try:
-                joint = solve(
-                    graph,
-                    capacity_bytes,
-                    order=order,
-                    solver=solver,
-                    time_limit_s=left(),
-                    warm_start=best[1],
-                    fallback=False,
-                    threads=threads,
-                    max_variables=max_variables,
-                )
-                info["stages"].append({"stage": "joint, fixed order", "status": joint.status})
-                consider(joint.schedule, "joint MILP in the capacity-first order")
-            except ModelTooLarge as exc:
-                info["stages"].append({"stage": "joint, fixed order", "status": str(exc)})
-    if best[0].extra_dram_bytes <= bound + 0.5:  # a schedule reaches a proven bound
-        status = "optimal"
-    result: Replay = best[0]
-    info["source"] = best[2]
-    return Solution(
-        status=status,
-        schedule=best[1],
-        replay=result,
-        capacity_bytes=capacity_bytes,
-        objective=float(result.extra_dram_bytes),
-        bound=float(result.extra_dram_bytes) if status == "optimal" else bound,
-        gap=0.0 if status == "optimal" else gap(result.extra_dram_bytes, bound),
-        solve_s=time.perf_counter() - t0,
-        mode="capacity",
-        solver=solver,
-        info=info,
+    return best.solution(
+        status="feasible", bound=bound, gap=gap(extra, bound), solver=solver, t0=t0, info=info
     )

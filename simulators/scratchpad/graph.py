@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from archgym.simulators.common import read_json
 
 __all__ = ["Graph", "Op", "Tensor", "from_onnx", "random_dag"]
 
@@ -342,15 +343,8 @@ class Graph:
 
     @classmethod
     def load(cls, path: str | Path) -> Graph:
-        """Read a graph from a JSON file."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"graph file {str(path)!r} does not exist") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"graph file {str(path)!r} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        """Read a graph from a JSON file (a missing or malformed file is a ``UserError``)."""
+        return cls.from_dict(read_json(path))
 
     def save(self, path: str | Path) -> None:
         """Write the graph as JSON."""

@@ -42,7 +42,8 @@ from archgym.simulators.scratchpad.baselines import (
 )
 from archgym.simulators.scratchpad.exact import solve_exact
 from archgym.simulators.scratchpad.graph import Graph
-from archgym.simulators.scratchpad.ilp import MAX_VARIABLES, Solution, _check, solve
+from archgym.simulators.scratchpad.ilp import MAX_VARIABLES, Solution, solve
+from archgym.simulators.scratchpad.ilp_model import check_inputs
 from archgym.simulators.scratchpad.replay import Schedule, replay
 from archgym.simulators.scratchpad.windows import solve_windows
 
@@ -133,7 +134,7 @@ def schedule(
     if isinstance(capacity, str):
         info["capacity_name"] = capacity
         capacity, info["capacity_exact"] = budget_bytes(graph, capacity)
-    _check(graph, capacity, solver)
+    check_inputs(graph, capacity, solver)
     if method == "ilp":
         sol = solve_exact(
             graph,

@@ -27,9 +27,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.scratchpad.graph import Graph
+from archgym.simulators.scratchpad.graph import Graph, Op
 
-__all__ = ["InvalidSchedule", "Replay", "Replayer", "Schedule", "Step", "live_after", "replay"]
+__all__ = [
+    "InvalidSchedule",
+    "Replay",
+    "Replayer",
+    "Schedule",
+    "Step",
+    "live_after",
+    "replay",
+    "retire",
+]
 
 
 class InvalidSchedule(InfeasibleDesign):
@@ -200,12 +209,7 @@ class Replayer:
         if used > self.peak:
             self.peak, self.frag_at_peak = used, 1 - used / top
         self.arena = max(self.arena, top)
-        self.in_dram.update(t for t in op.outputs if t in g.outputs)
-        for t in op.inputs:
-            self.remaining[t] -= 1
-        for t in list(resident):
-            if self.remaining[t] == 0:
-                del resident[t]
+        retire(g, op, resident, self.remaining, self.in_dram)
         self.done.add(op.name)
         self.order.append(op.name)
         return self.spill_bytes + self.reload_bytes - before
@@ -223,6 +227,19 @@ class Replayer:
             reloads=tuple(self.reloads),
             order=tuple(self.order),
         )
+
+
+def retire(
+    graph: Graph, op: Op, resident: dict[str, int], remaining: dict[str, int], in_dram: set[str]
+) -> None:
+    """The scratchpad after ``op`` ran: its graph outputs have a DRAM copy, its inputs one
+    reader fewer (``remaining``), and tensors nobody reads any more leave ``resident``."""
+    in_dram.update(t for t in op.outputs if t in graph.outputs)
+    for t in op.inputs:
+        remaining[t] -= 1
+    for t in list(resident):
+        if remaining[t] == 0:
+            del resident[t]
 
 
 def replay(graph: Graph, schedule: Schedule, capacity_bytes: int) -> Replay:

@@ -1,13 +1,16 @@
-"""The outcome of a scratchpad scheduling method (status, schedule, replay, bound, gap)."""
+"""The outcome of a scratchpad scheduling method (status, schedule, replay, bound, gap), and the
+incumbent that methods comparing several candidate schedules keep."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from archgym.simulators.scratchpad.replay import Replay, Schedule
+from archgym.simulators.scratchpad.graph import Graph
+from archgym.simulators.scratchpad.replay import InvalidSchedule, Replay, Schedule, replay
 
-__all__ = ["Solution"]
+__all__ = ["Incumbent", "Solution"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,69 @@ def _jsonable(x: Any) -> Any:
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return str(x)
+
+
+class Incumbent:
+    """The best schedule so far among candidates: the least extra DRAM bytes when replayed.
+
+    Candidates are replayed at ``capacity_bytes``; ties keep the earlier one. One that does not
+    replay (``InvalidSchedule``) is skipped and, when ``info`` is given, named in
+    ``info["rejected"]``.
+    """
+
+    def __init__(
+        self, graph: Graph, capacity_bytes: int, info: dict[str, Any] | None = None
+    ) -> None:
+        self.graph, self.capacity_bytes, self.info = graph, capacity_bytes, info
+        self.replay: Replay | None = None
+        self.schedule: Schedule | None = None
+        self.source = ""
+
+    @property
+    def extra_dram_bytes(self) -> int | None:
+        """The incumbent's extra DRAM bytes (None before the first valid candidate)."""
+        return None if self.replay is None else self.replay.extra_dram_bytes
+
+    def adopt(self, schedule: Schedule, source: str) -> None:
+        """Take ``schedule`` as the incumbent unconditionally (it must replay)."""
+        self.replay = replay(self.graph, schedule, self.capacity_bytes)
+        self.schedule, self.source = schedule, source
+
+    def consider(self, schedule: Schedule | None, source: str) -> None:
+        """Replace the incumbent if ``schedule`` (None: nothing) has less extra traffic."""
+        if schedule is None:
+            return
+        try:
+            result = replay(self.graph, schedule, self.capacity_bytes)
+        except InvalidSchedule as exc:
+            if self.info is not None:
+                self.info.setdefault("rejected", []).append(f"{source}: {exc}")
+            return
+        if self.replay is None or result.extra_dram_bytes < self.replay.extra_dram_bytes:
+            self.replay, self.schedule, self.source = result, schedule, source
+
+    def solution(
+        self,
+        *,
+        status: str,
+        bound: float | None,
+        gap: float | None,
+        solver: str,
+        t0: float,
+        info: dict[str, Any],
+    ) -> Solution:
+        """The incumbent as a capacity-mode :class:`Solution` (``t0``: start time, perf_counter)."""
+        assert self.replay is not None, "no valid candidate was considered"
+        return Solution(
+            status=status,
+            schedule=self.schedule,
+            replay=self.replay,
+            capacity_bytes=self.capacity_bytes,
+            objective=float(self.replay.extra_dram_bytes),
+            bound=bound,
+            gap=gap,
+            solve_s=time.perf_counter() - t0,
+            mode="capacity",
+            solver=solver,
+            info=info,
+        )

@@ -17,8 +17,11 @@ from typing import Any
 
 from archgym.simulators.scratchpad.baselines import best_baseline
 from archgym.simulators.scratchpad.graph import Graph
-from archgym.simulators.scratchpad.ilp import Solution, _check, _Model, _State, solve
-from archgym.simulators.scratchpad.replay import InvalidSchedule, Replay, Schedule, Step, replay
+from archgym.simulators.scratchpad.ilp import solve
+from archgym.simulators.scratchpad.ilp_model import IlpModel, IlpState, check_inputs
+from archgym.simulators.scratchpad.ilp_schedule import decode_steps
+from archgym.simulators.scratchpad.replay import Schedule, Step
+from archgym.simulators.scratchpad.solution import Incumbent, Solution
 from archgym.simulators.scratchpad.solvers import run
 
 __all__ = ["solve_windows"]
@@ -34,21 +37,21 @@ def _windows_pass(
     threads: int,
 ) -> tuple[Schedule | None, list[str]]:
     """Solve the windows ``order[cuts[k]:cuts[k+1]]`` in turn; None if one finds nothing."""
-    state = _State(in_dram=set(graph.unproduced()))
+    state = IlpState(in_dram=set(graph.unproduced()))
     steps: list[Step] = []
     statuses = []
     for lo, hi in itertools.pairwise(cuts):
         ops, later = order[lo:hi], order[hi:]
         live_out = {a for o in later for a in graph.op_by_name[o].inputs}
         live_out &= {a for o in ops for a in graph.op_by_name[o].outputs} | set(state.resident)
-        model = _Model(
+        model = IlpModel(
             graph,
             ops,
             capacity=capacity_bytes,
             upper=capacity_bytes,
             fixed_order=False,
             addresses=True,
-            start=_State(
+            start=IlpState(
                 dict(state.resident), set(state.in_dram), set(state.loaded_once), set(state.done)
             ),
             live_out=live_out,
@@ -57,7 +60,7 @@ def _windows_pass(
         statuses.append(out["status"])
         if out["objective"] is None:
             return None, statuses
-        steps.extend(model.steps(state))
+        steps.extend(decode_steps(model, state))
     return Schedule(tuple(steps)), statuses
 
 
@@ -91,69 +94,61 @@ def solve_windows(
     ``time_limit_s`` applies per window.
     """
     t0 = time.perf_counter()
-    _check(graph, capacity_bytes, solver)
-    if window < 1:
-        raise ValueError(f"`window` must be a positive integer, but got {window}")
-    if passes < 1:
-        raise ValueError(f"`passes` must be a positive integer, but got {passes}")
+    check_inputs(graph, capacity_bytes, solver)
+    for name, value in (("window", window), ("passes", passes)):
+        if value < 1:
+            raise ValueError(f"`{name}` must be a positive integer, but got {value}")
     base_name, base_sched, _ = best_baseline(graph, capacity_bytes)
     if order is None:
         order = base_sched.order
     elif not graph.is_topological(order):
         raise ValueError("`order` must list every op once, producers before consumers")
-    order = list(order)
-    n = len(order)
     info: dict[str, Any] = {"window": window, "windows": []}
-    best: tuple[Replay, Schedule, str] | None = None
-
-    def consider(schedule: Schedule | None, source: str) -> None:
-        nonlocal best
-        if schedule is None:
-            return
-        try:
-            result = replay(graph, schedule, capacity_bytes)
-        except InvalidSchedule:  # a seed from a different capacity or graph
-            return
-        if best is None or result.extra_dram_bytes < best[0].extra_dram_bytes:
-            best = (result, schedule, source)
-
-    for p in range(passes):
-        shift = (p * window) // passes
-        cuts = sorted({0, n, *range(shift or window, n, window)})
-        start_order = order if best is None else list(best[0].order)
-        sched, statuses = _windows_pass(
-            graph, capacity_bytes, start_order, cuts, solver, time_limit_s, threads
-        )
-        info["windows"].extend(statuses)
-        consider(sched, f"windows pass {p + 1}")
-        if best is not None:
-            info[f"pass{p + 1}_extra_dram_bytes"] = best[0].extra_dram_bytes
-    consider(base_sched, f"baseline {base_name}")
+    best = Incumbent(graph, capacity_bytes)
+    kwargs = {"solver": solver, "time_limit_s": time_limit_s, "threads": threads}
+    _passes(graph, capacity_bytes, list(order), best, info, window=window, passes=passes, **kwargs)
+    best.consider(base_sched, f"baseline {base_name}")
     for k, seed in enumerate(seeds):
-        consider(seed, f"seed {k}")
-    if refine_time_limit_s and best[0].extra_dram_bytes > 0:
+        best.consider(seed, f"seed {k}")
+    if refine_time_limit_s and best.extra_dram_bytes > 0:
         refined = solve(
             graph,
             capacity_bytes,
-            order=list(best[0].order),
+            order=list(best.replay.order),
             solver=solver,
             time_limit_s=refine_time_limit_s,
             fallback=False,
             threads=threads,
         )
         info["refine_status"] = refined.status
-        consider(refined.schedule, "fixed-order refinement")
-    result, schedule, info["source"] = best
-    return Solution(
-        status="feasible",
-        schedule=schedule,
-        replay=result,
-        capacity_bytes=capacity_bytes,
-        objective=float(result.extra_dram_bytes),
-        bound=None,
-        gap=None,
-        solve_s=time.perf_counter() - t0,
-        mode="capacity",
-        solver=solver,
-        info=info,
-    )
+        best.consider(refined.schedule, "fixed-order refinement")
+    info["source"] = best.source
+    return best.solution(status="feasible", bound=None, gap=None, solver=solver, t0=t0, info=info)
+
+
+def _passes(
+    graph: Graph,
+    capacity_bytes: int,
+    order: list[str],
+    best: Incumbent,
+    info: dict[str, Any],
+    *,
+    window: int,
+    passes: int,
+    solver: str,
+    time_limit_s: float | None,
+    threads: int,
+) -> None:
+    """The window passes of :func:`solve_windows`, each from the best order so far."""
+    n = len(order)
+    for p in range(passes):
+        shift = (p * window) // passes
+        cuts = sorted({0, n, *range(shift or window, n, window)})
+        start_order = order if best.replay is None else list(best.replay.order)
+        sched, statuses = _windows_pass(
+            graph, capacity_bytes, start_order, cuts, solver, time_limit_s, threads
+        )
+        info["windows"].extend(statuses)
+        best.consider(sched, f"windows pass {p + 1}")
+        if best.replay is not None:
+            info[f"pass{p + 1}_extra_dram_bytes"] = best.extra_dram_bytes

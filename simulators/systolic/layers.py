@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from archgym.simulators.shapes import GemmShape
 
 __all__ = ["ConvLayer", "GemmLayer", "Layer", "LayerTable", "layer_table"]
 
@@ -171,6 +172,15 @@ class GemmLayer:
         _check_macs(self, self.M * self.N * self.K)
 
     groups = 1
+
+    @classmethod
+    def from_gemm(cls, gemm: GemmShape) -> GemmLayer:
+        """One run of ``gemm`` (its ``count`` is the caller's to repeat or weigh)."""
+        return cls(gemm.m, gemm.n, gemm.k, name=gemm.name)
+
+    def to_gemm(self, count: int = 1) -> GemmShape:
+        """This layer as the project's GEMM type, run ``count`` times."""
+        return GemmShape(self.name, int(self.M), int(self.N), int(self.K), count)
 
     def gemm_shape(self, scalesim: bool = False) -> tuple[int, int, int]:
         """(M, N, K) (``scalesim`` is accepted for symmetry with :class:`ConvLayer`)."""

@@ -22,23 +22,11 @@ def test_env_and_cli_agree_on_every_built_in_graph(name: str, method: str) -> No
 
 
 def _tiny_onnx(path) -> None:
-    import numpy as np
-    from onnx import TensorProto, helper, numpy_helper, save
+    from onnx import save
 
-    w = numpy_helper.from_array(np.zeros((8, 3, 3, 3), dtype=np.float32), "w")
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c"], ["r"], name="relu"),
-        helper.make_node("Add", ["r", "c"], ["y"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
-        initializer=[w],
-    )
-    save(helper.make_model(graph), str(path))
+    from .workloads.onnx_models import conv_relu_add
+
+    save(conv_relu_add(), str(path))
 
 
 @pytest.mark.parametrize("mode", [[], ["--activations-only"]])

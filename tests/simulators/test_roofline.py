@@ -31,6 +31,15 @@ def test_hand_computed_compute_bound_case():
     assert m["energy_pj"] == pytest.approx(energy)
 
 
+def test_gemm_shapes_equal_their_rows():
+    from archgym.simulators.shapes import GemmShape
+
+    cfg = RooflineConfig(rows=16, cols=16, clock_mhz=1000, buffer_kib=64, dram_gbps=10)
+    shapes = [GemmShape("a", 64, 32, 128, count=3), GemmShape("b", 7, 300, 9)]
+    rows = [(64, 32, 128, 3), (7, 300, 9, 1)]
+    assert simulate_gemms(cfg, shapes) == simulate_gemms(cfg, rows)
+
+
 def test_memory_bound_case_follows_bandwidth():
     cfg = RooflineConfig(rows=16, cols=16, clock_mhz=1000, buffer_kib=1024, dram_gbps=1.0)
     m = simulate_gemms(cfg, [(64, 64, 64, 1)])

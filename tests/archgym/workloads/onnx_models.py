@@ -30,6 +30,16 @@ def model(nodes, inputs, outputs, inits=(), opset: int = 17, ms: bool = False) -
     return helper.make_model(graph, opset_imports=opsets)
 
 
+def conv_relu_add() -> onnx.ModelProto:
+    """Conv (8 filters of 3x3, padding 1) -> Relu -> Add(relu, conv) on a 1x3x8x8 input."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Add", ["r", "c"], ["y"]),
+    ]
+    return model(nodes, [("x", [1, 3, 8, 8])], [("y", [1, 8, 8, 8])], [weight("w", 8, 3, 3, 3)])
+
+
 def small_cnn() -> tuple[onnx.ModelProto, int]:
     """A CNN with strides, asymmetric padding, groups, a depthwise conv with multiplier 2, a
     1x1 conv, Gemm and MatMul heads; returns the model and its MACs counted by hand."""

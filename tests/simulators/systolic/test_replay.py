@@ -22,7 +22,7 @@ from archgym.simulators.systolic.replay import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .test_systolic_scalesim import _replay
+from .test_scalesim import _replay
 
 
 @settings(max_examples=80, deadline=None)

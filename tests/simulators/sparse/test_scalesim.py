@@ -17,7 +17,7 @@ from archgym.simulators.sparse import (
 )
 from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REFS = ROOT / "tests" / "data" / "sparse" / "scalesim_sparse.csv"
 
 

@@ -32,7 +32,7 @@ from archgym.simulators.systolic.refcases import case_config, case_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .test_systolic_scalesim import _cases, _replay
+from .test_scalesim import _cases, _replay
 
 
 def _vectorised(config, layers):

@@ -39,7 +39,7 @@ from archgym.simulators.systolic.replay import (
 )
 from archgym.simulators.systolic.scalar import _calc_capacity
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "scalesim"
+DATA = Path(__file__).resolve().parents[2] / "data" / "scalesim"
 
 
 def _read(name: str) -> list[dict[str, str]]:

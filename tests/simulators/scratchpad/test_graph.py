@@ -89,11 +89,13 @@ def test_bad_graphs_give_clear_errors(mutate, message: str) -> None:
 
 
 def test_load_errors_name_the_file(tmp_path) -> None:
-    with pytest.raises(ValueError, match="does not exist"):
+    from archgym.simulators.common import UserError
+
+    with pytest.raises(UserError, match=r"nope\.json: no such file"):
         Graph.load(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
+    bad.write_text("{\n not json")
+    with pytest.raises(UserError, match=r"bad\.json:2: not valid JSON"):
         Graph.load(bad)
 
 
@@ -127,22 +129,10 @@ def test_constructor_validates_types() -> None:
 
 def test_from_onnx_on_a_graph_built_with_onnx_helper() -> None:
     from archgym.simulators.scratchpad.graph import from_onnx
-    from onnx import TensorProto, helper, numpy_helper  # onnx is in the test extras
 
-    w = numpy_helper.from_array(np.zeros((8, 3, 3, 3), dtype=np.float32), "w")
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c"], ["r"], name="relu"),
-        helper.make_node("Add", ["r", "c"], ["y"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
-        initializer=[w],
-    )
-    g = from_onnx(helper.make_model(graph), bytes_per_element=1)
+    from ...archgym.workloads.onnx_models import conv_relu_add  # onnx is in the test extras
+
+    g = from_onnx(conv_relu_add(), bytes_per_element=1)
     assert [op.name for op in g.ops] == ["conv", "relu", "Add_2"]
     assert g.size("x") == 3 * 64 and g.size("w") == 8 * 27 and g.size("c") == 8 * 64
     assert g.inputs == ("x",) and g.outputs == ("y",)

@@ -20,7 +20,7 @@ from archgym.simulators.systolic.layers import ConvLayer, GemmLayer
 from archgym.simulators.systolic.refcases import case_config, case_layer
 from archgym.simulators.systolic.replay_user import demand_matrices, scalesim_user_analyze
 
-from .test_systolic_scalesim import _data
+from .test_scalesim import _data
 
 FIELDS = (  # (replay key, report, column)
     ("stall_cycles", "compute", "Stall Cycles"),
@@ -166,7 +166,7 @@ def test_check_script_smoke():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "experiments/systolic/check_replay_user.py"
+    script = Path(__file__).resolve().parents[3] / "experiments/systolic/check_replay_user.py"
     proc = subprocess.run(
         [sys.executable, str(script), "--limit", "3"], capture_output=True, text=True, timeout=120
     )

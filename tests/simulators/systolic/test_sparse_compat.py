@@ -22,7 +22,7 @@ from archgym.simulators.systolic.sparse_compat import (
 
 from archgym.commands.systolic import register
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data" / "sparse"
 
 

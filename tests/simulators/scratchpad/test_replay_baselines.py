@@ -230,7 +230,9 @@ def test_baselines_do_not_depend_on_the_hash_seed() -> None:
     outs = set()
     for seed in ("1", "2", "3"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        root = os.path.dirname(
+            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        )
         run = subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=root
         )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ENV = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
 
 

@@ -22,7 +22,7 @@ from archgym.simulators.gpu.model import SMALL_M, access_bytes, library_candidat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MODEL = GemmModel("h100-sxm")
 
 

@@ -16,7 +16,7 @@ from archgym.simulators.gpu.kinds import predict_kernel_us
 from archgym.simulators.gpu.quant import weight_bytes
 from archgym.simulators.gpu.sparse import load_constants
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "experiments" / "sparse" / "fit_sparse_gpu.py"
 CB = 2.0**33
 

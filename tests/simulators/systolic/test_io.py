@@ -183,7 +183,7 @@ def test_reports_use_scalesim_columns(tmp_path):
     paths = write_reports(tmp_path, config, layers, analyze(config, layers))
     for path, ref in zip(paths, ("compute.csv", "bandwidth.csv", "detailed.csv"), strict=True):
         header = path.read_text().splitlines()[0]
-        with open(Path(__file__).parents[1] / "data" / "scalesim" / ref) as f:
+        with open(Path(__file__).parents[2] / "data" / "scalesim" / ref) as f:
             ref_header = next(csv.reader(f))[1:]  # drop our `case` column
         assert header == ", ".join(ref_header) + ","
         rows = path.read_text().splitlines()[1:]
