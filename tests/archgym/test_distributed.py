@@ -45,7 +45,7 @@ def records(path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_dask_run_with_killed_worker_equals_local_run(tmp_path):
+def test_dask_run_with_killed_worker_equals_local_run(tmp_path, caplog):
     from dask.distributed import Client, LocalCluster
 
     exp = parse_experiment(EXP)
@@ -72,6 +72,8 @@ def test_dask_run_with_killed_worker_equals_local_run(tmp_path):
             exp, tmp_path / "dask", client=client, show_progress=False, progress=kill_after_some
         )
         assert killed.is_set()
+        # The run whose worker died was restarted from its written records.
+        assert any("restarting it from its written records" in m for m in caplog.messages)
         # The nanny restarts the killed process; the old worker is gone from the cluster.
         assert victim_addr not in client.scheduler_info()["workers"] or (
             client.run(os.getpid).get(victim_addr) != victim_pid
@@ -82,6 +84,24 @@ def test_dask_run_with_killed_worker_equals_local_run(tmp_path):
 
     dask = records(out)
     assert len(dask) == len(exp.runs()) * exp.budget
+    pd.testing.assert_frame_equal(dask, local)
+
+
+@pytest.mark.slow
+def test_dask_evaluator_keeps_the_loop_here_and_equals_a_local_run(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    from archgym.distributed import DaskEvaluator
+    from archgym.experiment import execute_run
+
+    exp = parse_experiment(EXP)
+    local = records(run_experiment(exp, tmp_path / "local", workers=1, show_progress=False))
+    cluster = LocalCluster(n_workers=2, processes=False, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        for run in exp.runs():
+            evaluator = DaskEvaluator(client, run.env.id, run.env.kwargs)
+            execute_run(run, tmp_path / "d" / "dataset", evaluate_many=evaluator)
+    dask = records(tmp_path / "d" / "dataset")
     pd.testing.assert_frame_equal(dask, local)
 
 
