@@ -202,7 +202,7 @@ class _Placement:
 
     def take(self) -> str | None:
         with self.lock:
-            workers = list(self.client.scheduler_info().get("workers", {}))
+            workers = list(self.client.nthreads())
             if not workers:
                 return None
             addr = min(workers, key=lambda w: (self.held.get(w, 0), w))
@@ -329,16 +329,21 @@ def local_cluster(n_workers: int) -> Any:
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which turns off glibc's
     adaptive mmap threshold: every batch's NumPy arrays are then mapped and unmapped afresh,
     and a worker evaluated batches with 2.5x the page faults and about 1.4x the CPU time of this
-    process (measured on the systolic env). Workers started here keep glibc's defaults; start
-    remote workers with ``dask worker --no-nanny`` (or that variable unset) for the same.
+    process (measured on the systolic env). Workers started here keep glibc's defaults (start
+    remote workers with ``dask worker --no-nanny``, or that variable unset, for the same) and
+    run without Dask's statistical profiler (there is no dashboard to show it).
     """
     import dask
     from dask.distributed import LocalCluster
 
     from archgym.experiment.executors import single_threaded_children
 
-    trim = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-    with single_threaded_children(), dask.config.set({trim: None}):
+    settings = {
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+        # The statistical profiler samples every thread's stack each 10 ms; no dashboard here.
+        "distributed.worker.profile.enabled": False,
+    }
+    with single_threaded_children(), dask.config.set(settings):
         return LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
         )

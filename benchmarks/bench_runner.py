@@ -24,6 +24,7 @@ the wall time is stretched by other load.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -169,6 +170,19 @@ def main(argv: list[str] | None = None) -> None:
     print("(resume row: its time as a share of the 1-worker run; raw model's CPU scaled to n)")
 
 
+def _proc_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by running processes ``pids`` (Linux /proc;
+    NaN elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _dask_rows(exp, tmp: Path, n: int) -> list[tuple[str, int, float, float]]:
     try:
         from dask.distributed import Client
@@ -184,14 +198,18 @@ def _dask_rows(exp, tmp: Path, n: int) -> list[tuple[str, int, float, float]]:
         client = Client(cluster)
         client.wait_for_workers(workers)
         startup = time.perf_counter() - start
+        pids = list(client.run(os.getpid).values())
         try:
+            own, kids = cpu_seconds(), _proc_cpu(pids)
             seconds = timed_run(exp, tmp / f"dask{workers}", executor=DaskExecutor(client))
+            run_cpu = cpu_seconds() - own + _proc_cpu(pids) - kids
         finally:
             client.close()
             cluster.close()
         cpu = cpu_seconds() - cpu
         rows.append((f"Dask LocalCluster start-up ({workers} worker{plural})", 0, startup, 0.0))
         rows.append((f"Dask, {workers} worker{plural}", n, seconds, cpu))
+        rows.append(("  the same run without start-up and shut-down", n, seconds, run_cpu))
     return rows
 
 
