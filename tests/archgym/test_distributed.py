@@ -88,6 +88,26 @@ def test_dask_run_with_killed_worker_equals_local_run(tmp_path, caplog):
 
 
 @pytest.mark.slow
+def test_dask_runs_grow_and_resume_like_local_runs(tmp_path):
+    """A Dask run grown from budget 24 to 48 (each run's actor replays its 24 written records)
+    equals a local run of 48; a second call skips every finished run."""
+    from dask.distributed import Client, LocalCluster
+
+    exp = parse_experiment(EXP)
+    small = parse_experiment(EXP.replace("budget = 48", "budget = 24"))
+    local = records(run_experiment(exp, tmp_path / "local", workers=1, show_progress=False))
+    cluster = LocalCluster(n_workers=2, processes=False, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        run_with_dask(small, tmp_path / "d", client=client, show_progress=False)
+        assert len(records(tmp_path / "d")) == len(exp.runs()) * 24
+        out = run_with_dask(exp, tmp_path / "d", client=client, show_progress=False)
+        seen = []
+        run_with_dask(exp, tmp_path / "d", client=client, show_progress=False, progress=seen.append)
+        assert seen == []  # finished runs are skipped
+    pd.testing.assert_frame_equal(records(out), local)
+
+
+@pytest.mark.slow
 def test_dask_evaluator_keeps_the_loop_here_and_equals_a_local_run(tmp_path):
     from dask.distributed import Client, LocalCluster
 
