@@ -239,6 +239,8 @@ def _drive_one(
         recorded = read_run(run_dir)
         addr = placement.take()
         try:
+            # A preferred worker, not a requirement: it may die before the actor starts.
+            where = {"workers": [addr], "allow_other_workers": True} if addr else {}
             actor = client.submit(
                 RunActor,
                 run,
@@ -246,9 +248,8 @@ def _drive_one(
                 status["agent_budget"],
                 recorded if len(recorded) else None,
                 actor=True,
-                workers=[addr] if addr else None,
-                allow_other_workers=True,
                 pure=False,
+                **where,
             ).result()
             write_status(run_dir, {**status, "finished": False})
             call = actor.advance(flush_every)
