@@ -390,7 +390,7 @@ def run_with_dask(
     max_concurrent_runs: int | None = None,
     connect_timeout_s: float = 20.0,
 ) -> Path:
-    """Run ``experiment`` into ``out`` with evaluations on a Dask cluster; returns the dataset.
+    """Run ``experiment`` into ``out`` with its runs on a Dask cluster; returns the dataset.
 
     Give one of ``scheduler`` (``"tcp://HOST:8786"``), ``local_workers`` (start a LocalCluster
     of that many single-threaded processes, closed at the end) or ``client`` (an existing
