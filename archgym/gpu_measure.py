@@ -126,10 +126,70 @@ def random_shapes(count: int, seed: int, family: str = "random") -> list[Shape]:
     return out
 
 
+def _log_uniform(rng: random.Random, lo: int, hi: int, step: int = 1) -> int:
+    v = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    return max(lo, step * round(v / step))
+
+
+def _odd(rng: random.Random, lo: int, hi: int) -> int:
+    """A log-uniform size that is not a multiple of 2 (2-byte aligned rows at most)."""
+    return _log_uniform(rng, lo, hi) | 1
+
+
+# Classes of the stratified draw: name -> (m, n, k) sampler; counts in ``class_shapes``.
+_CLASSES: dict[str, Callable[[random.Random], tuple[int, int, int]]] = {
+    "aligned": lambda r: tuple(_log_uniform(r, 256, 8192, 64) for _ in range(3)),
+    "unaligned": lambda r: (_odd(r, 128, 8192), _odd(r, 128, 8192), _odd(r, 128, 8192)),
+    "unaligned4": lambda r: tuple(_log_uniform(r, 128, 8192, 2) | 2 for _ in range(3)),
+    "gemv-m1": lambda r: (1, _log_uniform(r, 1024, 32768, 64), _log_uniform(r, 1024, 16384, 64)),
+    "gemv-n1": lambda r: (_log_uniform(r, 1024, 32768, 64), 1, _log_uniform(r, 1024, 16384, 64)),
+    "small-m": lambda r: (
+        _log_uniform(r, 2, 32),
+        _log_uniform(r, 512, 16384, 64),
+        _log_uniform(r, 512, 16384, 64),
+    ),
+    "tiny": lambda r: tuple(_log_uniform(r, 16, 256) for _ in range(3)),
+    "huge": lambda r: tuple(_log_uniform(r, 8192, 16384, 256) for _ in range(3)),
+}
+_CLASS_COUNTS = {
+    "aligned": 6,
+    "unaligned": 5,
+    "unaligned4": 3,
+    "gemv-m1": 3,
+    "gemv-n1": 3,
+    "small-m": 4,
+    "tiny": 4,
+    "huge": 2,
+}
+
+
+def class_shapes(seed: int) -> list[Shape]:
+    """A stratified seeded draw: a few shapes of every class (family ``classes:<seed>:<class>``).
+
+    Classes: 64-aligned, odd (2-byte aligned), even but not 8-aligned, GEMV m = 1 and n = 1,
+    small m (2-32), tiny (all dims 16-256) and huge (8192-16384, power-limited).
+    """
+    rng = random.Random(seed + 2_000_029)
+    out: list[Shape] = []
+    for name, count in _CLASS_COUNTS.items():
+        drawn = 0
+        while drawn < count:
+            m, n, k = _CLASSES[name](rng)
+            if 2.0 * m * n * k > MAX_FLOP:
+                continue
+            fam = f"classes:{seed}:{name}"
+            out.append((fam, f"{fam}.{drawn}", m, n, k))
+            drawn += 1
+    return out
+
+
 def standard_shapes(set_name: str = "train", seed: int = 0, count: int = 30) -> list[Shape]:
-    """The campaign's shape set: anchors + a seeded draw (``train``) or a fresh draw only."""
+    """The campaign's shape set: anchors + a seeded draw (``train``), a fresh draw only
+    (``prospective``) or a stratified fresh draw of every shape class (``classes``)."""
     if set_name == "prospective":
         return random_shapes(count, seed + 1_000_003, family=f"prospective:{seed}")
+    if set_name == "classes":
+        return class_shapes(seed)
     return anchor_shapes() + random_shapes(count, seed)
 
 
@@ -200,11 +260,17 @@ def rel_err(torch: Any, out: Any, ref: Any) -> float:
     return float(torch.linalg.norm(out - ref) / torch.linalg.norm(ref).clamp_min(1e-30))
 
 
-def bench(fn: Callable[[], Any], rep_ms: float = REP_MS) -> tuple[float, float, float]:
-    """(p20, median, p80) in microseconds of ``fn`` by do_bench (L2 flushed)."""
+def bench(
+    fn: Callable[[], Any], rep_ms: float = REP_MS, warmup_ms: float = WARMUP_MS
+) -> tuple[float, float, float]:
+    """(p20, median, p80) in microseconds of ``fn`` by do_bench (L2 flushed before each run).
+
+    The one timing helper of every GEMM campaign script (``experiments/gpu/*.py`` load this
+    module by path); ``rep_ms`` / ``warmup_ms``: milliseconds of repetitions and warm-up.
+    """
     from triton.testing import do_bench
 
-    q = do_bench(fn, warmup=WARMUP_MS, rep=rep_ms, quantiles=[0.2, 0.5, 0.8])
+    q = do_bench(fn, warmup=warmup_ms, rep=rep_ms, quantiles=[0.2, 0.5, 0.8])
     p20, med, p80 = (float(v) * 1e3 for v in q)
     return p20, med, p80
 
@@ -329,7 +395,7 @@ def add_measure_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "measure", help="time the standard dense GEMM shape set on the local GPU"
     )
     p.add_argument("-o", "--out", required=True, help="CSV file to write (appended if it exists)")
-    p.add_argument("--set", default="train", choices=("train", "prospective"))
+    p.add_argument("--set", default="train", choices=("train", "prospective", "classes"))
     p.add_argument("--seed", type=int, default=0, help="seed of the random shape draw")
     p.add_argument("--dtypes", default=",".join(DENSE_DTYPES), help="comma-separated")
     p.add_argument("--quick", action="store_true", help="anchors only, bf16 and fp16")

@@ -61,7 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v = sub.add_parser("validate", help="model vs measurements, next to roofline and learned")
     v.add_argument("--device", default="h100-sxm", help="h100-sxm (default) or h200-sxm")
     v.add_argument("--csv", help="validate every row of this CSV against the frozen model")
-    v.add_argument("--few-shot", type=int, help="calibrate from N kernels, report the rest")
+    v.add_argument(
+        "--few-shot",
+        type=int,
+        help="calibrate from N training kernels, report held-out rows (or the --csv rows)",
+    )
     v.add_argument("--no-baseline", action="store_true", help="skip the learned baseline")
     v.add_argument(
         "--refit", action="store_true", help="refit the constants on the training families"
@@ -212,7 +216,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if not Path(args.csv).is_file():
             raise UserError(f"{args.csv}: no such file")
         try:
-            report = val.csv_report(args.csv, device, baseline=baseline)
+            report = val.csv_report(args.csv, device, baseline=baseline, few_shot=args.few_shot)
         except ValueError as exc:
             raise UserError(str(exc)) from None
     elif args.few_shot:

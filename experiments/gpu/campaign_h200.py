@@ -113,7 +113,15 @@ def sparse_shapes(set_name: str, seed: int, quick: bool) -> list[tuple]:
     return out[:6] + out[-4:] if quick else out
 
 
-def tile_shapes(quick: bool) -> list[tuple]:
+def tile_shapes(quick: bool, set_name: str = "train", seed: int = 0) -> list[tuple]:
+    """Triton tile shapes: fixed ones, or (set ``classes``) eight fresh seeded draws."""
+    if set_name == "classes":
+        rng = random.Random(seed + 3_000_017)
+        out = []
+        for i in range(8):
+            m, n, k = (64 * round(math.exp(rng.uniform(math.log(8), math.log(128)))) for _ in "mnk")
+            out.append((f"tiles:{seed}", f"tile.s{seed}.{i}.{m}x{n}x{k}", m, n, k))
+        return out[:2] if quick else out
     shapes = [("square", f"square{s}", s, s, s) for s in (512, 1024, 2048, 4096, 8192)]
     for tokens in (16, 64, 256, 1024, 4096):
         for proj in ("qkv", "down") if tokens in (256, 4096) else ("up",):
@@ -412,11 +420,13 @@ def part_quant(torch, out: Path, set_name: str, seed: int, quick: bool, budget_s
         torch.cuda.empty_cache()
 
 
-def part_tiles(torch, out: Path, set_name: str, quick: bool, budget_s: float) -> None:
+def part_tiles(
+    torch, out: Path, set_name: str, quick: bool, budget_s: float, seed: int = 0
+) -> None:
     tg = _load("triton_gemm", HERE / "triton_gemm.py")
     wr = Writer(out / "h200_triton_tiles.csv")
     t0 = time.monotonic()
-    shapes, configs = tile_shapes(quick), tile_configs(quick)
+    shapes, configs = tile_shapes(quick, set_name, seed), tile_configs(quick)
     for i, (family, source, m, n, k) in enumerate(shapes):
         if time.monotonic() - t0 > budget_s:
             print(f"tiles: budget reached at shape {i}", flush=True)
@@ -471,7 +481,7 @@ def summary(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.environ.get("OUT", "runs/h200"))
-    p.add_argument("--set", default="train", choices=("train", "prospective"))
+    p.add_argument("--set", default="train", choices=("train", "prospective", "classes"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--part", default="all", help="dense|sparse|quant|tiles|all (comma list)")
     p.add_argument("--quick", action="store_true", help="a few points of each part")
@@ -488,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dense: {len(shapes)} shapes, {len(dense_points)} points")
         print(f"sparse: {len(sparse_shapes(args.set, args.seed, args.quick))} shapes x 4 dtypes")
         print(
-            f"tiles: {len(tile_shapes(args.quick))} shapes x {len(tile_configs(args.quick))} configs"
+            f"tiles: {len(tile_shapes(args.quick, args.set, args.seed))} shapes x "
+            f"{len(tile_configs(args.quick))} configs"
         )
         print(f"quant: {len(QUANT_LAYERS)} layers x {len(BATCHES)} batches")
         return 0
@@ -519,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         elif part == "quant":
             part_quant(torch, out, args.set, args.seed, args.quick, args.budget_s)
         elif part == "tiles":
-            part_tiles(torch, out, args.set, args.quick, args.budget_s)
+            part_tiles(torch, out, args.set, args.quick, args.budget_s, args.seed)
         else:
             print(f"unknown part {part!r}", file=sys.stderr)
             return 2

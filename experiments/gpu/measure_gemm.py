@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +37,26 @@ from shapes import (
     triton_shapes,
 )
 
+HERE = Path(__file__).resolve().parent
+
+
+def _load_gpu_measure():
+    """``archgym/gpu_measure.py``, the one timing method, loaded by path (no install needed)."""
+    for path in (HERE / "gpu_measure.py", HERE.parents[1] / "archgym" / "gpu_measure.py"):
+        if path.exists():
+            spec = importlib.util.spec_from_file_location("gpu_measure", path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules["gpu_measure"] = mod
+            spec.loader.exec_module(mod)
+            return mod
+    raise FileNotFoundError("gpu_measure.py not found next to this script or in archgym/")
+
+
+gm = _load_gpu_measure()
 DENSE_DTYPES = ("bf16", "fp16", "fp32", "fp8", "int8")
+# Storage orders this script uses (A, B): fp8 (torch._scaled_mm) needs a column-major B and
+# int8 (torch._int_mm) was given w.t(); the rest are row-major (torch.mm on contiguous tensors).
+MEASURED_LAYOUT = {"fp8": ("row", "col"), "int8": ("row", "col")}
 SPARSE_DTYPES = ("bf16", "fp16")
 COLUMNS = [
     "family",
@@ -117,106 +136,16 @@ def done_keys(paths: list[Path]) -> set[tuple]:
 
 
 def metadata(torch, triton) -> dict:
-    props = torch.cuda.get_device_properties(0)
-    query = "name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,"
-    query += "temperature.gpu,pstate"
-    try:
-        smi = subprocess.run(
-            ["nvidia-smi", f"--query-gpu={query}", "--format=csv"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError) as exc:
-        smi = f"nvidia-smi failed: {exc}"
-    return {
-        "gpu": props.name,
-        "sm_count": props.multi_processor_count,
-        "l2_bytes": getattr(props, "L2_cache_size", None),
-        "total_memory_bytes": props.total_memory,
-        "compute_capability": f"{props.major}.{props.minor}",
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cublas_lt_available": True,
-        "cusparselt": str(
-            getattr(torch.backends, "cusparselt", None) and torch.backends.cusparselt.version()
-        ),
-        "triton": triton.__version__,
-        "python": sys.version.split()[0],
-        "nvidia_smi": smi,
-        "warmup_ms": WARMUP_MS,
-        "rep_ms": REP_MS,
-        "timing": "triton.testing.do_bench, median, L2 flushed, CUDA events",
-        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-
-
-class Clock:
-    """SM clock through NVML (cheap enough to read after every point)."""
-
-    def __init__(self):
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            self._nvml = pynvml
-            self._handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-        except Exception:  # NVML missing: record an empty clock rather than stop the campaign
-            self._nvml = None
-
-    def sm_mhz(self) -> str:
-        if self._nvml is None:
-            return ""
-        return str(self._nvml.nvmlDeviceGetClockInfo(self._handle, self._nvml.NVML_CLOCK_SM))
-
-
-def rel_err(torch, out, ref) -> float:
-    out = out.float()
-    return float(torch.linalg.norm(out - ref) / torch.linalg.norm(ref).clamp_min(1e-30))
+    """``gpu_measure.gpu_metadata`` plus this script's timing settings."""
+    meta = gm.gpu_metadata(torch, triton)
+    meta.update(warmup_ms=WARMUP_MS, rep_ms=REP_MS)
+    return meta
 
 
 def make_dense(torch, shape: Shape, dtype: str):
-    """Return (fn, check) for one dense library GEMM: fn runs it, check returns rel_err."""
-    m, n, k = shape.m, shape.n, shape.k
-    dev = "cuda"
-    if dtype in ("bf16", "fp16", "fp32"):
-        tdt = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
-        a = torch.randn(m, k, device=dev, dtype=tdt)
-        b = torch.randn(k, n, device=dev, dtype=tdt)
-
-        def fn():
-            return torch.mm(a, b)
-
-        def check():
-            return rel_err(torch, fn(), a.float() @ b.float())
-
-        return fn, check
-    if dtype == "fp8":
-        a = torch.randn(m, k, device=dev).to(torch.float8_e4m3fn)
-        # cuBLASLt fp8 wants the second operand column-major: a transposed row-major [n, k].
-        b = torch.randn(n, k, device=dev).to(torch.float8_e4m3fn).t()
-        one = torch.ones((), device=dev)
-
-        def fn():
-            return torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
-
-        def check():
-            return rel_err(torch, fn(), a.float() @ b.float())
-
-        return fn, check
-    if dtype == "int8":
-        a = torch.randint(-127, 128, (m, k), device=dev, dtype=torch.int8)
-        b = torch.randint(-127, 128, (n, k), device=dev, dtype=torch.int8).t()
-
-        def fn():
-            return torch._int_mm(a, b)
-
-        def check():
-            ref = a.double() @ b.double()
-            return float(torch.linalg.norm(fn().double() - ref) / torch.linalg.norm(ref))
-
-        return fn, check
-    raise ValueError(dtype)
+    """(fn, check) of one dense library GEMM in this script's layouts (``MEASURED_LAYOUT``)."""
+    a_major, b_major = MEASURED_LAYOUT.get(dtype, ("row", "row"))
+    return gm.make_dense(torch, shape.m, shape.n, shape.k, dtype, a_major, b_major)
 
 
 def make_sparse(torch, shape: Shape, dtype: str):
@@ -231,20 +160,13 @@ def make_sparse(torch, shape: Shape, dtype: str):
     x = torch.randn(m, k, device="cuda", dtype=tdt)
     xt = x.t().contiguous()
 
-    def call():
-        return torch.mm(ws, xt)
-
-    call()  # warm the handle and plan outside capture
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = call()
+    replay, out = gm.graphed(torch, lambda: torch.mm(ws, xt))
 
     def check():
-        graph.replay()
-        return rel_err(torch, out, (w.float() @ xt.float()))
+        replay()
+        return gm.rel_err(torch, out, (w.float() @ xt.float()))
 
-    return graph.replay, check
+    return replay, check
 
 
 def make_triton(torch, shape: Shape, cfg):
@@ -258,7 +180,7 @@ def make_triton(torch, shape: Shape, cfg):
         return triton_matmul(a, b, c, *cfg)
 
     def check():
-        return rel_err(torch, fn(), a.float() @ b.float())
+        return gm.rel_err(torch, fn(), a.float() @ b.float())
 
     return fn, check
 
@@ -269,6 +191,52 @@ def ceilings(torch, do_bench) -> dict:
     dst = torch.empty_like(src)
     ms = do_bench(lambda: dst.copy_(src), warmup=WARMUP_MS, rep=REP_MS, return_mode="median")
     return {"copy_bytes_per_s": 2 * src.numel() * 4 / (ms * 1e-3)}
+
+
+def measure_point(torch, clock, shape: Shape, dtype: str, kind: str, backend: str, cfg) -> dict:
+    """One CSV row: the point's median and 20/80 % quantiles (us), or the library's refusal."""
+    row = {c: "" for c in COLUMNS}
+    row.update(
+        family=shape.family,
+        source=shape.source,
+        m=shape.m,
+        n=shape.n,
+        k=shape.k,
+        dtype=dtype,
+        kind=kind,
+        backend=backend,
+    )
+    if cfg:
+        row.update(
+            zip(
+                ("block_m", "block_n", "block_k", "num_warps", "num_stages"),
+                cfg,
+                strict=False,
+            )
+        )
+    try:
+        if backend == "cublas":
+            fn, check = make_dense(torch, shape, dtype)
+        elif backend == "cusparselt":
+            fn, check = make_sparse(torch, shape, dtype)
+        else:
+            fn, check = make_triton(torch, shape, cfg)
+        err = check()
+        torch.cuda.synchronize()
+        p20, med, p80 = gm.bench(fn, rep_ms=REP_MS, warmup_ms=WARMUP_MS)
+        row.update(
+            time_us=f"{med:.3f}",
+            p20_us=f"{p20:.3f}",
+            p80_us=f"{p80:.3f}",
+            tflops=f"{2 * shape.m * shape.n * shape.k / med / 1e6:.2f}",
+            rel_err=f"{err:.2e}",
+            sm_clock_mhz=clock.sm_mhz(),
+            status="ok",
+        )
+    except Exception as exc:  # an unsupported shape is data (status), not a stop
+        row.update(status=gm.error_status(exc))
+        torch.cuda.synchronize()
+    return row
 
 
 def measure(args) -> int:
@@ -284,7 +252,7 @@ def measure(args) -> int:
     meta = metadata(torch, triton)
     (out_dir / f"meta_{args.tag}.json").write_text(json.dumps(meta, indent=2))
     print(json.dumps(meta, indent=1), flush=True)
-    clock = Clock()
+    clock = gm.Clock()
     parts = args.parts.split(",")
     if "ceilings" in parts:
         meta["ceilings"] = ceilings(torch, do_bench)
@@ -303,49 +271,7 @@ def measure(args) -> int:
             if time.monotonic() - t_start > args.budget_s:
                 print(f"budget reached after {i} points; rerun with --resume", flush=True)
                 break
-            row = {c: "" for c in COLUMNS}
-            row.update(
-                family=shape.family,
-                source=shape.source,
-                m=shape.m,
-                n=shape.n,
-                k=shape.k,
-                dtype=dtype,
-                kind=kind,
-                backend=backend,
-            )
-            if cfg:
-                row.update(
-                    zip(
-                        ("block_m", "block_n", "block_k", "num_warps", "num_stages"),
-                        cfg,
-                        strict=False,
-                    )
-                )
-            try:
-                if backend == "cublas":
-                    fn, check = make_dense(torch, shape, dtype)
-                elif backend == "cusparselt":
-                    fn, check = make_sparse(torch, shape, dtype)
-                else:
-                    fn, check = make_triton(torch, shape, cfg)
-                err = check()
-                torch.cuda.synchronize()
-                q = do_bench(fn, warmup=WARMUP_MS, rep=REP_MS, quantiles=[0.2, 0.5, 0.8])
-                p20, med, p80 = (float(v) * 1e3 for v in q)
-                row.update(
-                    time_us=f"{med:.3f}",
-                    p20_us=f"{p20:.3f}",
-                    p80_us=f"{p80:.3f}",
-                    tflops=f"{2 * shape.m * shape.n * shape.k / med / 1e6:.2f}",
-                    rel_err=f"{err:.2e}",
-                    sm_clock_mhz=clock.sm_mhz(),
-                    status="ok",
-                )
-            except Exception as exc:  # an unsupported shape is data (status), not a stop
-                msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
-                row.update(status="skipped: " + msg.replace(",", ";"))
-                torch.cuda.synchronize()
+            row = measure_point(torch, clock, shape, dtype, kind, backend, cfg)
             counts[row["status"][:40]] = counts.get(row["status"][:40], 0) + 1
             writer.writerow(row)
             f.flush()

@@ -1,4 +1,4 @@
-"""Merge two repeated measurement runs into data/gpu/h100_gemm.csv.
+"""Merge two repeated measurement runs (data/gpu/h100_gemm.csv, h200_dense_prospective2.csv).
 
     python3 experiments/gpu/merge_runs.py data/gpu/raw/h100_gemm_run_a.csv \
         data/gpu/raw/h100_gemm_run_b.csv -o data/gpu/h100_gemm.csv
@@ -15,19 +15,21 @@ import csv
 import sys
 
 KEY = ("m", "n", "k", "dtype", "kind", "backend")
+LAYOUT = ("a_major", "b_major")  # part of the key where the runs record operand layouts
 
 
 def merge(path_a: str, path_b: str, out: str) -> int:
     with open(path_a) as f:
         rows_a = list(csv.DictReader(f))
+    key = KEY + tuple(c for c in LAYOUT if c in rows_a[0])
     with open(path_b) as f:
-        rows_b = {tuple(r[c] for c in KEY): r for r in csv.DictReader(f)}
+        rows_b = {tuple(r[c] for c in key): r for r in csv.DictReader(f)}
     fields = [*list(rows_a[0].keys()), "time_us_a", "time_us_b"]
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for ra in rows_a:
-            rb = rows_b[tuple(ra[c] for c in KEY)]
+            rb = rows_b[tuple(ra[c] for c in key)]
             if ra["status"] != "ok" or rb["status"] != "ok":
                 row = dict(ra if ra["status"] != "ok" else rb)
                 row.update(time_us_a=ra["time_us"], time_us_b=rb["time_us"])

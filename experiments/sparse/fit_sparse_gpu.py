@@ -42,7 +42,14 @@ from archgym.simulators.gpu.sparse import (
 
 ROOT = Path(__file__).resolve().parents[2]
 H200_SPARSE = ROOT / "data" / "gpu" / "h200_sparse24.csv"
+# new shapes measured after the 2:4 model was frozen (data/gpu/raw/h200_sparse24_frozen_sparse2.sha256)
+H200_PROSPECTIVE = ROOT / "data" / "gpu" / "h200_sparse24_prospective.csv"
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
+# measured after the dense model's freezes of issue 5; never used by any 2:4 fit
+H100_PROSPECTIVE = (
+    ROOT / "data" / "gpu" / "h100_gemm_prospective.csv",
+    ROOT / "data" / "gpu" / "h100_gemm_prospective2.csv",
+)
 H200_W4A16 = ROOT / "data" / "gpu" / "h200_w4a16.csv"
 VENOM_CSV = ROOT / "data" / "sparse" / "venom_spatha_rtx3090.csv"
 CONSTANTS = ROOT / "simulators" / "gpu" / "data" / "sparse-kernels.json"
@@ -62,11 +69,12 @@ def load_sparse24() -> list[dict]:
     """One row per (device, shape, dtype, kernel) with measured dense and sparse times."""
     rows: list[dict] = []
     pairs: dict = {}
-    for r in csv.DictReader(H200_SPARSE.open()):
+    h200 = [(H200_SPARSE, "")] + [(H200_PROSPECTIVE, "prospective")] * H200_PROSPECTIVE.exists()
+    for r in (dict(row, _set=tag) for path, tag in h200 for row in csv.DictReader(path.open())):
         if r["status"] != "ok":
             continue
         key = (
-            "h200-sxm",
+            "h200-sxm" + (":" + r["_set"] if r["_set"] else ""),
             r["family"],
             r["source"],
             int(r["m"]),
@@ -80,11 +88,12 @@ def load_sparse24() -> list[dict]:
             else ("torch-default" if r["variant"] == "default" else "search")
         )
         pairs.setdefault(key, {})[kern] = float(r["time_us"])
-    for r in csv.DictReader(H100_GEMM.open()):
+    h100 = [(H100_GEMM, "")] + [(p, "prospective") for p in H100_PROSPECTIVE if p.exists()]
+    for r in (dict(row, _set=tag) for path, tag in h100 for row in csv.DictReader(path.open())):
         if r["status"] != "ok" or r["dtype"] not in DTYPES or r["backend"] == "triton":
             continue
         key = (
-            "h100-sxm",
+            "h100-sxm" + (":" + r["_set"] if r["_set"] else ""),
             r["family"],
             r["source"],
             int(r["m"]),
@@ -95,7 +104,8 @@ def load_sparse24() -> list[dict]:
         kern = "dense" if r["kind"] == "dense" else "torch-default"
         pairs.setdefault(key, {})[kern] = float(r["time_us"])
     for (dev, fam, src, m, n, k, dtype), t in pairs.items():
-        test = _is_test_h200(fam, src) if dev == "h200-sxm" else fam in H100_TEST
+        dev, _, subset = dev.partition(":")
+        test = bool(subset) or (_is_test_h200(fam, src) if dev == "h200-sxm" else fam in H100_TEST)
         for kern in ("torch-default", "search"):
             if kern in t and "dense" in t:
                 rows.append(
@@ -111,6 +121,7 @@ def load_sparse24() -> list[dict]:
                         dense=t["dense"],
                         sparse=t[kern],
                         test=test,
+                        subset=subset,
                     )
                 )
     return rows
@@ -236,23 +247,65 @@ def speedup_report(rows: list[dict]) -> list[str]:
         f"{'sparse-only':>11s} | {'const':>6s} | {'GBM':>6s} {'rho':>5s} | {'dense':>5s} | "
         "sign: model rule (all held-out rows)"
     ]
-    for dev in ("h100-sxm", "h200-sxm"):
-        for dtype in DTYPES:
-            for kern in ("torch-default", "search"):
-                sel = [
-                    r for r in rows if (r["device"], r["dtype"], r["kernel"]) == (dev, dtype, kern)
-                ]
-                if any(r["test"] and _mnk(r) >= CB for r in sel):
-                    lines.append(_stats_line(f"{dev:9s} {dtype:9s} {kern:13s}", sel))
-    for dev in ("h100-sxm", "h200-sxm"):
-        sel = [
-            r
-            for r in rows
-            if r["device"] == dev
-            and r["dtype"] in ("fp16", "bf16")
-            and r["kernel"] == "torch-default"
-        ]
-        lines.append(_stats_line(f"{dev:9s} {'fp16+bf16':9s} {'torch-default':13s}", sel))
+    for subset in sorted({r["subset"] for r in rows}):
+        if subset:
+            lines.append(f"-- {subset} sets (measured after a freeze, never fitted):")
+        for dev in ("h100-sxm", "h200-sxm"):
+            for dtype in DTYPES:
+                for kern in ("torch-default", "search"):
+                    sel = [
+                        r
+                        for r in rows
+                        if (r["device"], r["dtype"], r["kernel"], r["subset"])
+                        == (dev, dtype, kern, subset)
+                    ]
+                    if any(r["test"] and _mnk(r) >= CB for r in sel):
+                        lines.append(_stats_line(f"{dev:9s} {dtype:9s} {kern:13s}", sel))
+        for dev in ("h100-sxm", "h200-sxm"):
+            sel = [
+                r
+                for r in rows
+                if r["device"] == dev
+                and r["dtype"] in ("fp16", "bf16")
+                and r["kernel"] == "torch-default"
+                and r["subset"] == subset
+            ]
+            if any(r["test"] and _mnk(r) >= CB for r in sel):
+                label = f"{dev:9s} {'fp16+bf16':9s} {'torch-default':13s}"
+                lines.append(_stats_line(label, sel))
+    return lines
+
+
+def decomposition_report(rows: list[dict]) -> list[str]:
+    """Where the speedup error comes from, per device and set (fp16+bf16, torch's default,
+    held-out compute-bound rows; call after ``speedup_report``): mean |error| of the dense
+    model's time, of the 2:4 model's time and of the predicted speedup, by token count."""
+    lines = [
+        "error decomposition, fp16+bf16 torch-default, held-out m*n*k >= 2^33: mean |err| of "
+        "dense time / 2:4 time / speedup (rows)"
+    ]
+    for subset in sorted({r["subset"] for r in rows}):
+        for dev in ("h100-sxm", "h200-sxm"):
+            sel = [
+                r
+                for r in rows
+                if (r["device"], r["kernel"], r["subset"]) == (dev, "torch-default", subset)
+                and r["dtype"] in ("fp16", "bf16")
+                and r["test"]
+                and _mnk(r) >= CB
+            ]
+            if not sel:
+                continue
+            parts = []
+            for label, lo, hi in (("m<=512", 0, 512), ("m>512", 513, np.inf), ("all", 0, np.inf)):
+                b = [r for r in sel if lo <= r["m"] <= hi]
+                if not b:
+                    continue
+                e_d = np.mean([abs(r["dense_pred"] / r["dense"] - 1) for r in b])
+                e_s = np.mean([abs(r["sparse_pred"] / r["sparse"] - 1) for r in b])
+                e_x = np.mean([abs(r["pred_s"] / r["meas_s"] - 1) for r in b])
+                parts.append(f"{label} {e_d:5.1%} / {e_s:5.1%} / {e_x:5.1%} ({len(b)})")
+            lines.append(f"  {dev:9s} {subset or 'held-out':11s} " + " | ".join(parts))
     return lines
 
 
@@ -571,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             "2:4 speedup, held-out compute-bound shapes (m*n*k >= 2^33): mean |err|, Spearman rho"
         )
         print("\n".join(speedup_report(sparse_rows)))
+        print("\n".join(decomposition_report(sparse_rows)))
         print("\n".join(quant_report(quant_rows)))
     print("\n".join(venom_report(venom_rows)))
     print("\n".join(marlin_report()))

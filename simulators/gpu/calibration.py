@@ -140,7 +140,7 @@ _BOUNDS = {
 
 
 def fit_efficiency(
-    predict_us, measured_us, start: Efficiency, params: tuple[str, ...]
+    predict_us, measured_us, start: Efficiency, params: tuple[str, ...], restarts: int = 2
 ) -> Efficiency:
     """Least-squares fit of ``params`` minimising log(predicted / measured) (robust loss).
 
@@ -157,7 +157,28 @@ def fit_efficiency(
         pred = predict_us(replace(start, **dict(zip(params, x, strict=True))))
         return np.log(np.maximum(pred, 1e-3)) - measured
 
-    fit = least_squares(
-        residual, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.1, diff_step=1e-3, max_nfev=400
-    )
+    fits = [
+        least_squares(
+            residual, x, bounds=(lo, hi), loss="soft_l1", f_scale=0.1, diff_step=1e-3, max_nfev=400
+        )
+        for x in [x0, *_restarts(params, x0, lo, hi, restarts)]
+    ]
+    fit = min(fits, key=lambda f: f.cost)  # the first of equal costs: deterministic
     return replace(start, **{p: float(v) for p, v in zip(params, fit.x, strict=True)})
+
+
+def _restarts(params, x0, lo, hi, count: int) -> list[np.ndarray]:
+    """Extra starting points: ``pj_per_flop`` (the power model) at 1 and 2 pJ per FLOP.
+
+    The fit has local minima where the power limit is off and other constants absorb the
+    slowdown of large kernels; restarting with it on lets the training rows decide.
+    """
+    if "pj_per_flop" not in params or count <= 0:
+        return []
+    i = params.index("pj_per_flop")
+    out = []
+    for pj in (1.0, 2.0)[:count]:
+        x = np.array(x0, dtype=float)
+        x[i] = np.clip(pj, lo[i], hi[i])
+        out.append(x)
+    return out

@@ -22,7 +22,7 @@ from archgym.simulators.gpu.measurements import load_measurements, tile_of
 from archgym.simulators.gpu.model import LEGACY_DTYPES, Efficiency
 from archgym.simulators.gpu.predictor import GemmModel
 
-__all__ = ["FEW_SHOT_PARAMS", "calibrate", "calibrate_file", "row_key"]
+__all__ = ["FEW_SHOT_PARAMS", "NEW_KEY_PARAMS", "calibrate", "calibrate_file", "row_key"]
 
 LIBRARY_PARAMS = (
     "mma",
@@ -39,9 +39,13 @@ LIBRARY_PARAMS = (
 )
 LEGACY_PARAMS = ("legacy_bytes_per_clk", "legacy_latency_us")
 TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale", "k_iter_ns")
-# The physical quantities that differ between two GPUs of one architecture: achieved math and
-# memory efficiency and the fixed cost per kernel.
-FEW_SHOT_PARAMS = ("mma", "hbm", "launch_us")
+# The physical quantities that differ between two GPUs of one architecture (the H100 and the
+# H200 share the SM, its clocks and the 700 W limit): the achieved share of the memory's
+# bandwidth and the fixed cost per kernel (driver, launch path). A few-shot fit refits these
+# device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or clocks.
+FEW_SHOT_PARAMS = ("hbm", "launch_us")
+# A transfer fit on every training row of the new device (``--start``) refits these per key.
+TRANSFER_PARAMS = ("hbm", "launch_us")
 START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
 
 
@@ -71,7 +75,7 @@ def predict_rows(model: GemmModel, rows: list[dict]) -> np.ndarray:
 
 def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
     if few_shot:
-        return FEW_SHOT_PARAMS
+        return TRANSFER_PARAMS
     if key[2] == "triton":
         return TRITON_PARAMS
     params = LIBRARY_PARAMS + (("compressed_hbm",) if key[1] == "sparse24" else ())
@@ -94,14 +98,22 @@ def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:
     return out
 
 
-def _scaled(start: Mapping[Key, Efficiency], x) -> dict[Key, Efficiency]:
-    mma, hbm, launch = x
+# Device-wide corrections of a few-shot transfer: name -> (initial value, lower, upper bound).
+_TRANSFER = {"mma": (1.0, 0.5, 1.5), "hbm": (1.0, 0.5, 2.0), "launch_us": (0.0, -3.0, 10.0)}
+# Constants a few-shot fit refits per key for a kernel the start device never ran (int8 nn).
+NEW_KEY_PARAMS = ("misaligned", "legacy_latency_us", "launch_us")
+
+
+def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[Key, Efficiency]:
+    """``start`` with the device-wide corrections ``x`` (factors on mma and hbm, an offset on
+    launch_us) for the ``params`` given."""
+    fix = dict(zip(params, x, strict=True))
     return {
         key: replace(
             eff,
-            mma=min(1.0, eff.mma * mma),
-            hbm=min(1.0, eff.hbm * hbm),
-            launch_us=max(0.0, eff.launch_us + launch),
+            mma=min(1.0, eff.mma * fix.get("mma", 1.0)),
+            hbm=min(1.0, eff.hbm * fix.get("hbm", 1.0)),
+            launch_us=max(0.0, eff.launch_us + fix.get("launch_us", 0.0)),
         )
         for key, eff in start.items()
     }
@@ -110,31 +122,45 @@ def _scaled(start: Mapping[Key, Efficiency], x) -> dict[Key, Efficiency]:
 def _joint_transfer(
     train: list[dict], device: str, start: dict[Key, Efficiency]
 ) -> dict[Key, Efficiency]:
-    """Few-shot: three device-wide corrections of ``start`` fitted on all rows at once.
+    """Few-shot: device-wide corrections of ``start`` (``FEW_SHOT_PARAMS``) fitted at once.
 
     A factor on every math efficiency, a factor on every HBM efficiency and an offset on
     every launch cost: what changes between two GPUs of one architecture (clocks under power,
     memory technology, driver), not per-kernel detail that a few kernels cannot pin down.
+    Rows of a kernel that ``start`` has no constants for (the int8 nn kernel where the start
+    device never ran it) stay out of that fit; their key then refits ``NEW_KEY_PARAMS`` on
+    its own rows, from the same dtype's library constants.
     """
     from scipy.optimize import least_squares
 
-    measured = np.log([r["time_us"] for r in train])
+    known = [r for r in train if row_key(r) in start]
+    measured = np.log([r["time_us"] for r in known])
+    params = FEW_SHOT_PARAMS
 
     def residual(x):
-        model = GemmModel(device, efficiency=_scaled(start, x))
-        return np.log(np.maximum(predict_rows(model, train), 1e-3)) - measured
+        model = GemmModel(device, efficiency=_scaled(start, x, params))
+        return np.log(np.maximum(predict_rows(model, known), 1e-3)) - measured
 
     fit = least_squares(
         residual,
-        [1.0, 1.0, 0.0],
-        bounds=([0.5, 0.5, -3.0], [1.5, 2.0, 10.0]),
+        [_TRANSFER[p][0] for p in params],
+        bounds=([_TRANSFER[p][1] for p in params], [_TRANSFER[p][2] for p in params]),
         loss="soft_l1",
         f_scale=0.1,
         diff_step=1e-3,
         max_nfev=200,
     )
     keys = {row_key(r) for r in train}
-    return {k: e for k, e in _scaled(start, fit.x).items() if k in keys or k[2] != "triton"}
+    out = {k: e for k, e in _scaled(start, fit.x, params).items() if k in keys or k[2] != "triton"}
+    for key in sorted(keys - set(start)):
+        sel = [r for r in train if row_key(r) == key]
+        first = out.get((key[0], key[1], "library"), START)
+
+        def predict(eff, sel=sel, key=key):
+            return predict_rows(GemmModel(device, efficiency={**out, key: eff}), sel)
+
+        out[key] = fit_efficiency(predict, [r["time_us"] for r in sel], first, NEW_KEY_PARAMS)
+    return out
 
 
 def calibrate(

@@ -23,6 +23,7 @@ __all__ = [
     "error_stats",
     "load_measurements",
     "roofline_us",
+    "shape_class",
 ]
 
 MEASURED_LAYOUT = {"fp8": ("row", "col"), "int8": ("row", "col")}
@@ -111,3 +112,38 @@ def roofline_us(device: GPUSpec | str, m, n, k, dtype: str, kind: str = "dense")
     b_fac = 0.5 + 0.125 / dt.in_bytes if kind == "sparse24" else 1.0
     nbytes = (m * k + k * n * b_fac) * dt.in_bytes + m * n * dt.out_bytes
     return np.maximum(2.0 * m * n * k / rate, nbytes / dev.hbm_bytes_per_s) * 1e6
+
+
+# FLOP bounds of the size classes of ``shape_class``.
+TINY_FLOP = 1e8
+HUGE_FLOP = 1e12
+
+
+def shape_class(row: dict) -> str:
+    """Size and alignment class of a measured row, for per-class error tables.
+
+    Size: ``gemv-m1`` / ``gemv-n1`` (m or n = 1), ``tiny`` (< 1e8 FLOP: launch-bound),
+    ``small-m`` (m <= 32), ``huge`` (>= 1e12 FLOP: power-limited), else ``mid``. Alignment:
+    the widest load (bytes, up to 16) at which every row of A, B and C starts for the row's
+    layouts (``a16`` = TMA-aligned; ``a8``, ``a4``, ``a2``, ``a1``: legacy kernel paths).
+    """
+    m, n, k = row["m"], row["n"], row["k"]
+    flop = 2.0 * m * n * k
+    if n == 1:
+        size = "gemv-n1"
+    elif m == 1:
+        size = "gemv-m1"
+    elif flop < TINY_FLOP:
+        size = "tiny"
+    elif m <= 32:
+        size = "small-m"
+    elif flop >= HUGE_FLOP:
+        size = "huge"
+    else:
+        size = "mid"
+    lda = k if row.get("a_major", "row") == "row" else m
+    ldb = n if row.get("b_major", "row") == "row" else k
+    ld = int(np.gcd(np.gcd(lda, ldb), n))
+    in_bytes = get_dtype(row["dtype"]).in_bytes
+    acc = int(min(16, np.gcd(int(ld * in_bytes), 16))) if in_bytes >= 1 else 16
+    return f"{size}/a{acc}"

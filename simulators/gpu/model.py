@@ -73,6 +73,7 @@ LEGACY_DTYPES = ("bf16", "fp16")
 # Kernel paths: Hopper TMA + wgmma, sm80-style (cp.async, mma.sync), sm75-style (scalar loads).
 PATHS = ("tma", "sm80", "sm75", "wmma")
 LAYOUTS = ("row", "col")
+_TILE_FIELDS = ("block_m", "block_n", "block_k", "num_warps", "num_stages", "split_k")
 # ``triton.testing.do_bench`` zeroes a 256 MiB buffer before every timed run to flush L2: the
 # GPU is idle for at least that long between kernels, which sets the duty cycle of the power
 # model (module docstring).
@@ -310,6 +311,89 @@ def _aligned(n, k, in_bytes: float, rule: str = "library"):
     return (np.asarray(n) % step == 0) & (np.asarray(k) % step == 0)
 
 
+def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, rule: str):
+    """Math-rate factor, per-SM load bandwidth (B/s) and memory latency (s) of a kernel path.
+
+    ``tma``: full rate and the calibrated per-SM load rate, both scaled by ``misaligned``
+    where the leading dimensions break the alignment ``rule``; other paths: ``mma.sync`` at
+    the ``misaligned`` share of the rate, loads as wide as the alignment allows.
+    """
+    ld_n, ld_k = ld
+    if path == "tma":
+        align = np.where(_aligned(ld_n, ld_k, in_b, rule), 1.0, eff.misaligned)
+        bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
+        latency_s = eff.latency_us * 1e-6 / align
+    else:
+        align = np.full(np.shape(n), eff.misaligned)
+        bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
+        latency_s = eff.legacy_latency_us * 1e-6
+    return align, bw_cap, latency_s
+
+
+def _occupancy(tile: dict, dev: GPUSpec, eff: Efficiency, in_b: float, b_fac: float):
+    """Shared memory per CTA (bytes), register-spill slowdown and CTAs resident per SM."""
+    bm, bn, bk, warps, stages = (tile[key] for key in _TILE_FIELDS[:5])
+    smem = stages * (bm * bk + bk * bn * b_fac) * in_b
+    regs = bm * bn / (32.0 * warps) + 32.0
+    spill = 1.0 + eff.spill * np.maximum(0.0, regs - 255.0) / 255.0
+    cps = np.minimum.reduce(
+        [
+            np.floor(dev.smem_per_sm_bytes / smem),
+            np.floor(dev.regs_per_sm / (np.minimum(regs, 255.0) * 32.0 * warps)),
+            np.floor(dev.max_warps_per_sm / warps),
+            np.full_like(smem, dev.max_ctas_per_sm),
+        ]
+    )
+    return smem, spill, np.maximum(cps, 1.0)
+
+
+def _tiles_time_s(m, n, k, tile: dict, dev: GPUSpec, eff: Efficiency, lim: dict, rule: str):
+    """Time of the CTA waves (full waves, then the partial one), before the power limit.
+
+    ``lim``: ``rate_sm`` (FLOP/s per SM), ``bw_cap`` (B/s per SM), ``latency_s``, ``spill``,
+    ``cps`` (CTAs per SM), ``bytes_iter`` (slab bytes per K step), ``epi_bytes``.
+    """
+    bm, bn, bk, _, stages, split = (tile[key] for key in _TILE_FIELDS)
+    cps = lim["cps"]
+    ctas = np.ceil(m / bm) * np.ceil(n / bn) * split
+    slots = dev.sm_count * cps
+    full_waves = np.floor((ctas - 1.0) / slots)
+    rem = ctas - full_waves * slots
+    k_iters = np.ceil(np.ceil(k / split) / bk)
+
+    def wave_s(ctas_on_sm, active_sms):
+        bw = np.minimum(lim["bw_cap"], dev.l2_bytes_per_s * eff.l2_scale / active_sms)
+        t_math = ctas_on_sm * 2.0 * bm * bn * bk / lim["rate_sm"] * lim["spill"]
+        # Latency bound: a slab's load is issued when the buffer it overwrites is released.
+        # Triton's loop (rule "triton") waits for its MMA before issuing the load of the
+        # stage that buffer will hold, so one CTA's step is at least (its math + one memory
+        # latency) / (stages - 1): with 2 stages load and math serialise. The library's
+        # producer warps keep stages - 1 loads in flight: latency / (stages - 1).
+        chain = lim["latency_s"] + (t_math / ctas_on_sm if rule == "triton" else 0.0)
+        t_load = np.maximum(
+            ctas_on_sm * lim["bytes_iter"] / bw,
+            chain / np.maximum(stages - 1.0, 1.0),
+        )
+        step = np.maximum(t_math, t_load) + eff.k_iter_ns * 1e-9
+        return k_iters * step + t_load + ctas_on_sm * lim["epi_bytes"] / bw
+
+    t = full_waves * wave_s(cps, float(dev.sm_count)) + wave_s(
+        np.ceil(rem / dev.sm_count), np.minimum(rem, dev.sm_count)
+    )
+    return t, ctas, full_waves + 1.0
+
+
+def _hbm_time_s(m, n, k, split, dev: GPUSpec, eff: Efficiency, in_b, out_b, b_fac):
+    """HBM floor: operands read once, C written once (fp32 partials under split-K), plus the
+    write-back of dirty L2 lines the reads evict (the harness flushes L2 by writing a buffer
+    before every timed run, as a previous layer's output would); the compressed 2:4 operand
+    streams at its own (calibrated) share of the bandwidth."""
+    hbm_bytes = m * k * in_b + m * n * out_b + np.where(split > 1, 2.0 * split * m * n * 4.0, 0.0)
+    b_bytes = k * n * in_b * b_fac
+    dirty = np.minimum(m * k * in_b + b_bytes, eff.l2_dirty * dev.l2_bytes)
+    return (hbm_bytes + dirty + b_bytes / eff.compressed_hbm) / (dev.hbm_bytes_per_s * eff.hbm)
+
+
 def kernel_time_s(
     m,
     n,
@@ -338,87 +422,51 @@ def kernel_time_s(
     sparse = check_kind(kind) == "sparse24"
     if not dev.supports(dtype):
         raise InfeasibleDesign(f"{dev.name} has no {dtype} tensor cores")
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
     m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
-    bm, bn, bk, warps, stages, split = (
-        np.asarray(tiles[key], dtype=float)
-        for key in ("block_m", "block_n", "block_k", "num_warps", "num_stages", "split_k")
-    )
+    tile = {key: np.asarray(tiles[key], dtype=float) for key in _TILE_FIELDS}
     in_b, out_b = dt.in_bytes, dt.out_bytes
     # 2:4 keeps half the values plus a 2-bit index per kept value.
     b_fac = (0.5 * in_b + 0.125) / in_b if sparse else 1.0
-    if path not in PATHS:
-        raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
-    ld_n, ld_k = (n, k) if ld is None else (np.asarray(ld), np.asarray(ld))
-    if path == "wmma":  # int8 nn: the sm75 path (predictor.GemmModel._candidates)
-        path = "sm75"
-    if path == "tma":
-        align = np.where(_aligned(ld_n, ld_k, in_b, rule), 1.0, eff.misaligned)
-        bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
-        latency_s = eff.latency_us * 1e-6 / align
-    else:
-        # mma.sync at a calibrated share of the wgmma rate; loads as wide as the alignment.
-        align = np.full(np.shape(n), eff.misaligned)
-        bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
-        latency_s = eff.legacy_latency_us * 1e-6
-    rate_sm = dev.peak_flops[dtype] * eff.mma * (2.0 if sparse else 1.0) / dev.sm_count * align
-
-    smem = stages * (bm * bk + bk * bn * b_fac) * in_b
-    feasible = smem <= dev.smem_per_block_bytes
-    regs = bm * bn / (32.0 * warps) + 32.0
-    spill = 1.0 + eff.spill * np.maximum(0.0, regs - 255.0) / 255.0
-    cps = np.minimum.reduce(
-        [
-            np.floor(dev.smem_per_sm_bytes / smem),
-            np.floor(dev.regs_per_sm / (np.minimum(regs, 255.0) * 32.0 * warps)),
-            np.floor(dev.max_warps_per_sm / warps),
-            np.full_like(smem, dev.max_ctas_per_sm),
-        ]
-    )
-    cps = np.maximum(cps, 1.0)
-    ctas = np.ceil(m / bm) * np.ceil(n / bn) * split
-    slots = dev.sm_count * cps
-    full_waves = np.floor((ctas - 1.0) / slots)
-    rem = ctas - full_waves * slots
-    k_iters = np.ceil(np.ceil(k / split) / bk)
-    bytes_iter = (bm * bk + bk * bn * b_fac) * in_b
-    epi_bytes = bm * bn * np.where(split > 1, 4.0, out_b)
-
-    def wave_s(ctas_on_sm, active_sms):
-        bw = np.minimum(bw_cap, dev.l2_bytes_per_s * eff.l2_scale / active_sms)
-        t_math = ctas_on_sm * 2.0 * bm * bn * bk / rate_sm * spill
-        # Latency bound: a slab's load is issued when the buffer it overwrites is released.
-        # Triton's loop (rule "triton") waits for its MMA before issuing the load of the
-        # stage that buffer will hold, so one CTA's step is at least (its math + one memory
-        # latency) / (stages - 1): with 2 stages load and math serialise. The library's
-        # producer warps keep stages - 1 loads in flight: latency / (stages - 1).
-        chain = latency_s + (t_math / ctas_on_sm if rule == "triton" else 0.0)
-        t_load = np.maximum(
-            ctas_on_sm * bytes_iter / bw,
-            chain / np.maximum(stages - 1.0, 1.0),
-        )
-        step = np.maximum(t_math, t_load) + eff.k_iter_ns * 1e-9
-        return k_iters * step + t_load + ctas_on_sm * epi_bytes / bw
-
-    t_tiles = full_waves * wave_s(cps, float(dev.sm_count)) + wave_s(
-        np.ceil(rem / dev.sm_count), np.minimum(rem, dev.sm_count)
-    )
+    ld_pair = (n, k) if ld is None else (np.asarray(ld), np.asarray(ld))
+    path = "sm75" if path == "wmma" else path  # int8 nn: the sm75 path
+    align, bw_cap, latency_s = _load_limits(n, eff, dev, in_b, path, ld_pair, rule)
+    smem, spill, cps = _occupancy(tile, dev, eff, in_b, b_fac)
+    bm, bn, bk, split = tile["block_m"], tile["block_n"], tile["block_k"], tile["split_k"]
+    # On the library's TMA path a CTA whose tile overhangs the matrix (m < block_m or
+    # n < block_n) moves only the rows that exist: the out-of-bounds part of a TMA box is
+    # zero-filled without memory traffic. The pre-Hopper paths and Triton's masked pointer
+    # loads issue (predicated) load instructions for the whole tile, and their load rate is
+    # an instruction rate. The math always covers the whole tile.
+    tma = path == "tma" and rule == "library"
+    rows_m, rows_n = (np.minimum(bm, m), np.minimum(bn, n)) if tma else (bm, bn)
+    lim = {
+        "rate_sm": dev.peak_flops[dtype]
+        * eff.mma
+        * (2.0 if sparse else 1.0)
+        / dev.sm_count
+        * align,
+        "bw_cap": bw_cap,
+        "latency_s": latency_s,
+        "spill": spill,
+        "cps": cps,
+        "bytes_iter": (rows_m * bk + bk * rows_n * b_fac) * in_b,
+        "epi_bytes": rows_m * rows_n * np.where(split > 1, 4.0, out_b),
+    }
+    t_tiles, ctas, waves = _tiles_time_s(m, n, k, tile, dev, eff, lim, rule)
     t_tiles = t_tiles * power_slowdown(2.0 * m * n * k, t_tiles, dev, eff.pj_per_flop)
-    hbm_bytes = m * k * in_b + m * n * out_b + np.where(split > 1, 2.0 * split * m * n * 4.0, 0.0)
-    b_bytes = k * n * in_b * b_fac
-    # Dirty lines (the harness flushes L2 by writing a buffer before every timed run, as a
-    # previous layer's output would) are written back as this kernel's reads evict them.
-    dirty = np.minimum(m * k * in_b + b_bytes, eff.l2_dirty * dev.l2_bytes)
-    # The compressed operand streams at its own (calibrated) share of the bandwidth.
-    t_hbm = (hbm_bytes + dirty + b_bytes / eff.compressed_hbm) / (dev.hbm_bytes_per_s * eff.hbm)
+    t_hbm = _hbm_time_s(m, n, k, split, dev, eff, in_b, out_b, b_fac)
     launch_s = (eff.launch_us + np.where(align < 1.0, eff.misaligned_us, 0.0)) * 1e-6
     t = launch_s + np.maximum(t_tiles, t_hbm) + np.where(split > 1, eff.reduce_us * 1e-6, 0.0)
+    feasible = smem <= dev.smem_per_block_bytes
     t = np.where(feasible, t, np.inf)
     if not return_terms:
         return t
     return t, {
         "tiles_s": t_tiles,
         "hbm_s": t_hbm,
-        "waves": full_waves + 1.0,
+        "waves": waves,
         "ctas": ctas,
         "ctas_per_sm": cps,
         "smem_bytes": smem,

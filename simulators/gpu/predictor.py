@@ -31,6 +31,8 @@ from archgym.simulators.gpu.sparse import sparse24_time_us
 __all__ = ["BACKENDS", "GemmModel"]
 
 BACKENDS = ("library", "triton")
+# Predicted times closer than this (us) rank as a tie (``GemmModel.rank_tiles``).
+TIE_US = 0.1
 _TILE_KEYS = ("block_m", "block_n", "block_k", "num_warps", "num_stages", "split_k")
 
 
@@ -177,6 +179,49 @@ class GemmModel:
             rule="triton" if (backend or "triton") == "triton" else "library",
         )
         return t * 1e6
+
+    def rank_tiles(
+        self,
+        m: int,
+        n: int,
+        k: int,
+        dtype: str,
+        tiles: Sequence[TileConfig],
+        kind: str = "dense",
+        *,
+        a_major: str = "row",
+        b_major: str | None = None,
+        tie_us: float = TIE_US,
+    ) -> list[int]:
+        """Indices of ``tiles`` (Triton mappings of one shape), predicted fastest first.
+
+        Predicted times within ``tie_us`` of each other count as a tie: typically every
+        tile that the HBM floor bounds. A tie goes to the tile whose own pipeline (waves of
+        mainloop and epilogue) is shorter, since a kernel overlaps its tile pipeline with the
+        HBM stream imperfectly, then to the one with more stages (more loads in flight).
+        """
+        layout = self._layout(dtype, a_major, b_major)
+        size = np.full(len(tiles), 1.0)
+        m_, n_, k_ = m * size, n * size, k * size
+        ld = leading_dims(*(x.astype(np.int64) for x in (m_, n_, k_)), *layout)
+        t, terms = kernel_time_s(
+            m_,
+            n_,
+            k_,
+            _tile_arrays(tiles),
+            dtype=dtype,
+            kind=kind,
+            device=self.device,
+            eff=self.efficiency_for(dtype, kind, "triton"),
+            return_terms=True,
+            ld=ld,
+            rule="triton",
+        )
+        keys = [
+            (np.floor(t[i] * 1e6 / tie_us), terms["tiles_s"][i], -tiles[i].num_stages)
+            for i in range(len(tiles))
+        ]
+        return sorted(range(len(tiles)), key=lambda i: keys[i])
 
     def predict_us(
         self,

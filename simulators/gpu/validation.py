@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 from archgym.simulators.gpu.calibration import load_calibration
 from archgym.simulators.gpu.fitting import calibrate, predict_rows, row_key
-from archgym.simulators.gpu.measurements import error_stats, load_measurements, roofline_us
+from archgym.simulators.gpu.measurements import (
+    error_stats,
+    load_measurements,
+    roofline_us,
+    shape_class,
+    tile_of,
+)
 from archgym.simulators.gpu.predictor import GemmModel
 
 __all__ = [
@@ -42,9 +48,10 @@ DATASETS = {
         "h100_triton_tiles.csv",
         ("h100_gemm_prospective.csv", "h100_gemm_prospective2.csv"),
     ),
-    "h200-sxm": ("h200_dense.csv", "h200_triton_tiles.csv", ()),
+    # h200_dense_prospective2.csv: measured after the v3 freeze (data/gpu/README.md).
+    "h200-sxm": ("h200_dense.csv", "h200_triton_tiles.csv", ("h200_dense_prospective2.csv",)),
 }
-COLUMNS = ("model", "zero_shot", "roofline", "learned")
+COLUMNS = ("model", "zero_shot", "few_shot", "full", "roofline", "learned")
 
 
 def data_path(name: str) -> Path | None:
@@ -101,6 +108,7 @@ def _tables(rows: list[dict], by=("dtype", "kind", "layout")) -> dict:
     out: dict = {}
     for r in rows:
         r["layout"] = _layout(r)
+        r["shape_class"] = shape_class(r)
     for key in sorted({tuple(r[b] for b in by) for r in rows}):
         sel = [r for r in rows if tuple(r[b] for b in by) == key]
         meas = [r["time_us"] for r in sel]
@@ -135,6 +143,8 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
         "test": _tables(test),
         "train": _tables(train),
         "families": _tables(test, by=("family", "dtype")),
+        "class_summary": _tables(test, by=("shape_class",)),
+        "classes": _tables(test, by=("dtype", "shape_class")),
     }
     tri = data_path(triton_name)
     if tri is not None:
@@ -146,30 +156,75 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
     return report
 
 
-def csv_report(csv_path, device: str, *, baseline: bool = True) -> dict:
-    """Every row of a measurement CSV (all treated as held out) against the frozen model."""
-    rows = load_measurements(csv_path, holdout=())
-    rows = [r for r in rows if r["backend"] != "triton"]
-    _predict(GemmModel(device), rows, "model")
+def csv_report(
+    csv_path, device: str, *, baseline: bool = True, few_shot: int | None = None, seed: int = 0
+) -> dict:
+    """Every row of a measurement CSV (all treated as held out) against the frozen model.
+
+    Library rows get the model, the zero-shot column (H100 constants) for another device, the
+    roofline and the learned baseline; with ``few_shot`` also the model calibrated from that
+    many kernels of the device's packaged training families (``few_shot_report``'s fit).
+    Triton rows (a tile sweep) get ``triton_report``.
+    """
+    every = load_measurements(csv_path, holdout=())
+    rows = [r for r in every if r["backend"] != "triton"]
+    tiles = [r for r in every if r["backend"] == "triton"]
+    model = GemmModel(device)
+    report: dict = {"device": device}
+    if tiles:
+        report["triton"] = triton_report(model, tiles)
+    if not rows:
+        return report
+    _predict(model, rows, "model")
+    if device != "h100-sxm":
+        _predict(_zero_shot(device), rows, "zero_shot")
+    if few_shot:
+        _predict(_few_shot_model(device, few_shot, seed)[0], rows, "few_shot")
     dense_name = DATASETS.get(device, DATASETS["h100-sxm"])[0]
     train_path = data_path(dense_name) or data_path(DATASETS["h100-sxm"][0])
     _add_baselines(rows, load_measurements(train_path, holdout=()), device, baseline)
-    return {"device": device, "all": _tables(rows), "families": _tables(rows, ("family",))}
+    return {
+        **report,
+        "pooled": _tables(rows, ("kind",)),
+        "by_dtype": _tables(rows, ("dtype",)),
+        "all": _tables(rows),
+        "families": _tables(rows, ("family",)),
+        "class_summary": _tables(rows, ("shape_class",)),
+        "classes": _tables(rows, ("dtype", "shape_class")),
+    }
+
+
+def _few_shot_model(device: str, max_kernels: int, seed: int):
+    """(model, sample, rows): ``device`` calibrated from <= ``max_kernels`` of its packaged
+    training kernels, starting from the H100 constants."""
+    rows = load_measurements(data_path(DATASETS[device][0]))
+    start = load_calibration("h100-sxm", borrow=False)
+    constants, sample = calibrate(rows, device, start=start, max_kernels=max_kernels, seed=seed)
+    return GemmModel(device, efficiency={**start, **constants}), sample, rows
 
 
 def few_shot_report(
     device: str = "h200-sxm", *, max_kernels: int = 50, seed: int = 0, baseline: bool = True
 ) -> dict:
-    """Calibrate ``device`` from <= ``max_kernels`` of its kernels from the H100 constants."""
-    rows = load_measurements(data_path(DATASETS[device][0]), holdout=())
-    start = load_calibration("h100-sxm", borrow=False)
-    constants, sample = calibrate(rows, device, start=start, max_kernels=max_kernels, seed=seed)
-    ids = {id(r) for r in sample}
-    rest = [r for r in rows if id(r) not in ids]
-    _predict(GemmModel(device, efficiency={**start, **constants}), rest, "model")
-    _predict(_zero_shot(device), rest, "zero_shot")
-    _add_baselines(rest, sample, device, baseline)
-    return {"device": device, "kernels": len(sample), "heldout": _tables(rest, ("dtype", "kind"))}
+    """Calibrate ``device`` from <= ``max_kernels`` of its kernels from the H100 constants.
+
+    The kernels are drawn from the training families; errors are on the held-out families,
+    next to the zero-shot model (H100 constants), the full calibration (shipped constants,
+    fitted on every training row), the roofline and the learned baseline (trained on the
+    same few kernels).
+    """
+    model, sample, rows = _few_shot_model(device, max_kernels, seed)
+    test = [r for r in rows if r["test"] and r["kind"] == "dense" and r["backend"] != "triton"]
+    _predict(model, test, "model")
+    _predict(_zero_shot(device), test, "zero_shot")
+    _predict(GemmModel(device), test, "full")
+    _add_baselines(test, sample, device, baseline)
+    return {
+        "device": device,
+        "kernels": len(sample),
+        "heldout": _tables(test, ("dtype", "kind")),
+        "class_summary": _tables(test, ("shape_class",)),
+    }
 
 
 def triton_report(model: GemmModel, rows: list[dict]) -> dict:
@@ -179,7 +234,9 @@ def triton_report(model: GemmModel, rows: list[dict]) -> dict:
     for source in sorted({r["source"] for r in rows}):
         sel = [r for r in rows if r["source"] == source]
         best = min(r["time_us"] for r in sel)
-        pick = min(sel, key=lambda r: r["pred_model"])
+        r0 = sel[0]
+        order = model.rank_tiles(r0["m"], r0["n"], r0["k"], r0["dtype"], [tile_of(r) for r in sel])
+        pick = sel[order[0]]
         out[source] = {
             "test": sel[0]["test"],
             "best_us": best,
@@ -214,15 +271,24 @@ def format_tables(report: dict) -> str:
     """A report (any of the ``*_report`` functions) as Markdown tables."""
     dev = report.get("device", "")
     lines: list[str] = [
-        f"Device {dev}; columns: model, zero_shot (H100 constants), "
+        f"Device {dev}; columns: model, zero_shot (H100 constants), few_shot (calibrated "
+        "from N of the device's training kernels), full (the device's shipped calibration), "
         "roofline (datasheet peaks), learned (random forest on other rows)"
     ]
     names = {
         "test": ("Held-out families", ("dtype", "kind", "layout")),
         "train": ("Training families (fitted on)", ("dtype", "kind", "layout")),
         "families": ("Held-out by family", ("family", "dtype")),
+        "pooled": ("Every row of the CSV pooled", ("kind",)),
+        "by_dtype": ("Per dtype, every layout", ("dtype",)),
         "all": ("Every row of the CSV", ("dtype", "kind", "layout")),
-        "heldout": (f"Few-shot ({report.get('kernels')} kernels), the rest", ("dtype", "kind")),
+        "heldout": (
+            f"Few-shot ({report.get('kernels')} kernels of the training families; model = "
+            "few-shot, full = every training row), held-out families",
+            ("dtype", "kind"),
+        ),
+        "class_summary": ("By shape class (size/alignment bytes), every dtype", ("shape_class",)),
+        "classes": ("By dtype and shape class", ("dtype", "shape_class")),
     }
     for key, (title, by) in names.items():
         if report.get(key):

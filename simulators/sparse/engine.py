@@ -52,7 +52,7 @@ __all__ = [
     "port_scale",
     "run_k",
     "run_table",
-    "venom_ifmap_words",
+    "venom_gather_reads",
     "venom_selection",
 ]
 
@@ -208,9 +208,15 @@ def run_table(
     table = layer_table([sl.layer for sl in layers])
     plans = execution_patterns(config, layers) if plans is None else plans
     k = run_k(config.array, plans, table.K)
+    # V:N:M (os, ws): a fold streams its selected share of the K rows, and needs an input word
+    # of a convolution when any of the R*S rows it feeds is selected: its distinct words are
+    # the union 1 - (1 - share)^(R*S) of the input, ``union`` times the streamed share
+    venom = np.array([q.is_venom for q in plans]) & (config.array.dataflow != "is")
+    share = venom_selection(config.array, table, plans)[2]
+    union = np.where(venom, (1.0 - (1.0 - share) ** conv_window(layers)) / share, 1.0)
 
     def shrink(words: np.ndarray) -> np.ndarray:
-        return np.maximum(-(-words * k // table.K), 1)
+        return np.maximum(np.ceil(words * k / table.K * union).astype(np.int64), 1)
 
     return dataclasses.replace(
         table,
@@ -226,7 +232,7 @@ def venom_selection(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per layer under V:N:M ``plans``: (``s``, the share of K rows one V-block selects;
     ``b``, the blocks a column fold spans; the expected share of K rows a fold needs; the
-    share the whole layer needs) (see :func:`venom_ifmap_words`)."""
+    share the whole layer needs) (see :func:`port_scale`)."""
     v = np.array([q.v or 1 for q in plans], dtype=np.int64)
     s = np.minimum(1.0, VENOM_SELECT / np.array([q.m for q in plans], dtype=float))
     fold_blocks = -(-np.minimum(array.cols, table.N) // v)
@@ -234,52 +240,25 @@ def venom_selection(
     return s, fold_blocks, 1.0 - (1.0 - s) ** fold_blocks, 1.0 - (1.0 - s) ** layer_blocks
 
 
-def venom_ifmap_words(
-    config: SparseConfig,
-    layers: Sequence[SparseLayer],
-    plans: Sequence[Pattern],
-    dense_sram: np.ndarray,
-    dense_dram: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(ifmap SRAM reads, ifmap DRAM reads) per layer (words, all groups) when the layers run as
-    the V:N:M ``plans`` on an os or ws array; ``dense_*`` are the dense model's.
-
-    A block of V output channels needs only the ``s = min(1, 4 / M)`` of the K rows its
-    metadata selects. A column fold spans ``b = ceil(min(cols, N) / V)`` blocks, the layer
-    ``B = ceil(N / V)``; with independent selections a fold needs the expected union
-    ``1 - (1 - s)^b`` of the K rows (the layer ``1 - (1 - s)^B``), and a convolution input word
-    (feeding ``R * S`` K rows) is needed when any of its rows is. DRAM, as the systolic model
-    counts a pass (``closed_form._traffic``) on the needed words only: each column fold's
-    pass fetches its distinct needed words plus, in proportion to the share of its window (a
-    band of input rows; ws: the whole input) that does not fit the working half of the ifmap
-    scratchpad, the reuse it loses; each later pass re-fetches what the working half could not
-    keep; at least the layer's needed words once; never more than the dense model or than the
-    array reads (so every count shrinks smoothly as the scratchpad grows). SRAM: each of the
-    ``b`` segments' gather
-    lanes reads its own selection (``b * s`` of the dense reads: V below the array width costs
-    reads).
-    """
-    arr = config.array
+def venom_gather_reads(
+    config: SparseConfig, layers: Sequence[SparseLayer], plans: Sequence[Pattern], dense_sram
+) -> np.ndarray:
+    """Ifmap scratchpad reads (words, all groups) of the gather lanes when the layers run as the
+    V:N:M ``plans`` on an os or ws array; ``dense_sram``: the dense model's ifmap SRAM reads.
+    Each of the ``b = ceil(min(cols, N) / V)`` segments of a column fold has its own gather lane,
+    which reads its block's selection ``s = min(1, 4 / M)`` of the K rows: ``b * s`` of the dense
+    reads, so V below the array width costs reads (:func:`venom_selection`). The DRAM words of
+    the ifmap port are the ones the timing moves (:func:`port_scale`)."""
     table = layer_table([sl.layer for sl in layers])
-    s, fold_blocks, fold_k, layer_k = venom_selection(arr, table, plans)
-    rs = np.array(
+    s, fold_blocks, _, _ = venom_selection(config.array, table, plans)
+    return np.asarray(dense_sram, dtype=float) * fold_blocks * s
+
+
+def conv_window(layers: Sequence[SparseLayer]) -> np.ndarray:
+    """Per layer, the K rows one input word feeds: ``R * S`` for a convolution, 1 for a GEMM."""
+    return np.array(
         [sl.layer.R * sl.layer.S if isinstance(sl.layer, ConvLayer) else 1 for sl in layers]
     )
-    fold_u = 1.0 - (1.0 - fold_k) ** rs
-    layer_u = 1.0 - (1.0 - layer_k) ** rs
-    sram = dense_sram * fold_blocks * s
-    half = arr.sram_words("ifmap") // 2
-    once = table.ifmap_unique * layer_u
-    col_folds = -(-table.N // arr.cols)
-    needed = table.ifmap_unique * fold_u  # distinct words one pass needs
-    streamed = table.M * table.K * fold_k  # words one pass streams into the array
-    whole = table.ifmap_unique if arr.dataflow == "ws" else table.band_words
-    window = np.maximum(whole * fold_u, 1.0)
-    lost = np.maximum(streamed - needed, 0) * np.maximum(window - half, 0) / window
-    pass_words = needed + lost
-    refetch = (col_folds - 1) * np.maximum(pass_words - half, 0)
-    dram = np.maximum(once, pass_words + refetch) * table.groups
-    return sram, np.minimum(np.minimum(dram, dense_dram), sram)
 
 
 def metadata_half_words(config: SparseConfig) -> int:
@@ -374,22 +353,22 @@ def _analyze_plans(
     # The array selects from every activation, so ifmap traffic is the dense model's ...
     out["ifmap_sram_reads"] = dense["ifmap_sram_reads"].astype(float)
     out["ifmap_dram_reads"] = dense["ifmap_dram_reads"].astype(float)
-    # ... except VENOM, where each V-column segment gathers only its block's selected K rows.
     venom = np.array([q.is_venom for q in plans]) & skips
+    scale = port_scale(config, table, plans)
+    timed = analyze_batch(design, comp_table, scalesim_compat=compat, operand_scale=scale)
+    # ... except VENOM, where each V-column segment gathers only its block's selected K rows:
+    # the port moves the words the timing saw; the gather lanes read their own selections.
     if np.any(venom):
-        gathered_sram, gathered_dram = venom_ifmap_words(
-            config, sparse_layers, plans, dense["ifmap_sram_reads"], dense["ifmap_dram_reads"]
-        )
-        out["ifmap_sram_reads"] = np.where(venom, gathered_sram, out["ifmap_sram_reads"])
-        out["ifmap_dram_reads"] = np.where(venom, gathered_dram, out["ifmap_dram_reads"])
+        gathered = venom_gather_reads(config, sparse_layers, plans, dense["ifmap_sram_reads"])
+        out["ifmap_sram_reads"] = np.where(venom, gathered, out["ifmap_sram_reads"])
+        port = timed["ifmap_dram_reads"][0].astype(float)
+        out["ifmap_dram_reads"] = np.where(venom, port, out["ifmap_dram_reads"])
 
     bits = np.array([q.metadata_bits for q in plans])
     meta_per_word = bits / (8.0 * arr.word_bytes)
     half_meta = metadata_half_words(config)
     meta_layer = table.K * table.N * q_density * meta_per_word  # one group's metadata words
     out["metadata_sram_reads"] = out["filter_sram_reads"] * meta_per_word
-    scale = port_scale(config, table, plans)
-    timed = analyze_batch(design, comp_table, scalesim_compat=compat, operand_scale=scale)
     for key in TIMING_KEYS:
         out[key] = timed[key][0]
     # The filter port moves what the timing saw: the compressed weights (with their metadata

@@ -57,7 +57,7 @@ def test_dense_plan_covers_every_dtype_and_both_b_orders():
 
 def test_campaign_script_dry_run_smoke():
     script = ROOT / "experiments" / "gpu" / "campaign_h200.py"
-    for extra in ([], ["--set", "prospective", "--seed", "3", "--quick"]):
+    for extra in ([], ["--set", "prospective", "--seed", "3", "--quick"], ["--set", "classes"]):
         out = subprocess.run(
             [sys.executable, str(script), "--dry-run", *extra],
             capture_output=True,
@@ -66,3 +66,41 @@ def test_campaign_script_dry_run_smoke():
         )
         assert out.returncode == 0, out.stderr
         assert "dense:" in out.stdout and "sparse:" in out.stdout
+
+
+def test_class_shapes_are_stratified_seeded_and_new():
+    shapes = gpu_measure.standard_shapes("classes", 5)
+    assert shapes == gpu_measure.class_shapes(5) != gpu_measure.class_shapes(6)
+    classes = {s[0].rsplit(":", 1)[1] for s in shapes}
+    assert {"aligned", "unaligned", "gemv-m1", "gemv-n1", "tiny", "huge"} <= classes
+    assert any(s[2] == 1 for s in shapes) and any(s[3] == 1 for s in shapes)
+    assert all(2.0 * s[2] * s[3] * s[4] <= gpu_measure.MAX_FLOP for s in shapes)
+    train = {s[2:] for s in gpu_measure.standard_shapes("train", 0)}
+    assert not {s[2:] for s in shapes} & train
+
+
+def test_measure_gemm_uses_the_shared_timing_helper():
+    script = ROOT / "experiments" / "gpu" / "measure_gemm.py"
+    assert "do_bench(fn" not in script.read_text()  # timing is gpu_measure.bench
+    out = subprocess.run(
+        [sys.executable, str(script), "--dry-run", "--parts", "prospective2,dense"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=script.parent,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "points" in out.stdout and "cublas/dense/bf16" in out.stdout
+
+
+def test_profile_kernels_plans_campaign_sets_with_layouts():
+    script = ROOT / "experiments" / "gpu" / "profile_kernels.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--dry-run", "--campaign", "classes:1", "--dtypes", "bf16"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=script.parent,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{4 * len(gpu_measure.class_shapes(1))} points"

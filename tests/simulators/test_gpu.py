@@ -371,7 +371,7 @@ def test_triton_pick_is_near_the_best_tile(shipped_report):
     tri = shipped_report["triton"]
     ok = sum(s["picked_over_best"] <= 1.10 for s in tri.values())
     assert len(tri) >= 10
-    assert ok / len(tri) >= 0.6
+    assert ok / len(tri) >= 0.9  # issue 12: >= 90 % of shapes (H200: docs/gpu.md)
 
 
 def test_packaged_measurements_are_the_committed_data():

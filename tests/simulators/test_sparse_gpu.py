@@ -152,18 +152,25 @@ def test_2to4_model_beats_the_constant_with_torchs_default_kernel(fit):
     # Held-out compute-bound shapes (m*n*k >= 2^33) on the H100 and the H200. The issue's
     # target (mean error <= 7 %) is NOT met (11-16 % per dtype, 12.4 % / 14.0 % per device);
     # this guards the part that holds: beats the constant, rank correlation >= 0.7 per device.
+    # On the prospective sets (never fitted) the model still beats the constant, but its rank
+    # correlation is 0.53 (H100) and 0.67 (H200): not asserted.
     rows = fit.load_sparse24()
     lines = fit.speedup_report(rows)
     pooled = [ln for ln in lines if "fp16+bf16" in ln]
-    assert len(pooled) == 2
-    for ln in pooled:
+    assert len(pooled) == 4
+    for ln in pooled[:2]:
         assert float(ln.split("|")[1].split()[1]) >= 0.7, ln
+    for ln in pooled:  # model mean error below the per-dtype constant's
+        assert float(ln.split("|")[1].split()[0].rstrip("%")) < float(
+            ln.split("|")[2].strip().rstrip("%")
+        ), ln
     for dev in ("h100-sxm", "h200-sxm"):
         for dtype in ("fp16", "bf16"):
             sel = [
                 r
                 for r in rows
-                if (r["device"], r["dtype"], r["kernel"]) == (dev, dtype, "torch-default")
+                if (r["device"], r["dtype"], r["kernel"], r["subset"])
+                == (dev, dtype, "torch-default", "")
             ]
             tr = [r for r in sel if not r["test"] and r["m"] * r["n"] * r["k"] >= CB]
             cb = [r for r in sel if r["test"] and r["m"] * r["n"] * r["k"] >= CB]
@@ -210,3 +217,52 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
     t_p2 = sparse24_time_us(*args, params=Sparse24Params(**base, overlap_p=2.0))
     t_p4 = sparse24_time_us(*args, params=Sparse24Params(**base, overlap_p=4.0))
     assert t_max < t_p4 < t_p2 < 2 * t_max
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expect"),
+    [
+        ("profile_sparse24.py", ["--shapes", "data/gpu/h200_sparse24.csv"], "86 shapes"),
+        ("prospective_sparse24.py", [], "94 shapes"),
+    ],
+)
+def test_device_scripts_dry_run(script, args, expect):
+    path = ROOT / "experiments" / "sparse" / script
+    out = subprocess.run(
+        [sys.executable, str(path), "--dry-run", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert expect in out.stdout
+
+
+def test_prospective_shapes_are_new():
+    import csv
+
+    spec = importlib.util.spec_from_file_location(
+        "prospective_sparse24", ROOT / "experiments" / "sparse" / "prospective_sparse24.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    train = ROOT / "data" / "gpu" / "h200_sparse24.csv"
+    seen = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(train.open())}
+    shapes = [s[2:] for s in mod.shapes()]
+    assert len(set(shapes)) == len(shapes) == 94
+    assert not seen & set(shapes)
+
+
+def test_profiled_default_kernels_are_the_documented_tiles():
+    """torch's default 2:4 kernels on the H200 (kernel names, data/gpu/raw): fp16 128x256 with two
+    warpgroups, bf16 64x256 with one warpgroup in 8-CTA clusters, on every shape."""
+    import csv
+
+    path = ROOT / "data" / "gpu" / "raw" / "h200_sparse24_kernels.csv"
+    rows = [r for r in csv.DictReader(path.open()) if r["kind"] == "sparse24"]
+    tiles = {"fp16": "tilesize128x256x64_cgasize1x1x1_warpgroupsize2x1x1",
+             "bf16": "tilesize64x256x64_cgasize8x1x1_warpgroupsize1x1x1"}  # fmt: skip
+    assert len(rows) == 172
+    for r in rows:
+        assert r["status"] == "ok" and tiles[r["dtype"]] in r["kernels"], r["source"]

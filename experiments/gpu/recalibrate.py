@@ -1,0 +1,79 @@
+"""Regenerate every shipped GPU calibration file, in dependency order: one command.
+
+    python experiments/gpu/recalibrate.py            # rewrite simulators/gpu/data/*.json
+    python experiments/gpu/recalibrate.py --check    # exit 1 if a file would change
+    python experiments/gpu/recalibrate.py --dry-run  # print the archgym commands
+
+Each step is an ``archgym gpu calibrate`` call (data/gpu/README.md); the H200 library file is
+a transfer fit from the H100 constants, so the H100 files come first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# (measurement CSV in data/gpu, device, library, extra arguments)
+STEPS = (
+    ("h100_gemm.csv", "h100-sxm", "library", ()),
+    ("h100_triton_tiles.csv", "h100-sxm", "triton", ()),
+    ("h200_dense.csv", "h200-sxm", "library", ("--start", "h100-sxm")),
+    ("h200_triton_tiles.csv", "h200-sxm", "triton", ()),
+)
+
+
+def commands(out_dir: Path) -> list[list[str]]:
+    """The ``archgym`` argument lists of every step, writing into ``out_dir``."""
+    return [
+        [
+            "gpu",
+            "calibrate",
+            str(ROOT / "data" / "gpu" / csv_name),
+            "--device",
+            device,
+            "-o",
+            str(out_dir / f"{device}_{library}.json"),
+            *extra,
+        ]
+        for csv_name, device, library, extra in STEPS
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="compare with the shipped files only")
+    p.add_argument("--dry-run", action="store_true", help="print the commands and exit")
+    args = p.parse_args(argv)
+    shipped = ROOT / "simulators" / "gpu" / "data"
+    if args.dry_run:
+        for cmd in commands(shipped):
+            print("archgym " + " ".join(cmd))
+        return 0
+    from archgym.simulators.gpu.calibration import _load
+
+    from archgym.cli import main as archgym_main
+
+    if args.check:
+        tmp = Path(tempfile.mkdtemp())
+        changed = []
+        for cmd in commands(tmp):
+            # Later steps read earlier files from the package: check against shipped inputs.
+            if archgym_main(cmd) != 0:
+                return 2
+            out = Path(cmd[6])
+            if out.read_bytes() != (shipped / out.name).read_bytes():
+                changed.append(out.name)
+        print("changed: " + ", ".join(changed) if changed else "every file reproduces")
+        return 1 if changed else 0
+    for cmd in commands(shipped):
+        if archgym_main(cmd) != 0:
+            return 2
+        _load.cache_clear()  # the next step starts from the file just written
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

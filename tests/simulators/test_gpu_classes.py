@@ -1,0 +1,143 @@
+"""GPU GEMM model v2 (issue 12): shape classes, TMA bounds, tile ranking, few-shot transfer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from archgym.simulators.gpu import GemmModel, TileConfig
+from archgym.simulators.gpu.model import Efficiency, kernel_time_s
+from archgym.simulators.gpu.predictor import _tile_arrays
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"m": 4096, "n": 1, "k": 4096, "dtype": "bf16"}, "gemv-n1/a2"),  # C: ld 1
+        ({"m": 1, "n": 4096, "k": 4095, "dtype": "bf16"}, "gemv-m1/a2"),
+        ({"m": 16, "n": 16, "k": 16, "dtype": "fp32"}, "tiny/a16"),
+        ({"m": 8, "n": 4096, "k": 4094, "dtype": "fp16"}, "small-m/a4"),
+        ({"m": 8192, "n": 8192, "k": 8192, "dtype": "fp8"}, "huge/a16"),
+        ({"m": 2048, "n": 2048, "k": 2044, "dtype": "bf16"}, "mid/a8"),
+        # column-major A: its leading dimension is m
+        ({"m": 2047, "n": 2048, "k": 2048, "dtype": "bf16", "a_major": "col"}, "mid/a2"),
+    ],
+)
+def test_shape_class(row, expected):
+    from archgym.simulators.gpu.measurements import shape_class
+
+    assert shape_class(row) == expected
+
+
+def _time(m, tile, rule, eff):
+    return float(
+        kernel_time_s(
+            m, 8192, 8192, _tile_arrays([tile]), dtype="bf16", kind="dense",
+            device="h100-sxm", eff=eff, rule=rule,
+        )[0]
+    )  # fmt: skip
+
+
+def test_tma_tile_overhanging_small_m_loads_only_existing_rows():
+    # Load-bound (slow SM loads, fast HBM): the library's TMA loads of a 128-row tile move
+    # only the m rows that exist; Triton's masked loads issue the whole tile.
+    eff = Efficiency(sm_load_bytes_per_clk=8.0, hbm=1.0, launch_us=0.0)
+    tile = TileConfig(128, 128, 64, 4, 4)
+    assert _time(8, tile, "library", eff) < 0.7 * _time(128, tile, "library", eff)
+    assert _time(8, tile, "triton", eff) == pytest.approx(_time(128, tile, "triton", eff))
+
+
+def test_rank_tiles_breaks_hbm_ties_by_the_shorter_tile_pipeline():
+    model = GemmModel("h200-sxm")
+    tiles = [TileConfig(64, 64, 32, 4, 3), TileConfig(64, 256, 64, 4, 4)]
+    t = [model.predict_us(16, 28672, 4096, "fp16", tile=x) for x in tiles]
+    assert t[0] == pytest.approx(t[1], abs=0.05)  # both at the HBM floor
+    order = model.rank_tiles(16, 28672, 4096, "fp16", tiles)
+    assert order == [1, 0]
+    assert model.rank_tiles(16, 28672, 4096, "fp16", tiles[::-1]) == [0, 1]
+
+
+def test_few_shot_refits_only_device_wide_quantities_and_learns_new_kernels():
+    from archgym.simulators.gpu.calibration import load_calibration
+    from archgym.simulators.gpu.fitting import FEW_SHOT_PARAMS, calibrate
+    from archgym.simulators.gpu.measurements import load_measurements
+    from archgym.simulators.gpu.validation import data_path
+
+    rows = load_measurements(data_path("h200_dense.csv"))
+    start = load_calibration("h100-sxm", borrow=False)
+    assert ("int8", "dense", "wmma") not in start
+    fitted, sample = calibrate(rows, "h200-sxm", start=start, max_kernels=50, seed=0)
+    assert len(sample) <= 50 and not any(r["test"] for r in sample)
+    assert ("int8", "dense", "wmma") in fitted  # the nn kernel the H100 never ran
+    for key, eff in fitted.items():
+        if key in start:
+            changed = {k for k, v in asdict(eff).items() if v != asdict(start[key])[k]}
+            assert changed <= set(FEW_SHOT_PARAMS), key
+    # one device-wide correction: the same HBM factor on every key
+    ratios = {
+        round(fitted[k].hbm / start[k].hbm, 6) for k in start if k in fitted and start[k].hbm < 0.99
+    }
+    assert len(ratios) == 1
+
+
+def test_few_shot_report_puts_full_and_zero_shot_next_to_it():
+    from archgym.simulators.gpu.validation import few_shot_report, format_tables
+
+    rep = few_shot_report("h200-sxm", max_kernels=20, baseline=False)
+    stats = rep["heldout"][("bf16", "dense")]
+    assert {"model", "zero_shot", "full", "roofline"} <= set(stats)
+    assert stats["model"]["n"] >= 100
+    assert stats["model"]["mape"] < stats["roofline"]["mape"]
+    assert "held-out families" in format_tables(rep)
+
+
+def test_recalibrate_script_lists_every_shipped_file():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "gpu" / "recalibrate.py"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    shipped = sorted(p.name for p in (ROOT / "simulators" / "gpu" / "data").glob("*_*.json"))
+    shipped = [n for n in shipped if n.startswith(("h100-sxm_", "h200-sxm_"))]
+    for name in shipped:
+        assert name in out.stdout
+    assert out.stdout.index("h100-sxm_library") < out.stdout.index("h200-sxm_library")
+
+
+def test_efficiency_replace_keeps_validation():
+    with pytest.raises(ValueError, match="hbm"):
+        replace(Efficiency(), hbm=1.5)
+    assert np.isfinite(_time(64, TileConfig(64, 64, 64), "library", Efficiency()))
+
+
+def test_second_h200_prospective_set_measured_after_the_v3_freeze():
+    # data/gpu/h200_dense_prospective2.csv: stratified shape classes (seed 20261203), measured
+    # after the model was frozen (data/gpu/raw/h200_frozen_model_v3.sha256). Guards the
+    # figures in docs/gpu.md; the issue's 6 % target for 16-bit is NOT met on every layout.
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(
+        ROOT / "data" / "gpu" / "h200_dense_prospective2.csv", "h200-sxm", baseline=False
+    )
+    for (dtype, _, layout), s in rep["all"].items():
+        assert s["model"]["mape"] < s["roofline"]["mape"] / 4, (dtype, layout)
+        if dtype in ("bf16", "fp16"):
+            assert s["model"]["mape"] < 10.0 and s["model"]["spearman"] >= 0.98, layout
+    assert rep["all"][("fp8", "dense", "rc")]["model"]["mape"] < 6.0
+    assert rep["all"][("int8", "dense", "rr")]["zero_shot"]["mape"] > 40.0  # nn: H100 never ran it
+
+
+def test_triton_pick_on_fresh_h200_tile_shapes():
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective2.csv", "h200-sxm")
+    picks = [s["picked_over_best"] for s in rep["triton"].values()]
+    assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= 7
