@@ -172,13 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="run evaluations on this Dask scheduler, e.g. tcp://HOST:8786 (needs archgym[dask])",
+        help="run the runs on this Dask scheduler, e.g. tcp://HOST:8786 (needs archgym[dask])",
     )
     p.add_argument(
         "--dask-local",
         type=_positive,
         metavar="N",
-        help="run evaluations on a local Dask cluster of N processes (needs archgym[dask])",
+        help="run the runs on a local Dask cluster of N processes (needs archgym[dask])",
     )
     p.set_defaults(func=_cmd_run)
 

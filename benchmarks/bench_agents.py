@@ -6,6 +6,7 @@ the time of one real evaluation of two envs, after the ``cosma_ilp`` agent's cos
 scratchpad-size env (its first ask solves the min-peak ILP; later asks walk a list). Run::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_agents.py [--evals 300] [--repeats 3]
+        [--agents random_walk grid]   # a subset (random_walk, the reference, is always run)
 
 Optuna's TPE and GP samplers cost time that grows with the number of trials; the ``at N``
 column shows the cost per evaluation over the last tenth of the run.
@@ -111,12 +112,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="agent ask+tell overhead per evaluation")
     parser.add_argument("--evals", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--agents", nargs="+", help="only these agent names (and random_walk)")
     args = parser.parse_args()
+    known = {name for name, _ in AGENTS}
+    unknown = sorted(set(args.agents or []) - known)
+    if unknown:
+        parser.error(f"unknown agents {unknown}; choose from {sorted(known)}")
+    chosen = [(n, hp) for n, hp in AGENTS if not args.agents or n in {"random_walk", *args.agents}]
     import gymnasium
 
     space = gymnasium.make("archgym/GemmRoofline-v0").unwrapped.space
     rows = []
-    for name, hp in AGENTS:
+    for name, hp in chosen:
         runs = [time_agent(name, hp, space, args.evals, s) for s in range(args.repeats)]
         mean = float(np.median([r[0] for r in runs]))
         last = float(np.median([r[1] for r in runs]))

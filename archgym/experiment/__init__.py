@@ -5,7 +5,7 @@
 * :mod:`~archgym.experiment.loop` runs one run: ask a batch, evaluate it (``env.evaluate_batch``
   when the env has it), tell, write the records; it resumes and grows runs.
 * :mod:`~archgym.experiment.executors` runs many: in this process, in local processes, or with
-  evaluations on a Dask cluster, behind one :class:`Executor` interface.
+  whole runs on a Dask cluster, behind one :class:`Executor` interface.
 * :mod:`~archgym.experiment.store` is the output folder: lock, manifest, per-run status.
 
 The same file and seeds give the same records (wall time aside). Running again into the same

@@ -3,8 +3,8 @@
 * :class:`InProcess` drives every run here, one after another.
 * :class:`LocalProcesses` runs whole runs in N spawned processes (each writes its own runs), so
   expensive agents (Bayesian, RL) use every core too.
-* :class:`DaskExecutor` drives every run's loop in a thread here and sends its evaluation
-  batches to a Dask cluster (see :mod:`archgym.distributed`); records are written here only.
+* :class:`DaskExecutor` runs whole runs on a Dask cluster (one actor per run, see
+  :mod:`archgym.distributed`); their records come back as Arrow tables and are written here.
 
 :func:`run_experiment` locks the output folder, skips finished runs and hands the rest to one.
 """
@@ -159,15 +159,21 @@ def _drain(q: Any, progress: Progress, queue_mod: Any) -> None:
 
 
 class DaskExecutor(Executor):
-    """Run loops here (one thread per run, at most ``max_concurrent_runs``), evaluations on Dask.
+    """Whole runs on a Dask cluster (one actor per run), records written here.
+
+    See :mod:`archgym.distributed`: the agents and envs live on the workers, record batches come
+    back as Arrow tables, and a run whose worker is lost restarts elsewhere from its records.
 
     Args:
         client: A ``dask.distributed.Client``.
-        retries: Re-runs of an evaluation task that raised, before the error stops the run.
-        max_concurrent_runs: Runs whose loops are driven at the same time.
+        retries: Restarts of a run whose worker was lost or whose actor raised, before the error
+            stops the experiment.
+        max_concurrent_runs: Runs on the cluster at the same time (default: its worker threads).
     """
 
-    def __init__(self, client: Any, *, retries: int = 2, max_concurrent_runs: int = 64) -> None:
+    def __init__(
+        self, client: Any, *, retries: int = 2, max_concurrent_runs: int | None = None
+    ) -> None:
         self.client = client
         self.retries = retries
         self.max_concurrent_runs = max_concurrent_runs
@@ -175,27 +181,17 @@ class DaskExecutor(Executor):
     def run_all(
         self, runs: Sequence[RunSpec], dataset_dir: Path, *, flush_every: int, progress: Progress
     ) -> None:
-        import threading
-        from concurrent.futures import ThreadPoolExecutor
+        from archgym.distributed import drive_runs
 
-        from archgym.distributed import DaskEvaluator
-
-        lock = threading.Lock()
-
-        def advance(n: int) -> None:
-            with lock:
-                progress(n)
-
-        def drive(run: RunSpec) -> int:
-            evaluator = DaskEvaluator(self.client, run.env.id, run.env.kwargs, retries=self.retries)
-            return execute_run(
-                run, dataset_dir, flush_every=flush_every, progress=advance, evaluate_many=evaluator
-            )
-
-        threads = max(1, min(len(runs), self.max_concurrent_runs))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for future in [pool.submit(drive, run) for run in runs]:
-                future.result()  # re-raise a run's error here
+        drive_runs(
+            self.client,
+            list(runs),
+            dataset_dir,
+            flush_every=flush_every,
+            progress=progress,
+            retries=self.retries,
+            max_concurrent_runs=self.max_concurrent_runs,
+        )
 
 
 def _done_records(run_dir: Path) -> int:

@@ -20,7 +20,17 @@ from archgym.experiment.asking import ask_designs
 from archgym.experiment.config import RunSpec
 from archgym.experiment.store import is_finished, parts_digest, read_status, write_status
 
-__all__ = ["EvaluateMany", "evaluate_here", "execute_run"]
+__all__ = [
+    "EvaluateMany",
+    "RunLoop",
+    "evaluate_here",
+    "execute_run",
+    "finish_run",
+    "make_run_env",
+    "results_of_frame",
+    "run_constants",
+    "run_status",
+]
 
 #: ``(env, designs) -> results``: how a batch is evaluated (in this process, or on a cluster).
 EvaluateMany = Callable[[Any, list[dict[str, Any]]], list[Any]]
@@ -62,10 +72,117 @@ def _make_agent(run: RunSpec, env: Any, agent_budget: int) -> Any:
 
 
 def _recorded(run_dir: Path, space: Any) -> list[Any]:
-    from archgym.dataset import read_run, result_of_row
+    from archgym.dataset import read_run
 
-    df = read_run(run_dir)
+    return results_of_frame(read_run(run_dir), space)
+
+
+def results_of_frame(df: Any, space: Any) -> list[Any]:
+    """The :class:`~archgym.result.Result` of every row of a run's records (to replay them)."""
+    from archgym.dataset import result_of_row
+
     return [result_of_row(row, space) for row in df.to_dict("records")] if len(df) else []
+
+
+class RunLoop:
+    """One run's agent and env, stepped a batch at a time (in the driver or on a worker).
+
+    Args:
+        run: The run.
+        env: Its env (made and reset with the run's seed).
+        budgets: Every budget the run was given (batches are cut at each).
+        agent_budget: The budget the agent is built with (the run's first).
+        recorded: Results already in the dataset, replayed into the agent before new ones.
+    """
+
+    def __init__(
+        self,
+        run: RunSpec,
+        env: Any,
+        budgets: Sequence[int],
+        agent_budget: int,
+        recorded: Sequence[Any] = (),
+    ) -> None:
+        self.run, self.env, self.budgets = run, env, list(budgets)
+        self.agent = _make_agent(run, env, agent_budget)
+        self.recorded = list(recorded)
+        self.step = 0
+        self.agent_finished = False
+
+    @property
+    def records(self) -> int:
+        """Records the run holds: those replayed or made, and those recorded before."""
+        return max(self.step, len(self.recorded))
+
+    def next_batch(self, evaluate: EvaluateMany) -> tuple[int, list[Any]] | None:
+        """Ask, evaluate and tell one batch; ``(first new step, new results)``, or None when the
+        run has reached its budget or its agent has finished. Replayed batches return no
+        results."""
+        if self.step >= self.run.budget:
+            return None
+        if self.agent.finished:
+            self.agent_finished = True
+            return None
+        designs = ask_designs(self.agent, _batch_size(self.step, self.run.batch, self.budgets))
+        if not designs:
+            self.agent_finished = True
+            return None
+        step = self.step
+        old = self.recorded[step : step + len(designs)]
+        _check_replay(self.run, step, designs, old)
+        fresh = evaluate(self.env, designs[len(old) :]) if len(old) < len(designs) else []
+        self.agent.tell_batch(designs, [*old, *fresh])
+        self.step += len(designs)
+        return step + len(old), fresh
+
+
+def make_run_env(run: RunSpec) -> Any:
+    """The run's env, made and reset with the run's seed."""
+    import archgym
+
+    env = archgym.make(run.env.id, **run.env.kwargs)
+    env.reset(seed=run.seed)
+    return env
+
+
+def run_constants(run: RunSpec) -> dict[str, Any]:
+    """Column values shared by every record of ``run``."""
+    import archgym
+
+    return {
+        "experiment": run.experiment,
+        "run_id": run.run_id,
+        "env_id": run.env.id,
+        "env_kwargs": run.env_kwargs_json,
+        "agent": run.agent,
+        "agent_params": json.dumps(run.hyperparams, sort_keys=True),
+        "seed": run.seed,
+        "archgym_version": archgym.__version__,
+    }
+
+
+def run_status(run: RunSpec, run_dir: Path) -> dict[str, Any]:
+    """The status ``run`` continues with: identity, agent budget and every budget given."""
+    old = read_status(run_dir) or {}
+    return {
+        "identity": run.identity(),
+        "agent_budget": int(old.get("agent_budget", run.budget)),
+        "budgets": sorted({*old.get("budgets", []), run.budget}),
+    }
+
+
+def finish_run(run_dir: Path, status: dict[str, Any], records: int, agent_finished: bool) -> None:
+    """Mark a run finished in its ``run.json``, with its record count and part-file digest."""
+    write_status(
+        run_dir,
+        {
+            **status,
+            "finished": True,
+            "agent_finished": agent_finished,
+            "records": records,
+            "digest": parts_digest(run_dir),
+        },
+    )
 
 
 def execute_run(
@@ -83,67 +200,31 @@ def execute_run(
     evaluation worker loses no record. Returns the number of new evaluations made (0 for a run
     that was already finished, which is skipped without reading its records).
     """
-    import archgym
     from archgym.dataset import RunWriter, schema_for
 
     run_dir = Path(dataset_dir) / run.run_id
-    identity = run.identity()
-    if is_finished(run_dir, identity, run.budget):
+    if is_finished(run_dir, run.identity(), run.budget):
         return 0
-    env = archgym.make(run.env.id, **run.env.kwargs)
-    env.reset(seed=run.seed)
-    status = read_status(run_dir) or {}
-    budgets = sorted({*status.get("budgets", []), run.budget})
-    agent_budget = int(status.get("agent_budget", run.budget))
-    agent = _make_agent(run, env, agent_budget)
-    recorded = _recorded(run_dir, env.space)
-    status = {"identity": identity, "agent_budget": agent_budget, "budgets": budgets}
+    env = make_run_env(run)
+    status = run_status(run, run_dir)
+    loop = RunLoop(
+        run, env, status["budgets"], status["agent_budget"], _recorded(run_dir, env.space)
+    )
     write_status(run_dir, {**status, "finished": False})
-    constants = {
-        "experiment": run.experiment,
-        "run_id": run.run_id,
-        "env_id": run.env.id,
-        "env_kwargs": run.env_kwargs_json,
-        "agent": run.agent,
-        "agent_params": json.dumps(run.hyperparams, sort_keys=True),
-        "seed": run.seed,
-        "archgym_version": archgym.__version__,
-    }
     schema = schema_for(env.space, env.metric_names)
-    writer = RunWriter(run_dir, schema, constants, flush_every=flush_every)
+    writer = RunWriter(run_dir, schema, run_constants(run), flush_every=flush_every)
     evaluate = evaluate_many or evaluate_here
-    step, new, agent_finished = 0, 0, False
+    new = 0
     try:
-        while step < run.budget:
-            if agent.finished:
-                agent_finished = True
-                break
-            designs = ask_designs(agent, _batch_size(step, run.batch, budgets))
-            if not designs:
-                agent_finished = True
-                break
-            old = recorded[step : step + len(designs)]
-            _check_replay(run, step, designs, old)
-            fresh = evaluate(env, designs[len(old) :]) if len(old) < len(designs) else []
-            agent.tell_batch(designs, [*old, *fresh])
-            writer.add_batch(step + len(old), fresh)
-            step += len(designs)
+        while (batch := loop.next_batch(evaluate)) is not None:
+            first, fresh = batch
+            writer.add_batch(first, fresh)
             new += len(fresh)
             if progress is not None and fresh:
                 progress(len(fresh))
     finally:
         writer.flush()
-    records = max(step, len(recorded))
-    write_status(
-        run_dir,
-        {
-            **status,
-            "finished": True,
-            "agent_finished": agent_finished,
-            "records": records,
-            "digest": parts_digest(run_dir),
-        },
-    )
+    finish_run(run_dir, status, loop.records, loop.agent_finished)
     return new
 
 

@@ -28,7 +28,7 @@ def test_enumerates_the_finite_space_exactly_once(order):
 def test_auto_is_exhaustive_when_the_budget_covers_the_space():
     space = toy_space()
     assert Grid(space, budget=int(space.cardinality)).mode == "exhaustive"
-    assert Grid(space, budget=10).mode == "latin"
+    assert Grid(space, budget=10).mode == "refine"
     assert Grid(space).mode == "exhaustive"
 
 
@@ -56,7 +56,7 @@ def test_exhaustive_refuses_reals():
     space = DesignSpace([Real("x", 0.0, 1.0)])
     with pytest.raises(ValueError, match="finite"):
         Grid(space, mode="exhaustive")
-    assert Grid(space).mode == "latin"
+    assert Grid(space).mode == "refine"
 
 
 def test_state_dict_resumes_the_enumeration():
@@ -68,3 +68,43 @@ def test_state_dict_resumes_the_enumeration():
     assert [d for d, _ in run_loop(a, toy_problem, 50)] == [
         d for d, _ in run_loop(b, toy_problem, 50)
     ]
+
+
+def _bowl(design):
+    """A smooth single-optimum landscape over a 64 x 64 x 2 grid (optimum at a=37, b=11, c=1)."""
+    reward = -((design["a"] - 37) ** 2) - (design["b"] - 11) ** 2 - 50 * (design["c"] != "y")
+    return Result(design, {}, float(reward))
+
+
+def _bowl_space():
+    return DesignSpace([Integer("a", 0, 63), Integer("b", 0, 63), Categorical("c", ["x", "y"])])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_refine_finds_the_optimum_of_a_bowl_where_the_coarse_grid_alone_does_not(seed):
+    space = _bowl_space()
+    refine = run_loop(Grid(space, seed=seed, budget=80, mode="refine"), _bowl, 80)
+    latin = run_loop(Grid(space, seed=seed, budget=80, mode="latin"), _bowl, 80)
+    assert max(r.reward for _, r in refine) == 0.0  # 80 of 8,192 designs
+    assert max(r.reward for _, r in latin) < 0.0
+
+
+def test_refine_never_repeats_a_design_while_unseen_ones_remain():
+    space = toy_space()
+    budget = int(space.cardinality) // 2
+    history = run_loop(Grid(space, seed=0, budget=budget), toy_problem, budget)
+    keys = [tuple(d.values()) for d, _ in history]
+    assert len(keys) == len(set(keys)) == budget
+
+
+def test_refine_handles_reals_constraints_and_large_batches():
+    space = DesignSpace(
+        [Integer("a", 0, 63), Real("x", 0.5, 4.0, log=True)],
+        constraints=[lambda d: d["a"] * d["x"] <= 100],
+    )
+    agent = Grid(space, seed=1, budget=200)
+    assert agent.mode == "refine"
+    for _ in range(3):  # batches larger than a round: the rest is exploration
+        designs = agent.ask_batch(50)
+        assert all(not space.violated(d) for d in designs)
+        agent.tell_batch(designs, [Result(d, {}, float(d["a"] * d["x"])) for d in designs])

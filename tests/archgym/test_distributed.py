@@ -45,20 +45,21 @@ def records(path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_dask_run_with_killed_worker_equals_local_run(tmp_path):
-    from dask.distributed import Client, LocalCluster
+def test_dask_run_with_killed_workers_equals_local_run(tmp_path, caplog):
+    """Both workers are killed (SIGKILL) mid-run: every run then in flight restarts from its
+    written records once the nannies have restarted them, and nothing is lost or repeated."""
+    from dask.distributed import Client
+
+    from archgym.distributed import local_cluster
 
     exp = parse_experiment(EXP)
     local = records(run_experiment(exp, tmp_path / "local", workers=1, show_progress=False))
 
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    cluster = local_cluster(2)
     client = Client(cluster)
     try:
         client.wait_for_workers(2)
         pids = client.run(os.getpid)
-        victim_addr, victim_pid = sorted(pids.items())[0]
         done = {"n": 0}
         killed = threading.Event()
 
@@ -66,22 +67,61 @@ def test_dask_run_with_killed_worker_equals_local_run(tmp_path):
             done["n"] += n
             if done["n"] >= 40 and not killed.is_set():
                 killed.set()
-                os.kill(victim_pid, signal.SIGKILL)  # a crash, not a clean shutdown
+                for pid in pids.values():
+                    os.kill(pid, signal.SIGKILL)  # a crash, not a clean shutdown
 
         out = run_with_dask(
             exp, tmp_path / "dask", client=client, show_progress=False, progress=kill_after_some
         )
         assert killed.is_set()
-        # The nanny restarts the killed process; the old worker is gone from the cluster.
-        assert victim_addr not in client.scheduler_info()["workers"] or (
-            client.run(os.getpid).get(victim_addr) != victim_pid
-        )
+        # The runs whose workers died were restarted from their written records.
+        assert any("restarting it from its written records" in m for m in caplog.messages)
+        # The nannies restarted the killed processes.
+        assert not set(client.run(os.getpid).values()) & set(pids.values())
     finally:
         client.close()
         cluster.close()
 
     dask = records(out)
     assert len(dask) == len(exp.runs()) * exp.budget
+    pd.testing.assert_frame_equal(dask, local)
+
+
+@pytest.mark.slow
+def test_dask_runs_grow_and_resume_like_local_runs(tmp_path):
+    """A Dask run grown from budget 24 to 48 (each run's actor replays its 24 written records)
+    equals a local run of 48; a second call skips every finished run."""
+    from dask.distributed import Client, LocalCluster
+
+    exp = parse_experiment(EXP)
+    small = parse_experiment(EXP.replace("budget = 48", "budget = 24"))
+    local = records(run_experiment(exp, tmp_path / "local", workers=1, show_progress=False))
+    cluster = LocalCluster(n_workers=2, processes=False, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        run_with_dask(small, tmp_path / "d", client=client, show_progress=False)
+        assert len(records(tmp_path / "d")) == len(exp.runs()) * 24
+        out = run_with_dask(exp, tmp_path / "d", client=client, show_progress=False)
+        seen = []
+        run_with_dask(exp, tmp_path / "d", client=client, show_progress=False, progress=seen.append)
+        assert seen == []  # finished runs are skipped
+    pd.testing.assert_frame_equal(records(out), local)
+
+
+@pytest.mark.slow
+def test_dask_evaluator_keeps_the_loop_here_and_equals_a_local_run(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    from archgym.distributed import DaskEvaluator
+    from archgym.experiment import execute_run
+
+    exp = parse_experiment(EXP)
+    local = records(run_experiment(exp, tmp_path / "local", workers=1, show_progress=False))
+    cluster = LocalCluster(n_workers=2, processes=False, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        for run in exp.runs():
+            evaluator = DaskEvaluator(client, run.env.id, run.env.kwargs)
+            execute_run(run, tmp_path / "d" / "dataset", evaluate_many=evaluator)
+    dask = records(tmp_path / "d" / "dataset")
     pd.testing.assert_frame_equal(dask, local)
 
 
