@@ -266,3 +266,60 @@ def test_profiled_default_kernels_are_the_documented_tiles():
     assert len(rows) == 172
     for r in rows:
         assert r["status"] == "ok" and tiles[r["dtype"]] in r["kernels"], r["source"]
+
+
+def test_segment_k_rule_is_the_profiled_one():
+    # fp16 torch-default on the H200: segment-K on iff the last wave of 128x256 tiles over the
+    # 132 SMs is less than half full and k > 1024 (every profiled shape)
+    import csv
+
+    from archgym.simulators.gpu.sparse import _segment_k_on
+
+    path = ROOT / "data" / "gpu" / "raw" / "h200_sparse24_kernels.csv"
+    rows = [
+        r for r in csv.DictReader(path.open()) if (r["kind"], r["dtype"]) == ("sparse24", "fp16")
+    ]
+    assert len(rows) >= 80
+    for r in rows:
+        m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+        tiles = math.ceil(n / 128) * math.ceil(m / 256)
+        assert bool(_segment_k_on(tiles, k, 132)) == ("segment_k_on" in r["kernels"]), r["source"]
+
+
+def test_2to4_clusters_and_segment_k_physics():
+    from archgym.simulators.gpu.devices import get_device
+    from archgym.simulators.gpu.sparse import Sparse24Params, _slots, sparse24_time_us
+
+    h200 = get_device("h200-sxm")
+    assert (_slots(h200, 1), _slots(h200, 8)) == (132, 128)
+    base = dict(rate_frac=0.8, bw_frac=0.8, launch_us=4.0, fill_us=1.0, tile=(128, 256))
+    # 64 tiles (under half a wave), k = 4096: splitting K over the idle SMs pays
+    args = ("h200-sxm", 512, 4096, 4096, "fp16")
+    whole = sparse24_time_us(*args, params=Sparse24Params(**base))
+    seg = sparse24_time_us(*args, params=Sparse24Params(**base, segk_us=2.0, segk_frac=1.0))
+    assert seg < 0.85 * whole
+    # 128 tiles (a full wave): the rule leaves segment-K off
+    args = ("h200-sxm", 1024, 4096, 4096, "fp16")
+    assert sparse24_time_us(*args, params=Sparse24Params(**base, segk_us=2.0)) == pytest.approx(
+        sparse24_time_us(*args, params=Sparse24Params(**base))
+    )
+    # 8-CTA clusters: 132 tiles of 64 rows take two waves (128 slots), not one
+    b16 = dict(base, tile=(64, 256), launch_us=0.0, fill_us=0.0, bw_frac=1.0)
+    args = ("h200-sxm", 256, 64 * 128, 8192, "bf16")
+    t1 = sparse24_time_us(*args, params=Sparse24Params(**b16, cluster=8))
+    args2 = ("h200-sxm", 256, 64 * 132, 8192, "bf16")
+    t2 = sparse24_time_us(*args2, params=Sparse24Params(**b16, cluster=8))
+    assert t2 > 1.9 * t1
+
+
+def test_sparse24_cv_smoke():
+    script = ROOT / "experiments" / "sparse" / "sparse24_cv.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--folds", "2", "--max-rows", "160", "--methods", "profiled"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "fold-mean" in out.stdout and "profiled" in out.stdout and "GBM" in out.stdout
