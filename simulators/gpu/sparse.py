@@ -64,6 +64,8 @@ SPLITS = (1, 2, 4)
 SPARSE24_KERNELS = ("torch-default", "search")
 # no "_" in the name: files named <device>_<library>.json are the dense calibrations
 DATA_FILE = "sparse-kernels.json"
+#: Record-only keys of a 2:4 entry (not model inputs): the fitted form's name and the fit's loss.
+RECORD_KEYS = ("form", "train_loss", "train_rows")
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ GPCS = 8
 
 
 def _slots(dev: GPUSpec, cluster: int) -> int:
-    """CTAs resident at once (one per SM) when CTAs launch in clusters of ``cluster``."""
-    if cluster <= 1:
+    """CTAs resident at once (one per SM) when CTAs launch in clusters of ``cluster``; before
+    Hopper (sm_90) there are no clusters: every SM holds one."""
+    if cluster <= 1 or dev.compute_capability < (9, 0):
         return dev.sm_count
     return GPCS * (dev.sm_count // GPCS // cluster) * cluster
 
@@ -151,6 +154,9 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "segk_frac",
                 "cluster",
             )
+            unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
+            if unknown:
+                raise ValueError(f"{DATA_FILE}: unknown 2:4 constants {sorted(unknown)}")
             return Sparse24Params(**{k: entry[k] for k in keys if k in entry}, tile=tile), dev
     raise InfeasibleDesign(f"no 2:4 constants for dtype {dtype!r} (kernel {kernel!r})")
 
@@ -180,7 +186,7 @@ def sparse24_tile_time_s(
     """Time (s) of the 2:4 kernel with one given tile and split-K (shapes broadcast)."""
     dt = get_dtype(dtype)
     rate_sm = dev.sparse24_rate(dtype) * p.rate_frac / dev.sm_count
-    cl = int(p.cluster)
+    cl = int(p.cluster) if dev.compute_capability >= (9, 0) else 1
     tiles = np.ceil(np.ceil(n / bm) / cl) * cl * np.ceil(m / bn) * split
     waves = np.ceil(tiles / _slots(dev, cl))
     tile_s = 2.0 * bm * bn * np.ceil(k / split) / rate_sm + p.fill_us * 1e-6

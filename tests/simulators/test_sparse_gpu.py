@@ -281,6 +281,7 @@ def test_2to4_clusters_and_segment_k_physics():
 
     h200 = get_device("h200-sxm")
     assert (_slots(h200, 1), _slots(h200, 8)) == (132, 128)
+    assert _slots(get_device("a100-sxm"), 8) == 108  # no clusters before Hopper
     base = dict(rate_frac=0.8, bw_frac=0.8, launch_us=4.0, fill_us=1.0, tile=(128, 256))
     # 64 tiles (under half a wave), k = 4096: splitting K over the idle SMs pays
     args = ("h200-sxm", 512, 4096, 4096, "fp16")
