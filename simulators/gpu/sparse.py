@@ -11,7 +11,12 @@ limit stretches the waves as for dense kernels (``pj_per_flop`` per dense-equiva
 the dense model's rule). The kernel time is ``launch_us`` plus compute and memory combined as
 ``max`` (``overlap_p = 0``) or ``max * (1 + (min / max)^p)^(1/p)``, memory being the compressed
 traffic over ``bw_frac`` of the HBM bandwidth: W's kept values (half of them) plus 2-bit
-metadata per kept value, X once, C once (fp32 partials written and read again under split-K). The library's tile is the physics
+metadata per kept value, X once, C once (fp32 partials written and read again under split-K). Two profiled mechanisms
+(H200, ``data/gpu/raw/h200_sparse24_kernels.csv``): CTAs launched in thread-block clusters of
+``cluster`` (bf16's kernel: 8) fill only ``_slots`` of the SMs (128 of 132) and pad the W-row
+tiles to a multiple of the cluster; and segment-K (``segk_us`` set; fp16's kernel): when the
+last wave is less than half full and k > 1024, its tiles are split along K over the idle SMs
+(``_segment_k_s``). The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
@@ -59,6 +64,8 @@ SPLITS = (1, 2, 4)
 SPARSE24_KERNELS = ("torch-default", "search")
 # no "_" in the name: files named <device>_<library>.json are the dense calibrations
 DATA_FILE = "sparse-kernels.json"
+#: Record-only keys of a 2:4 entry (not model inputs): the fitted form's name and the fit's loss.
+RECORD_KEYS = ("form", "train_loss", "train_rows")
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,27 @@ class Sparse24Params:
     pj_per_flop: float = 0.0
     split_k: bool = True
     overlap_p: float = 0.0
+    segk_us: float | None = None
+    segk_frac: float = 1.0
+    cluster: int = 1
+
+
+#: Segment-K (profiled on the H200, fp16 default kernel): on when the last wave of tiles is
+#: less than this fraction full and k exceeds ``SEGK_MIN_K``.
+SEGK_LAST_WAVE = 0.5
+SEGK_MIN_K = 1024
+SEGK_BK = 64  # the kernel's K step: a segment holds at least one
+#: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
+#: cluster must fit in one, so at most ``GPCS * floor(sms / GPCS / cluster)`` clusters run at once.
+GPCS = 8
+
+
+def _slots(dev: GPUSpec, cluster: int) -> int:
+    """CTAs resident at once (one per SM) when CTAs launch in clusters of ``cluster``; before
+    Hopper (sm_90) there are no clusters: every SM holds one."""
+    if cluster <= 1 or dev.compute_capability < (9, 0):
+        return dev.sm_count
+    return GPCS * (dev.sm_count // GPCS // cluster) * cluster
 
 
 @dataclass(frozen=True)
@@ -122,7 +150,13 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "pj_per_flop",
                 "split_k",
                 "overlap_p",
+                "segk_us",
+                "segk_frac",
+                "cluster",
             )
+            unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
+            if unknown:
+                raise ValueError(f"{DATA_FILE}: unknown 2:4 constants {sorted(unknown)}")
             return Sparse24Params(**{k: entry[k] for k in keys if k in entry}, tile=tile), dev
     raise InfeasibleDesign(f"no 2:4 constants for dtype {dtype!r} (kernel {kernel!r})")
 
@@ -152,10 +186,17 @@ def sparse24_tile_time_s(
     """Time (s) of the 2:4 kernel with one given tile and split-K (shapes broadcast)."""
     dt = get_dtype(dtype)
     rate_sm = dev.sparse24_rate(dtype) * p.rate_frac / dev.sm_count
-    tiles = np.ceil(n / bm) * np.ceil(m / bn) * split
-    waves = np.ceil(tiles / dev.sm_count)
+    cl = int(p.cluster) if dev.compute_capability >= (9, 0) else 1
+    tiles = np.ceil(np.ceil(n / bm) / cl) * cl * np.ceil(m / bn) * split
+    waves = np.ceil(tiles / _slots(dev, cl))
     tile_s = 2.0 * bm * bn * np.ceil(k / split) / rate_sm + p.fill_us * 1e-6
     compute = waves * tile_s
+    if p.segk_us is not None and split == 1:
+        compute = np.where(
+            _segment_k_on(tiles, k, dev.sm_count),
+            _segment_k_s(tiles, k, bm, bn, rate_sm, dev, p),
+            compute,
+        )
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
     w_bytes = n * k * (0.5 * dt.in_bytes + 0.125)
     traffic = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
@@ -170,6 +211,29 @@ def sparse24_tile_time_s(
         1.0 / np.maximum(q, 1.0)
     )
     return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
+
+
+def _segment_k_on(tiles, k, sms: int) -> np.ndarray:
+    """The profiled segment-K rule: the last wave is less than ``SEGK_LAST_WAVE`` full and
+    k > ``SEGK_MIN_K``."""
+    last = tiles - np.floor((tiles - 1) / sms) * sms  # tiles in the last wave (1 .. sms)
+    return (last < SEGK_LAST_WAVE * sms) & (k > SEGK_MIN_K)
+
+
+def _segment_k_s(tiles, k, bm: int, bn: int, rate_sm, dev: GPUSpec, p: Sparse24Params):
+    """Compute time (s) under segment-K: the full waves run whole tiles; the ``r`` tiles of
+    the last wave are split along K into ``s = min(sms // r, k / SEGK_BK)`` segments that run
+    side by side on the idle SMs at ``segk_frac`` of the mainloop rate, the fp32 partials
+    of ``s - 1`` segments per tile (a workspace that fits in L2) written and read back at the L2 bandwidth,
+    plus ``segk_us`` (workspace memset and reduction launch)."""
+    sms = dev.sm_count
+    full = np.floor((tiles - 1) / sms)
+    r = tiles - full * sms
+    s = np.maximum(1.0, np.minimum(np.floor(sms / r), np.floor(k / SEGK_BK)))
+    tile_s = 2.0 * bm * bn * k / rate_sm + p.fill_us * 1e-6
+    seg_s = 2.0 * bm * bn * np.ceil(k / s) / (rate_sm * p.segk_frac) + p.fill_us * 1e-6
+    reduce_s = 2.0 * (s - 1.0) * r * bm * bn * 4.0 / dev.l2_bytes_per_s
+    return full * tile_s + seg_s + reduce_s + p.segk_us * 1e-6
 
 
 def sparse24_time_us(

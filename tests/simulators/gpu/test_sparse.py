@@ -18,7 +18,6 @@ from archgym.simulators.gpu.sparse import load_constants
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "experiments" / "sparse" / "fit_sparse_gpu.py"
-CB = 2.0**33
 
 
 def _script():
@@ -148,36 +147,26 @@ def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
 
 
 @pytest.mark.slow
-def test_2to4_model_beats_the_constant_with_torchs_default_kernel(fit):
-    # Held-out compute-bound shapes (m*n*k >= 2^33) on the H100 and the H200. The issue's
-    # target (mean error <= 7 %) is NOT met (11-16 % per dtype, 12.4 % / 14.0 % per device);
-    # this guards the part that holds: beats the constant, rank correlation >= 0.7 per device.
-    # On the prospective sets (never fitted) the model still beats the constant, but its rank
-    # correlation is 0.53 (H100) and 0.67 (H200): not asserted.
-    rows = fit.load_sparse24()
-    lines = fit.speedup_report(rows)
-    pooled = [ln for ln in lines if "fp16+bf16" in ln]
-    assert len(pooled) == 4
-    for ln in pooled[:2]:
-        assert float(ln.split("|")[1].split()[1]) >= 0.7, ln
-    for ln in pooled:  # model mean error below the per-dtype constant's
-        assert float(ln.split("|")[1].split()[0].rstrip("%")) < float(
-            ln.split("|")[2].strip().rstrip("%")
-        ), ln
+def test_2to4_cross_validated_model_beats_the_constant(fit):
+    # 5-fold CV grouped by shape over every fp16/bf16 torch-default row of each device (the
+    # constants ship fitted on all rows; experiments/sparse/sparse24_cv.py). Measured: H100
+    # 10.3 % / rho 0.71, H200 10.1 % / 0.83 (constant 15.2 % / 17.3 %). The target
+    # (mean error <= 7 %) is NOT met; this guards the part that holds, with a margin for the
+    # dense model's changes (the speedup's numerator).
+    import importlib.util as iu
+
+    spec = iu.spec_from_file_location("sparse24_cv", SCRIPT.parent / "sparse24_cv.py")
+    cv = iu.module_from_spec(spec)
+    spec.loader.exec_module(cv)
+    rows = [r for r in fit.load_sparse24()
+            if r["kernel"] == "torch-default" and r["dtype"] in ("fp16", "bf16")]  # fmt: skip
+    fit.add_dense_predictions(rows)
+    res = cv.cross_validate(rows, 5, 0, ("shipped",))
     for dev in ("h100-sxm", "h200-sxm"):
-        for dtype in ("fp16", "bf16"):
-            sel = [
-                r
-                for r in rows
-                if (r["device"], r["dtype"], r["kernel"], r["subset"])
-                == (dev, dtype, "torch-default", "")
-            ]
-            tr = [r for r in sel if not r["test"] and r["m"] * r["n"] * r["k"] >= CB]
-            cb = [r for r in sel if r["test"] and r["m"] * r["n"] * r["k"] >= CB]
-            const = np.mean([r["meas_s"] for r in tr])
-            err = np.mean([abs(r["pred_s"] / r["meas_s"] - 1) for r in cb])
-            err_c = np.mean([abs(const / r["meas_s"] - 1) for r in cb])
-            assert err < err_c and err <= 0.17, (dev, dtype, err, err_c)
+        model = np.nanmean(np.array(res[(dev, "fp16+bf16", "shipped")]), axis=0)
+        const = np.nanmean(np.array(res[(dev, "fp16+bf16", "const")]), axis=0)
+        assert model[0] < 0.75 * const[0] and model[0] <= 0.12, (dev, model, const)
+        assert model[1] >= 0.65, (dev, model)
 
 
 def test_fit_script_smoke():
@@ -266,3 +255,61 @@ def test_profiled_default_kernels_are_the_documented_tiles():
     assert len(rows) == 172
     for r in rows:
         assert r["status"] == "ok" and tiles[r["dtype"]] in r["kernels"], r["source"]
+
+
+def test_segment_k_rule_is_the_profiled_one():
+    # fp16 torch-default on the H200: segment-K on iff the last wave of 128x256 tiles over the
+    # 132 SMs is less than half full and k > 1024 (every profiled shape)
+    import csv
+
+    from archgym.simulators.gpu.sparse import _segment_k_on
+
+    path = ROOT / "data" / "gpu" / "raw" / "h200_sparse24_kernels.csv"
+    rows = [
+        r for r in csv.DictReader(path.open()) if (r["kind"], r["dtype"]) == ("sparse24", "fp16")
+    ]
+    assert len(rows) >= 80
+    for r in rows:
+        m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+        tiles = math.ceil(n / 128) * math.ceil(m / 256)
+        assert bool(_segment_k_on(tiles, k, 132)) == ("segment_k_on" in r["kernels"]), r["source"]
+
+
+def test_2to4_clusters_and_segment_k_physics():
+    from archgym.simulators.gpu.devices import get_device
+    from archgym.simulators.gpu.sparse import Sparse24Params, _slots, sparse24_time_us
+
+    h200 = get_device("h200-sxm")
+    assert (_slots(h200, 1), _slots(h200, 8)) == (132, 128)
+    assert _slots(get_device("a100-sxm"), 8) == 108  # no clusters before Hopper
+    base = dict(rate_frac=0.8, bw_frac=0.8, launch_us=4.0, fill_us=1.0, tile=(128, 256))
+    # 64 tiles (under half a wave), k = 4096: splitting K over the idle SMs pays
+    args = ("h200-sxm", 512, 4096, 4096, "fp16")
+    whole = sparse24_time_us(*args, params=Sparse24Params(**base))
+    seg = sparse24_time_us(*args, params=Sparse24Params(**base, segk_us=2.0, segk_frac=1.0))
+    assert seg < 0.85 * whole
+    # 128 tiles (a full wave): the rule leaves segment-K off
+    args = ("h200-sxm", 1024, 4096, 4096, "fp16")
+    assert sparse24_time_us(*args, params=Sparse24Params(**base, segk_us=2.0)) == pytest.approx(
+        sparse24_time_us(*args, params=Sparse24Params(**base))
+    )
+    # 8-CTA clusters: 132 tiles of 64 rows take two waves (128 slots), not one
+    b16 = dict(base, tile=(64, 256), launch_us=0.0, fill_us=0.0, bw_frac=1.0)
+    args = ("h200-sxm", 256, 64 * 128, 8192, "bf16")
+    t1 = sparse24_time_us(*args, params=Sparse24Params(**b16, cluster=8))
+    args2 = ("h200-sxm", 256, 64 * 132, 8192, "bf16")
+    t2 = sparse24_time_us(*args2, params=Sparse24Params(**b16, cluster=8))
+    assert t2 > 1.9 * t1
+
+
+def test_sparse24_cv_smoke():
+    script = ROOT / "experiments" / "sparse" / "sparse24_cv.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--folds", "2", "--max-rows", "160", "--methods", "profiled"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "fold-mean" in out.stdout and "profiled" in out.stdout and "GBM" in out.stdout

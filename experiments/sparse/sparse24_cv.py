@@ -1,0 +1,228 @@
+"""Model selection for the 2:4 kernel-time model by grouped k-fold cross-validation (issue 13).
+
+    python experiments/sparse/sparse24_cv.py [--folds 5] [--seed 0] [--max-rows N]
+
+Every 2:4 row of each device (fp16 and bf16, torch's default kernel; the training files and
+the never-fitted sets together) is split into ``--folds`` folds by shape (all dtypes and runs
+of one (m, n, k) stay in one fold; shapes shuffled with ``--seed``). For each fold the
+candidate kernel-time models are fitted on the other folds (rows with m*n*k >= 2^32, the
+sparse kernel time, mean |log error|) and the speedup (dense model's time over the 2:4 time)
+is scored on the fold's compute-bound rows (m*n*k >= 2^33). Printed per device and dtype: the
+fold-mean of the mean |error| and of Spearman's rho, next to the per-dtype constant (training
+mean), a learned GBM (same training rows) and the sign rule "2:4 slower iff m*n*k < 2^33".
+
+Candidates: ``fitted-tile`` (the previous shipped form: one fitted tile of five per dtype, no
+segment-K), ``fitted+clust`` (the same, CTAs launched in the profiled thread-block clusters:
+8 for bf16, so 128 of the 132 SMs hold a wave), ``profiled`` (the profiled tile per dtype, fp16
+128x256 and bf16 64x256, in their clusters, with the profiled segment-K rule on fp16; see
+``archgym.simulators.gpu.sparse``) and ``shipped`` (the form per dtype that
+``fit_sparse_gpu.py --fit`` ships, ``fit_sparse_gpu.SELECTED``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from archgym.simulators.gpu.sparse import SPARSE24_TILES, Sparse24Params, sparse24_time_us
+from scipy.optimize import minimize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fit_sparse_gpu as fsg
+
+PROFILED_TILE = {"fp16": (128, 256), "bf16": (64, 256)}
+PROFILED_CLUSTER = {"fp16": 1, "bf16": 8}  # cgasize of the profiled kernels
+SEGK_DTYPES = ("fp16",)  # the profiled rule holds for fp16 only
+GRID = np.array(
+    [
+        (r, b, lu, f, pj, q)
+        for r in np.linspace(0.25, 1.0, 31)
+        for b in (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+        for lu in (2, 4, 8, 12, 16, 24)
+        for f in (0, 1, 2, 4)
+        for pj in (0.0, 0.8, 1.6, 2.4, 3.2)
+        for q in (0.0, 2.0, 4.0)
+    ]
+).T[:, :, None]
+
+
+def _loss(dev: str, dtype: str, rows: list[dict], p: Sparse24Params) -> np.ndarray:
+    m, n, k, t = (fsg._arr(rows, c)[None, :] for c in ("m", "n", "k", "sparse"))
+    pred = sparse24_time_us(dev, m, n, k, dtype, "torch-default", params=p)
+    return np.abs(np.log(pred / t)).mean(axis=1)
+
+
+def _grid_fit(dev, dtype, rows, tiles, segk: bool, cluster: int = 1):
+    best = (np.inf, None)
+    g = GRID
+    for tile in tiles:
+        extra = dict(segk_us=np.zeros_like(g[0]), segk_frac=np.ones_like(g[0])) if segk else {}
+        extra["cluster"] = cluster
+        p = Sparse24Params(*g[:4], tile=tile, pj_per_flop=g[4], overlap_p=g[5], **extra)
+        loss = _loss(dev, dtype, rows, p)
+        i = int(np.argmin(loss))
+        if loss[i] < best[0]:
+            v = [float(x) for x in g[:, i, 0]]
+            extra = dict(segk_us=0.0, segk_frac=1.0) if segk else {}
+            extra["cluster"] = cluster
+            best = (float(loss[i]), Sparse24Params(*v[:4], tile=tile, pj_per_flop=v[4],
+                                                   overlap_p=v[5], **extra))  # fmt: skip
+    return best
+
+
+def fit_fitted_tile(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """The previous shipped form: grid search, the tile one of SPARSE24_TILES."""
+    return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False)[1]
+
+
+def fit_profiled(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """Profiled tile per dtype (+ segment-K on fp16): the same grid, then Powell over the
+    continuous constants (rate, HBM fraction, launch, fill, pJ/op, segment-K cost and rate)."""
+    segk = dtype in SEGK_DTYPES
+    tile, cl = PROFILED_TILE[dtype], PROFILED_CLUSTER[dtype]
+    _, p0 = _grid_fit(dev, dtype, rows, (tile,), segk=segk, cluster=cl)
+    names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop"]
+    names += ["segk_us", "segk_frac"] if segk else []
+    lo = np.array([0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.3][: len(names)])
+    hi = np.array([1.0, 1.0, 40.0, 10.0, 5.0, 40.0, 1.0][: len(names)])
+    x0 = np.array([getattr(p0, nm) for nm in names], dtype=float)
+
+    def make(x):
+        x = np.clip(x, lo, hi)
+        return Sparse24Params(**dict(zip(names, (float(v) for v in x), strict=True)),
+                              tile=p0.tile, overlap_p=p0.overlap_p, cluster=cl)  # fmt: skip
+
+    res = minimize(lambda x: float(_loss(dev, dtype, rows, make(x))[0]), x0, method="Powell",
+                   bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 3000, "xtol": 1e-3})  # fmt: skip
+    return make(res.x)
+
+
+def fit_fitted_tile_cluster(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """The fitted tile, launched in the profiled clusters (bf16: 8 CTAs; 128 of 132 SMs)."""
+    return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False,
+                     cluster=PROFILED_CLUSTER[dtype])[1]  # fmt: skip
+
+
+def fit_shipped(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """The form shipped per dtype (``fit_sparse_gpu.SELECTED``)."""
+    return CANDIDATES[fsg.SELECTED[dtype]](dev, dtype, rows)
+
+
+CANDIDATES = {
+    "fitted-tile": fit_fitted_tile,
+    "fitted+clust": fit_fitted_tile_cluster,
+    "profiled": fit_profiled,
+    "shipped": fit_shipped,
+}
+
+
+def folds_of(rows: list[dict], n_folds: int, seed: int) -> np.ndarray:
+    """Fold index per row: shapes (device, m, n, k) shuffled and dealt round-robin."""
+    shapes = sorted({(r["device"], r["m"], r["n"], r["k"]) for r in rows})
+    order = np.random.default_rng(seed).permutation(len(shapes))
+    fold = {shapes[j]: i % n_folds for i, j in enumerate(order)}
+    return np.array([fold[(r["device"], r["m"], r["n"], r["k"])] for r in rows])
+
+
+def _gbm(train: list[dict], test: list[dict], seed: int) -> np.ndarray:
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    def feats(rs):
+        return np.array([[np.log2(r["m"]), np.log2(r["n"]), np.log2(r["k"]),
+                          float(r["dtype"] == "bf16")] for r in rs])  # fmt: skip
+
+    gbm = GradientBoostingRegressor(
+        n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=seed
+    )
+    gbm.fit(feats(train), np.log([r["dense"] / r["sparse"] for r in train]))
+    return np.exp(gbm.predict(feats(test)))
+
+
+def cross_validate(rows: list[dict], n_folds: int, seed: int, methods=tuple(CANDIDATES)) -> dict:
+    """Per (device, dtype, method): list of per-fold (mean |err|, rho, sign accuracy)."""
+    out: dict = {}
+    for dev in sorted({r["device"] for r in rows}):
+        sel = [r for r in rows if r["device"] == dev]
+        fold = folds_of(sel, n_folds, seed)
+        for f in range(n_folds):
+            tr = [r for r, i in zip(sel, fold, strict=True) if i != f]
+            te = [r for r, i in zip(sel, fold, strict=True) if i == f]
+            tr_fit = [r for r in tr if fsg._mnk(r) >= fsg.FIT_MIN_MNK]
+            pred = {"GBM": _gbm(tr_fit, te, seed)}
+            for dtype in ("fp16", "bf16"):
+                mask = np.array([r["dtype"] == dtype for r in te])
+                const = np.mean([r["dense"] / r["sparse"] for r in tr
+                                 if r["dtype"] == dtype and fsg._mnk(r) >= fsg.CB])  # fmt: skip
+                pred.setdefault("const", np.zeros(len(te)))[mask] = const
+                trd = [r for r in tr_fit if r["dtype"] == dtype]
+                ted = [r for r in te if r["dtype"] == dtype]
+                if len(trd) < 5 or not ted:
+                    raise SystemExit(f"{dev} {dtype}: too few rows for {n_folds} folds")
+                for name in methods:
+                    p = CANDIDATES[name](dev, dtype, trd)
+                    t = sparse24_time_us(dev, fsg._arr(ted, "m"), fsg._arr(ted, "n"),
+                                         fsg._arr(ted, "k"), dtype, params=p)  # fmt: skip
+                    pred.setdefault(name, np.zeros(len(te)))[mask] = fsg._arr(ted, "dense_pred") / t
+            meas = np.array([r["dense"] / r["sparse"] for r in te])
+            cb = np.array([fsg._mnk(r) >= fsg.CB for r in te])
+            slow = meas < 1
+            rule = ~cb
+            for dtype in ("fp16", "bf16", "fp16+bf16"):
+                d = np.array([dtype in (r["dtype"], "fp16+bf16") for r in te])
+                for name, s in pred.items():
+                    sl = d & cb
+                    err = float(np.mean(np.abs(s[sl] / meas[sl] - 1)))
+                    rho = fsg._spearman(s[sl], meas[sl])
+                    sign = float(np.mean((s[d] < 1) == slow[d]))
+                    out.setdefault((dev, dtype, name), []).append((err, rho, sign))
+                out.setdefault((dev, dtype, "sign rule"), []).append(
+                    (np.nan, np.nan, float(np.mean(rule[d] == slow[d])))
+                )
+    return out
+
+
+def report(res: dict, n_rows: dict) -> list[str]:
+    lines = [f"{'device':9s} {'dtype':9s} {'method':12s} {'rows':>4s} | fold-mean err  rho | sign"]
+    for (dev, dtype, name), v in sorted(res.items()):
+        a = np.array(v, dtype=float)
+        e, r, s = (
+            np.nanmean(a, axis=0)
+            if not np.all(np.isnan(a[:, 0]))
+            else (np.nan, np.nan, a[:, 2].mean())
+        )
+        lines.append(
+            f"{dev:9s} {dtype:9s} {name:12s} {n_rows[(dev, dtype)]:4d} | {e:8.1%} {r:6.2f} | {s:5.0%}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    ap.add_argument("--max-rows", type=int, default=0, help="smoke runs: N random rows per device")
+    args = ap.parse_args(argv)
+    rows = [r for r in fsg.load_sparse24()
+            if r["kernel"] == "torch-default" and r["dtype"] in ("fp16", "bf16")]  # fmt: skip
+    if args.max_rows:
+        per_dev = [[x for x in rows if x["device"] == dev] for dev in ("h100-sxm", "h200-sxm")]
+        rng = np.random.default_rng(args.seed)
+        rows = [rs[i] for rs in per_dev
+                for i in sorted(rng.permutation(len(rs))[: args.max_rows])]  # fmt: skip
+    fsg.add_dense_predictions(rows)
+    n_rows = {}
+    for r in rows:
+        if fsg._mnk(r) >= fsg.CB:
+            for d in (r["dtype"], "fp16+bf16"):
+                n_rows[(r["device"], d)] = n_rows.get((r["device"], d), 0) + 1
+    print(f"2:4 speedup, {args.folds}-fold CV grouped by shape (seed {args.seed}), "
+          "compute-bound rows (m*n*k >= 2^33):")  # fmt: skip
+    print("\n".join(report(cross_validate(rows, args.folds, args.seed, args.methods), n_rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
