@@ -47,7 +47,7 @@ from archgym.simulators.systolic.closed_form import (
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 from archgym.simulators.systolic.metrics import METRICS
-from archgym.simulators.systolic.scalar import analyze_scalar
+from archgym.simulators.systolic.scalar import analyze_scalar, config_design
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
@@ -194,18 +194,8 @@ def analyze_batch(
     """
     table = layers if isinstance(layers, LayerTable) else layer_table(layers)
     design = design_columns(designs, scalesim_compat=scalesim_compat)
-    u_if = table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique
-    m = (table.M_scalesim if scalesim_compat else table.M)[None, :]
-    layer = (m, table.N[None, :], table.K[None, :], u_if[None, :], table.band_words[None, :])
-    groups = table.groups[None, :] if np.any(table.groups != 1) else 1
     shape = (design.rows.shape[0], len(table))
-    parts = []
-    for code, sub in split_by_dataflow(design):
-        with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
-            ints, floats = layer_model(NUMPY, sub, *layer)
-        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
-        part.update(zip(FLOAT_KEYS, floats, strict=True))
-        parts.append((code, part))
+    parts = [(code, _run(sub, table, 1)) for code, sub in split_by_dataflow(design)]
     if len(parts) == 1:
         out = parts[0][1]
         return {
@@ -213,7 +203,7 @@ def analyze_batch(
             for key in METRICS
         }
     codes = design.df[:, 0]
-    where = {code: np.flatnonzero(codes == code) for code, _ in parts}
+    where = {code: codes == code for code, _ in parts}
     result = {}
     for key in METRICS:
         column = np.empty(shape, dtype=float if key in FLOAT_KEYS else np.int64)
@@ -221,6 +211,34 @@ def analyze_batch(
             column[where[code]] = part[key]
         result[key] = column
     return result
+
+
+def _run(design: Design, table: LayerTable, axis: int) -> dict[str, np.ndarray]:
+    """The closed form of one dataflow's designs on a layer table (layers on ``axis``: 0 for
+    one design of Python numbers, 1 for ``(D, 1)`` design columns), groups applied."""
+    compat = design.compat
+    cols = (
+        table.M_scalesim if compat else table.M,
+        table.N,
+        table.K,
+        table.ifmap_unique_padded if compat else table.ifmap_unique,
+        table.band_words,
+    )
+    if axis:
+        cols = tuple(c[None, :] for c in cols)
+    with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
+        ints, floats = layer_model(NUMPY, design, *cols)
+    groups = table.groups
+    if np.any(groups != 1):
+        groups = groups[None, :] if axis else groups
+        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
+    else:  # no copies; but one array may stand for two metrics (ws: filter SRAM = DRAM reads)
+        part, seen = {}, set()
+        for key, v in zip(INT_KEYS, ints, strict=True):
+            part[key] = v.copy() if id(v) in seen else v
+            seen.add(id(v))
+    part.update(zip(FLOAT_KEYS, floats, strict=True))
+    return part
 
 
 def split_by_dataflow(design: Design) -> list[tuple[int, Design]]:
@@ -301,7 +319,10 @@ def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, n
         layers = tuple(layers)
     if not isinstance(layers, LayerTable) and len(layers) <= SCALAR_MAX_LAYERS:
         return analyze_scalar(config, layers)
-    result = analyze_batch(
-        designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
-    )
-    return {key: value[0] for key, value in result.items()}
+    table = layers if isinstance(layers, LayerTable) else layer_table(layers)
+    out = _run(config_design(config), table, 0)
+    shape = (len(table),)
+    return {
+        key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
+        for key in METRICS
+    }

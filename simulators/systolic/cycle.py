@@ -189,15 +189,16 @@ def simulate(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> CycleResul
         return _simulate_compat(config, layers)
     metrics = {key: np.array(value, copy=True) for key, value in analyze(config, layers).items()}
     table = layer_table(layers)
-    designs = designs_from_configs([config])
-    if config.user_bandwidth:
-        timing = tuple(v[0] for v in _timing(designs, table))
-        _set_timing(metrics, timing, table.groups, config.pes)
-    ((_, design),) = split_by_dataflow(design_columns(designs))
+    ((_, design),) = split_by_dataflow(design_columns(designs_from_configs([config])))
     params = _params(design, table)
+    if config.user_bandwidth:
+        timing = tuple(v[0] for v in fold_times(params, design.rbw, design.wbw))
+        _set_timing(metrics, timing, table.groups, config.pes)
+    # Python numbers per layer: the fold-by-fold trace's scalar arithmetic at the lowest cost.
+    columns = {key: v if key == "df" else v[0].tolist() for key, v in params.items()}
     traces = []
     for i in range(len(table)):
-        p = {key: (v[0, i] if np.ndim(v) == 2 else v) for key, v in params.items()}
+        p = {key: v if key == "df" else v[i] for key, v in columns.items()}
         traces.append(_trace(config, p, int(table.groups[i])))
     return CycleResult(metrics=metrics, traces=tuple(traces))
 

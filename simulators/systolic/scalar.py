@@ -32,7 +32,7 @@ from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 from archgym.simulators.systolic.metrics import METRICS
 
-__all__ = ["analyze_scalar"]
+__all__ = ["analyze_scalar", "config_design"]
 
 _ORDER = tuple((INT_KEYS + FLOAT_KEYS).index(key) for key in METRICS)
 _NO_CAPACITY = NO_CAPACITY
@@ -74,13 +74,13 @@ def _partial_drain_line(writes: int, words: int, cols: int) -> bool:
     return partial_drain_line(PYTHON, writes, words, cols)
 
 
-def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
-    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
+def config_design(config: ArrayConfig) -> Design:
+    """One design as Python numbers (the closed form's input for one :class:`ArrayConfig`)."""
     compat = config.scalesim_compat
     nan = math.nan
     rbw = nan if config.read_bw_words is None else float(config.read_bw_words)
     wbw = nan if config.write_bw_words is None else float(config.write_bw_words)
-    design = Design(
+    return Design(
         rows=config.rows,
         cols=config.cols,
         df=_CODES[config.dataflow],
@@ -92,6 +92,12 @@ def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np
         compat=compat,
         calc=compat and rbw != rbw,
     )
+
+
+def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
+    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
+    compat = config.scalesim_compat
+    design = config_design(config)
     ints, floats = [], []
     for m, m_compat, n, k, groups, u_plain, u_padded, band in _rows(layers):
         if compat:
