@@ -203,7 +203,7 @@ def analyze_batch(
             for key in METRICS
         }
     codes = design.df[:, 0]
-    where = {code: codes == code for code, _ in parts}
+    where = {code: np.flatnonzero(codes == code) for code, _ in parts}  # (bool: 3x slower)
     result = {}
     for key in METRICS:
         column = np.empty(shape, dtype=float if key in FLOAT_KEYS else np.int64)
