@@ -47,7 +47,7 @@ from archgym.simulators.systolic.closed_form import (
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 from archgym.simulators.systolic.metrics import METRICS
-from archgym.simulators.systolic.scalar import analyze_scalar, config_design
+from archgym.simulators.systolic.scalar import analyze_scalar, by_identity, config_design
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
@@ -319,7 +319,7 @@ def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, n
         layers = tuple(layers)
     if not isinstance(layers, LayerTable) and len(layers) <= SCALAR_MAX_LAYERS:
         return analyze_scalar(config, layers)
-    table = layers if isinstance(layers, LayerTable) else layer_table(layers)
+    table = layers if isinstance(layers, LayerTable) else by_identity(layers, layer_table)
     out = _run(config_design(config), table, 0)
     shape = (len(table),)
     return {
