@@ -102,7 +102,22 @@ def _partial_drain_line(writes: int, words: int, cols: int) -> bool:
 
 
 def config_design(config: ArrayConfig) -> Design:
-    """One design as Python numbers (the closed form's input for one :class:`ArrayConfig`)."""
+    """One design as Python numbers (the closed form's input for one :class:`ArrayConfig`).
+
+    Cached: configs are frozen, and equal configs give equal designs.
+    """
+    try:
+        return _cached_design(config)
+    except TypeError:  # an unhashable field value
+        return _design(config)
+
+
+@lru_cache(maxsize=1024)
+def _cached_design(config: ArrayConfig) -> Design:
+    return _design(config)
+
+
+def _design(config: ArrayConfig) -> Design:
     compat = config.scalesim_compat
     nan = math.nan
     rbw = nan if config.read_bw_words is None else float(config.read_bw_words)
