@@ -229,14 +229,28 @@ def _run(design: Design, table: LayerTable, axis: int) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
         ints, floats = layer_model(NUMPY, design, *cols)
     groups = table.groups
-    if np.any(groups != 1):
-        groups = groups[None, :] if axis else groups
-        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
-    else:  # no copies; but one array may stand for two metrics (ws: filter SRAM = DRAM reads)
-        part, seen = {}, set()
-        for key, v in zip(INT_KEYS, ints, strict=True):
-            part[key] = v.copy() if id(v) in seen else v
-            seen.add(id(v))
+    grouped = bool((groups != 1).any())
+    groups = groups[None, :] if axis else groups
+    # One array may stand for two metrics (ws: filter SRAM reads = DRAM reads): its second
+    # metric gets a copy. Arrays the closed form made for this call (owning their data, of
+    # the output's shape) are scaled by the group count in place, others into a new array.
+    part, seen = {}, set()
+    for key, v in zip(INT_KEYS, ints, strict=True):
+        if id(v) in seen:
+            part[key] = v.copy()
+            continue
+        seen.add(id(v))
+        if not grouped:
+            part[key] = v
+        elif (
+            isinstance(v, np.ndarray)
+            and v.flags.owndata
+            and v.flags.writeable
+            and (v.shape == np.broadcast_shapes(v.shape, groups.shape))
+        ):
+            part[key] = np.multiply(v, groups, out=v)
+        else:
+            part[key] = v * groups
     part.update(zip(FLOAT_KEYS, floats, strict=True))
     return part
 
