@@ -52,9 +52,10 @@ from archgym.simulators.systolic.scalar import analyze_scalar, by_identity, conf
 __all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
 
-#: Workloads of at most this many layers take the scalar path in :func:`analyze` (measured
-#: break-even with the vectorised pass: ``benchmarks/bench_systolic.py``).
-SCALAR_MAX_LAYERS = 48
+#: Workloads of at most this many layers take the scalar path in :func:`analyze`: the measured
+#: break-even with the one-design NumPy pass (ResNet-50's first L layers, CPU time: 158 us
+#: scalar / 169 us NumPy at 24 layers, 201 / 157 at 32; the two give the same numbers).
+SCALAR_MAX_LAYERS = 24
 
 _DESIGN_KEYS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib")
 
