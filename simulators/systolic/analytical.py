@@ -47,15 +47,16 @@ from archgym.simulators.systolic.closed_form import (
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 from archgym.simulators.systolic.metrics import METRICS
-from archgym.simulators.systolic.scalar import analyze_scalar
+from archgym.simulators.systolic.scalar import analyze_scalar, by_identity, config_design
 from archgym.simulators.systolic.timing import check_operand_scale
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
 
-#: Workloads of at most this many layers take the scalar path in :func:`analyze` (measured
-#: break-even with the vectorised pass: ``benchmarks/bench_systolic.py``).
-SCALAR_MAX_LAYERS = 48
+#: Workloads of at most this many layers take the scalar path in :func:`analyze`: the measured
+#: break-even with the one-design NumPy pass (ResNet-50's first L layers, CPU time: 158 us
+#: scalar / 169 us NumPy at 24 layers, 201 / 157 at 32; the two give the same numbers).
+SCALAR_MAX_LAYERS = 24
 
 _DESIGN_KEYS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib")
 
@@ -198,20 +199,12 @@ def analyze_batch(
     """
     table = layers if isinstance(layers, LayerTable) else layer_table(layers)
     design = design_columns(designs, scalesim_compat=scalesim_compat)
-    u_if = table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique
-    m = (table.M_scalesim if scalesim_compat else table.M)[None, :]
-    layer = (m, table.N[None, :], table.K[None, :], u_if[None, :], table.band_words[None, :])
-    groups = table.groups[None, :] if np.any(table.groups != 1) else 1
     shape = (design.rows.shape[0], len(table))
     scale = None if operand_scale is None else check_operand_scale(operand_scale, shape)
     parts = []
     for code, sub in split_by_dataflow(design):
         sub_scale = None if scale is None else tuple(s[design.df[:, 0] == code] for s in scale)
-        with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
-            ints, floats = layer_model(NUMPY, sub, *layer, sub_scale)
-        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
-        part.update(zip(FLOAT_KEYS, floats, strict=True))
-        parts.append((code, part))
+        parts.append((code, _run(sub, table, 1, sub_scale)))
     if len(parts) == 1:
         out = parts[0][1]
         return {
@@ -219,7 +212,7 @@ def analyze_batch(
             for key in METRICS
         }
     codes = design.df[:, 0]
-    where = {code: np.flatnonzero(codes == code) for code, _ in parts}
+    where = {code: np.flatnonzero(codes == code) for code, _ in parts}  # (bool: 3x slower)
     result = {}
     for key in METRICS:
         column = np.empty(shape, dtype=np.result_type(*(part[key] for _, part in parts)))
@@ -227,6 +220,51 @@ def analyze_batch(
             column[where[code]] = part[key]
         result[key] = column
     return result
+
+
+def _run(
+    design: Design, table: LayerTable, axis: int, scale: tuple | None = None
+) -> dict[str, np.ndarray]:
+    """The closed form of one dataflow's designs on a layer table (layers on ``axis``: 0 for
+    one design of Python numbers, 1 for ``(D, 1)`` design columns), groups applied;
+    ``scale``: None or the validated (ifmap, filter) operand factors of those designs."""
+    compat = design.compat
+    cols = (
+        table.M_scalesim if compat else table.M,
+        table.N,
+        table.K,
+        table.ifmap_unique_padded if compat else table.ifmap_unique,
+        table.band_words,
+    )
+    if axis:
+        cols = tuple(c[None, :] for c in cols)
+    with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
+        ints, floats = layer_model(NUMPY, design, *cols, scale)
+    groups = table.groups
+    grouped = bool((groups != 1).any())
+    groups = groups[None, :] if axis else groups
+    # One array may stand for two metrics (ws: filter SRAM reads = DRAM reads): its second
+    # metric gets a copy. Arrays the closed form made for this call (owning their data, of
+    # the output's shape) are scaled by the group count in place, others into a new array.
+    part, seen = {}, set()
+    for key, v in zip(INT_KEYS, ints, strict=True):
+        if id(v) in seen:
+            part[key] = v.copy()
+            continue
+        seen.add(id(v))
+        if not grouped:
+            part[key] = v
+        elif (
+            isinstance(v, np.ndarray)
+            and v.flags.owndata
+            and v.flags.writeable
+            and (v.shape == np.broadcast_shapes(v.shape, groups.shape))
+        ):
+            part[key] = np.multiply(v, groups, out=v)
+        else:
+            part[key] = v * groups
+    part.update(zip(FLOAT_KEYS, floats, strict=True))
+    return part
 
 
 def split_by_dataflow(design: Design) -> list[tuple[int, Design]]:
@@ -307,7 +345,10 @@ def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, n
         layers = tuple(layers)
     if not isinstance(layers, LayerTable) and len(layers) <= SCALAR_MAX_LAYERS:
         return analyze_scalar(config, layers)
-    result = analyze_batch(
-        designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
-    )
-    return {key: value[0] for key, value in result.items()}
+    table = layers if isinstance(layers, LayerTable) else by_identity(layers, layer_table)
+    out = _run(config_design(config), table, 0)
+    shape = (len(table),)
+    return {
+        key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
+        for key in METRICS
+    }

@@ -70,7 +70,14 @@ class _NumPyOps:
     @staticmethod
     def ceil(x: Any) -> Any:
         """Ceil to int64; NaN (CALC mode: no bandwidth) becomes 0."""
-        return np.where(np.isnan(x), 0, np.ceil(x - CEIL_SLACK)).astype(np.int64)
+        y = np.subtract(x, CEIL_SLACK, dtype=float)
+        if not isinstance(y, np.ndarray) or y.size < 4096:  # small: fewest calls
+            return np.where(np.isnan(x), 0, np.ceil(y)).astype(np.int64)
+        np.ceil(y, out=y)  # large: in place, one temporary instead of four
+        nan = np.isnan(y)
+        if nan.any():
+            y[nan] = 0.0
+        return y.astype(np.int64)
 
     @staticmethod
     def fdiv(a: Any, b: Any) -> Any:

@@ -14,8 +14,10 @@ then one division), so the results are bit-identical rather than merely close.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from archgym.simulators.systolic.closed_form import (
@@ -32,7 +34,7 @@ from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer
 from archgym.simulators.systolic.metrics import METRICS
 
-__all__ = ["analyze_scalar"]
+__all__ = ["analyze_scalar", "config_design"]
 
 _ORDER = tuple((INT_KEYS + FLOAT_KEYS).index(key) for key in METRICS)
 _NO_CAPACITY = NO_CAPACITY
@@ -54,7 +56,32 @@ def _layer_row(layer: Layer) -> tuple[int, int, int, int, int, int, int, int]:
     )
 
 
+_WORKLOADS: dict[tuple[int, ...], tuple[tuple, Any]] = {}
+
+
+def by_identity(layers: Sequence[Layer], build: Callable[[Sequence[Layer]], Any]) -> Any:
+    """``build(layers)``, cached on the identity of the layer objects (layers are frozen).
+
+    Cheaper than hashing every layer (a dataclass hash per layer per call): the cache keys on
+    the objects' ids and holds the objects, so an id cannot be reused while its entry lives;
+    a hit also checks every object is the one stored.
+    """
+    key = (id(build), *map(id, layers))
+    hit = _WORKLOADS.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], layers)):
+        return hit[1]
+    value = build(layers)
+    if len(_WORKLOADS) >= 512:
+        _WORKLOADS.clear()
+    _WORKLOADS[key] = (tuple(layers), value)
+    return value
+
+
 def _rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
+    return by_identity(layers, _build_rows)
+
+
+def _build_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
     if len(layers) == 0:
         raise ValueError("a workload needs at least one layer, but got none")
     out = []
@@ -74,13 +101,28 @@ def _partial_drain_line(writes: int, words: int, cols: int) -> bool:
     return partial_drain_line(PYTHON, writes, words, cols)
 
 
-def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
-    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
+def config_design(config: ArrayConfig) -> Design:
+    """One design as Python numbers (the closed form's input for one :class:`ArrayConfig`).
+
+    Cached: configs are frozen, and equal configs give equal designs.
+    """
+    try:
+        return _cached_design(config)
+    except TypeError:  # an unhashable field value
+        return _design(config)
+
+
+@lru_cache(maxsize=1024)
+def _cached_design(config: ArrayConfig) -> Design:
+    return _design(config)
+
+
+def _design(config: ArrayConfig) -> Design:
     compat = config.scalesim_compat
     nan = math.nan
     rbw = nan if config.read_bw_words is None else float(config.read_bw_words)
     wbw = nan if config.write_bw_words is None else float(config.write_bw_words)
-    design = Design(
+    return Design(
         rows=config.rows,
         cols=config.cols,
         df=_CODES[config.dataflow],
@@ -92,6 +134,12 @@ def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np
         compat=compat,
         calc=compat and rbw != rbw,
     )
+
+
+def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
+    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
+    compat = config.scalesim_compat
+    design = config_design(config)
     ints, floats = [], []
     for m, m_compat, n, k, groups, u_plain, u_padded, band in _rows(layers):
         if compat:
