@@ -165,7 +165,7 @@ def layer_model(
     """
     if scale is not None:
         d = d._replace(words_if=d.words_if / scale[0], words_f=d.words_f / scale[1])
-    rows, cols, df = d.rows, d.cols, d.df
+    rows, cols, df, compat = d.rows, d.cols, d.df, d.compat
     mk, kn, mn = m * k, k * n, m * n
     if df == 0:  # os: outputs stationary
         sr, sc, t, skew = m, n, k, rows + cols - 2
@@ -177,18 +177,18 @@ def layer_model(
     fc = -(-sc // cols)
     folds = fr * fc
     per_fold = t + skew
-    compute = folds * per_fold - (1 if d.compat else 0)
+    compute = folds * per_fold - 1 if compat else folds * per_fold
     pes = rows * cols
     # SCALE-Sim times a ws/is fold's utilisation over C - 1 cycles more than the fold takes.
-    util_cycles = per_fold + cols - 1 if d.compat and df != 0 else per_fold
+    util_cycles = per_fold + cols - 1 if compat and df != 0 else per_fold
     if df == 0:
         if_sram, f_sram, o_sram, o_sram_reads = fc * mk, fr * kn, mn, 0 * mn
     else:
         if_sram = mk if df == 2 else fc * mk
         f_sram = kn if df == 1 else fc * kn
         o_sram, o_sram_reads = fr * mn, (fr - 1) * mn
-    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k)
-    if d.compat:
+    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k, mk, kn, mn)
+    if compat:
         if df == 0:
             o_sram = o_sram + folds * (rows + cols)
         o_sram_reads = 0 * o_sram
@@ -240,9 +240,8 @@ def _traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     of the tile that does not fit.
     """
     lo, hi = x.minimum, x.maximum
-    _, cols, df, _, sc, fr, fc, m, n, k = geometry
+    _, cols, df, _, sc, fr, fc, m, n, k, mk, kn, mn = geometry
     h_if, h_f = d.words_if // 2, d.words_f // 2
-    mk, kn, mn = m * k, k * n, m * n
     window = hi(u_if if df == 1 else band, 1)  # a layer may read padding only
     pass_words = u_if + (mk - u_if) * hi(window - h_if, 0) // window
     if df == 2:
@@ -265,9 +264,9 @@ def _time(x, d, geometry, compute, traffic, f_scale=1):
     """(stall, fill, drain) cycles of one group, default mode (module docstring); ``f_scale``
     multiplies the filter words of a fold (``layer_model``'s ``scale``)."""
     lo, hi = x.minimum, x.maximum
-    rows, cols, df, sr, sc, fr, fc, m, n, k = geometry
     if x.scalar and d.rbw != d.rbw:  # CALC mode: no bandwidth, no stalls
         return 0, 0, 0
+    rows, cols, df, sr, sc, fr, fc, m, n, k = geometry[:10]
     if_dram, f_dram, o_w, o_r, pass_words = traffic
     r1, c1 = lo(rows, sr), lo(cols, sc)
     last_c = sc - (fc - 1) * cols
@@ -305,11 +304,10 @@ def scale_traffic(traffic: tuple, scale: tuple) -> tuple:
 def _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     """DRAM words as SCALE-Sim 3.0.0 counts them (all-or-nothing fit, psums never read back)."""
     where, lo = x.where, x.minimum
-    _, cols, df, _, sc, fr, fc, m, n, k = geometry
+    _, cols, df, _, sc, fr, fc, _, n, k, mk, kn, mn = geometry
     calc = d.calc
     fit_if = where(calc, calc_capacity(x, d.words_if) - 1, d.words_if // 2)
     fit_f = where(calc, calc_capacity(x, d.words_f) - 1, d.words_f // 2)
-    mk, kn, mn = m * k, k * n, m * n
     # os/is passes walk output pixels in order, so an input word is fetched once per pass while
     # a band of input rows fits; ws walks the window in slices, which share no input nearby.
     if_pass = mk if df == 1 else where(band <= fit_if, u_if, mk)

@@ -77,11 +77,21 @@ def by_identity(layers: Sequence[Layer], build: Callable[[Sequence[Layer]], Any]
     return value
 
 
-def _rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
-    return by_identity(layers, _build_rows)
+def _rows(layers: Sequence[Layer], compat: bool) -> list[tuple[int, ...]]:
+    """``(M, N, K, groups, distinct inputs, band words)`` of each layer (SCALE-Sim's M and
+    padded inputs in compat)."""
+    return by_identity(layers, _build_compat_rows if compat else _build_rows)
 
 
 def _build_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
+    return [(m, n, k, g, u, band) for m, _, n, k, g, u, _, band in _checked_rows(layers)]
+
+
+def _build_compat_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
+    return [(m, n, k, g, u, band) for _, m, n, k, g, _, u, band in _checked_rows(layers)]
+
+
+def _checked_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
     if len(layers) == 0:
         raise ValueError("a workload needs at least one layer, but got none")
     out = []
@@ -138,23 +148,24 @@ def _design(config: ArrayConfig) -> Design:
 
 def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
     """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
-    compat = config.scalesim_compat
     design = config_design(config)
-    ints, floats = [], []
-    for m, m_compat, n, k, groups, u_plain, u_padded, band in _rows(layers):
-        if compat:
-            m, u_plain = m_compat, u_padded
-        per_group, fractions = layer_model(PYTHON, design, m, n, k, u_plain, band)
-        ints.append(per_group if groups == 1 else [v * groups for v in per_group])
-        floats.append(fractions)
-    return _assemble(ints, floats)
+    rows = _rows(layers, config.scalesim_compat)
+    ints: list = []
+    floats: list = []
+    for m, n, k, groups, u_if, band in rows:
+        per_group, fractions = layer_model(PYTHON, design, m, n, k, u_if, band)
+        ints += per_group if groups == 1 else [v * groups for v in per_group]
+        floats += fractions
+    return _assemble(ints, floats, len(rows))
 
 
 _CODES = {name: i for i, name in enumerate(DATAFLOWS)}
 
 
-def _assemble(ints: list[tuple], floats: list[tuple]) -> dict[str, np.ndarray]:
-    # Two array constructions for all metrics; each metric is a row view of one of them
-    # (iterating a 2-D array is the cheapest way to make the 20 views).
-    views = [*np.array(ints, dtype=np.int64).T, *np.array(floats, dtype=np.float64).T]
+def _assemble(ints: list, floats: list, n_layers: int) -> dict[str, np.ndarray]:
+    # Two arrays for all metrics (from flat lists: the cheapest conversion); each metric is a
+    # row view of one of them (iterating a 2-D array is the cheapest way to make the views).
+    int_rows = np.fromiter(ints, np.int64, len(ints)).reshape(n_layers, len(INT_KEYS)).T
+    float_rows = np.fromiter(floats, np.float64, len(floats)).reshape(n_layers, -1).T
+    views = [*int_rows, *float_rows]
     return dict(zip(METRICS, [views[i] for i in _ORDER], strict=True))
