@@ -29,7 +29,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["FLOAT_KEYS", "INT_KEYS", "NUMPY", "PYTHON", "Design", "layer_model", "scale_traffic"]
+__all__ = [
+    "FLOAT_KEYS",
+    "INT_KEYS",
+    "NUMPY",
+    "PYTHON",
+    "Design",
+    "fold_shape",
+    "layer_model",
+    "scale_traffic",
+]
 
 #: Order of the integer outputs of :func:`layer_model` (per group of the layer).
 INT_KEYS = (
@@ -152,7 +161,15 @@ def calc_capacity(x: Any, words: Any) -> Any:
 
 
 def layer_model(
-    x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any, scale: Any = None
+    x: Any,
+    d: Design,
+    m: Any,
+    n: Any,
+    k: Any,
+    u_if: Any,
+    band: Any,
+    scale: Any = None,
+    shape: tuple | None = None,
 ) -> tuple:
     """Per-group (ints in :data:`INT_KEYS` order, fractions in :data:`FLOAT_KEYS` order).
 
@@ -161,10 +178,53 @@ def layer_model(
     ``band``: words of one band of input rows (see ``layers``); ``scale``: ``None`` or the
     words per element ``(ifmap, filter)``: each operand's scratchpad holds ``1 / scale`` as
     many of its elements and every element it moves is ``scale`` words
-    (:mod:`archgym.simulators.systolic.timing`; the DRAM counts then become floats).
+    (:mod:`archgym.simulators.systolic.timing`; the DRAM counts then become floats);
+    ``shape``: :func:`fold_shape` of this design and layer if the caller has it (the scalar
+    path keeps it per array shape), else computed here.
     """
     if scale is not None:
         d = d._replace(words_if=d.words_if / scale[0], words_f=d.words_f / scale[1])
+    if shape is None:
+        shape = fold_shape(x, d, m, n, k)
+    geometry, compute, folds, macs, pes, if_sram, f_sram, o_sram, o_reads, fractions = shape
+    if d.compat:
+        traffic = _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram)
+        traffic = traffic if scale is None else scale_traffic(traffic, scale)
+        stall, fill, drain = _compat_time(x, d, compute, traffic)
+    else:
+        traffic = _traffic(x, d, geometry, u_if, band, if_sram, f_sram)
+        traffic = traffic if scale is None else scale_traffic(traffic, scale)
+        f_scale = 1 if scale is None else scale[1]
+        stall, fill, drain = _time(x, d, geometry, compute, traffic, f_scale)
+    if_dram, f_dram, o_w, o_r = traffic[:4]
+    cycles = compute + stall
+    ints = (
+        compute,
+        stall,
+        cycles,
+        fill,
+        drain,
+        fill + cycles + drain,
+        folds,
+        macs,
+        if_sram,
+        f_sram,
+        o_sram,
+        o_reads,
+        if_dram,
+        f_dram,
+        o_w,
+        o_r,
+        if_dram + f_dram + o_w + o_r,
+    )
+    return ints, (*fractions, x.fdiv(macs, cycles * pes))  # 0 cycles (compat): inf
+
+
+def fold_shape(x: Any, d: Design, m: Any, n: Any, k: Any) -> tuple:
+    """The part of :func:`layer_model` set by the layer and the array's rows, columns,
+    dataflow and mode alone (no SRAM size or bandwidth): ``(geometry, compute cycles, folds,
+    MACs, PEs, ifmap / filter / ofmap SRAM reads / writes, partial-sum SRAM reads, (mapping
+    efficiency, compute utilisation))``."""
     rows, cols, df, compat = d.rows, d.cols, d.df, d.compat
     mk, kn, mn = m * k, k * n, m * n
     if df == 0:  # os: outputs stationary
@@ -182,52 +242,18 @@ def layer_model(
     # SCALE-Sim times a ws/is fold's utilisation over C - 1 cycles more than the fold takes.
     util_cycles = per_fold + cols - 1 if compat and df != 0 else per_fold
     if df == 0:
-        if_sram, f_sram, o_sram, o_sram_reads = fc * mk, fr * kn, mn, 0 * mn
+        if_sram, f_sram, o_sram, o_reads = fc * mk, fr * kn, mn, 0 * mn
     else:
         if_sram = mk if df == 2 else fc * mk
         f_sram = kn if df == 1 else fc * kn
-        o_sram, o_sram_reads = fr * mn, (fr - 1) * mn
-    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k, mk, kn, mn)
+        o_sram, o_reads = fr * mn, (fr - 1) * mn
     if compat:
         if df == 0:
             o_sram = o_sram + folds * (rows + cols)
-        o_sram_reads = 0 * o_sram
-        traffic = _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram)
-        traffic = traffic if scale is None else scale_traffic(traffic, scale)
-        stall, fill, drain = _compat_time(x, d, compute, traffic)
-    else:
-        traffic = _traffic(x, d, geometry, u_if, band, if_sram, f_sram)
-        traffic = traffic if scale is None else scale_traffic(traffic, scale)
-        f_scale = 1 if scale is None else scale[1]
-        stall, fill, drain = _time(x, d, geometry, compute, traffic, f_scale)
-    if_dram, f_dram, o_w, o_r = traffic[:4]
-    cycles = compute + stall
-    macs = mn * k
-    ints = (
-        compute,
-        stall,
-        cycles,
-        fill,
-        drain,
-        fill + cycles + drain,
-        folds,
-        macs,
-        if_sram,
-        f_sram,
-        o_sram,
-        o_sram_reads,
-        if_dram,
-        f_dram,
-        o_w,
-        o_r,
-        if_dram + f_dram + o_w + o_r,
-    )
-    floats = (
-        sr * sc / (pes * folds),
-        sr * sc * t / (pes * folds * util_cycles),
-        x.fdiv(macs, cycles * pes),  # 0 cycles (compat): inf
-    )
-    return ints, floats
+        o_reads = 0 * o_sram
+    fractions = (sr * sc / (pes * folds), sr * sc * t / (pes * folds * util_cycles))
+    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k, mk, kn, mn)
+    return geometry, compute, folds, mn * k, pes, if_sram, f_sram, o_sram, o_reads, fractions
 
 
 def _traffic(x, d, geometry, u_if, band, if_sram, f_sram):
@@ -266,7 +292,7 @@ def _time(x, d, geometry, compute, traffic, f_scale=1):
     lo, hi = x.minimum, x.maximum
     if x.scalar and d.rbw != d.rbw:  # CALC mode: no bandwidth, no stalls
         return 0, 0, 0
-    rows, cols, df, sr, sc, fr, fc, m, n, k = geometry[:10]
+    rows, cols, df, sr, sc, fr, fc, m, n, k, _, _, _ = geometry
     if_dram, f_dram, o_w, o_r, pass_words = traffic
     r1, c1 = lo(rows, sr), lo(cols, sc)
     last_c = sc - (fc - 1) * cols

@@ -27,6 +27,7 @@ from archgym.simulators.systolic.closed_form import (
     PYTHON,
     Design,
     calc_capacity,
+    fold_shape,
     layer_model,
     partial_drain_line,
 )
@@ -36,7 +37,6 @@ from archgym.simulators.systolic.metrics import METRICS
 
 __all__ = ["analyze_scalar", "config_design"]
 
-_ORDER = tuple((INT_KEYS + FLOAT_KEYS).index(key) for key in METRICS)
 _NO_CAPACITY = NO_CAPACITY
 
 
@@ -77,18 +77,23 @@ def by_identity(layers: Sequence[Layer], build: Callable[[Sequence[Layer]], Any]
     return value
 
 
-def _rows(layers: Sequence[Layer], compat: bool) -> list[tuple[int, ...]]:
+#: Per workload and mode, the fold shapes of at most this many array shapes are kept.
+SHAPES_KEPT = 256
+
+
+def _rows(layers: Sequence[Layer], compat: bool) -> tuple[list[tuple[int, ...]], dict]:
     """``(M, N, K, groups, distinct inputs, band words)`` of each layer (SCALE-Sim's M and
-    padded inputs in compat)."""
+    padded inputs in compat), and the workload's :func:`fold_shape` lists per array shape
+    ``(rows, cols, dataflow)`` (filled by :func:`analyze_scalar`)."""
     return by_identity(layers, _build_compat_rows if compat else _build_rows)
 
 
-def _build_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
-    return [(m, n, k, g, u, band) for m, _, n, k, g, u, _, band in _checked_rows(layers)]
+def _build_rows(layers: Sequence[Layer]) -> tuple[list[tuple[int, ...]], dict]:
+    return [(m, n, k, g, u, band) for m, _, n, k, g, u, _, band in _checked_rows(layers)], {}
 
 
-def _build_compat_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
-    return [(m, n, k, g, u, band) for _, m, n, k, g, _, u, band in _checked_rows(layers)]
+def _build_compat_rows(layers: Sequence[Layer]) -> tuple[list[tuple[int, ...]], dict]:
+    return [(m, n, k, g, u, band) for _, m, n, k, g, _, u, band in _checked_rows(layers)], {}
 
 
 def _checked_rows(layers: Sequence[Layer]) -> list[tuple[int, ...]]:
@@ -147,13 +152,23 @@ def _design(config: ArrayConfig) -> Design:
 
 
 def analyze_scalar(config: ArrayConfig, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
-    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs."""
+    """:func:`~archgym.simulators.systolic.analytical.analyze` in pure Python; same outputs.
+
+    The part of the closed form that the SRAM sizes and bandwidths do not enter
+    (:func:`fold_shape`) is kept per workload and array shape: a search revisits few shapes.
+    """
     design = config_design(config)
-    rows = _rows(layers, config.scalesim_compat)
+    rows, kept = _rows(layers, config.scalesim_compat)
+    key = design[:3]  # rows, cols, dataflow
+    shapes = kept.get(key)
+    if shapes is None:
+        if len(kept) >= SHAPES_KEPT:
+            kept.clear()
+        shapes = kept[key] = [fold_shape(PYTHON, design, m, n, k) for m, n, k, *_ in rows]
     ints: list = []
     floats: list = []
-    for m, n, k, groups, u_if, band in rows:
-        per_group, fractions = layer_model(PYTHON, design, m, n, k, u_if, band)
+    for (m, n, k, groups, u_if, band), shape in zip(rows, shapes, strict=True):
+        per_group, fractions = layer_model(PYTHON, design, m, n, k, u_if, band, None, shape)
         ints += per_group if groups == 1 else [v * groups for v in per_group]
         floats += fractions
     return _assemble(ints, floats, len(rows))
@@ -164,8 +179,14 @@ _CODES = {name: i for i, name in enumerate(DATAFLOWS)}
 
 def _assemble(ints: list, floats: list, n_layers: int) -> dict[str, np.ndarray]:
     # Two arrays for all metrics (from flat lists: the cheapest conversion); each metric is a
-    # row view of one of them (iterating a 2-D array is the cheapest way to make the views).
+    # row view of one of them (iterating a 2-D array is the cheapest way to make the views),
+    # put in METRICS order by updating a copy of a dict that has that order (no resizing).
     int_rows = np.fromiter(ints, np.int64, len(ints)).reshape(n_layers, len(INT_KEYS)).T
     float_rows = np.fromiter(floats, np.float64, len(floats)).reshape(n_layers, -1).T
-    views = [*int_rows, *float_rows]
-    return dict(zip(METRICS, [views[i] for i in _ORDER], strict=True))
+    out = _TEMPLATE.copy()
+    out.update(zip(_VIEW_KEYS, [*int_rows, *float_rows], strict=True))
+    return out
+
+
+_TEMPLATE = dict.fromkeys(METRICS)
+_VIEW_KEYS = INT_KEYS + FLOAT_KEYS
