@@ -13,7 +13,8 @@ SCALE-Sim ratios use wall-clock time on both sides (ours: ``perf_counter``); the
 rows use the CPU time of this process (``process_time``), steadier on a shared machine.
 ``--rounds N`` alternates before and after N times (medians per row).
 ``--before-python`` runs the same measurements (``--json`` mode of this script) under another
-interpreter whose ``archgym`` is an earlier checkout, and prints both side by side: the
+interpreter whose ``archgym`` is an earlier checkout, and this interpreter's in a fresh
+process the same way (both sides alike), and prints both side by side: the
 before/after table of the closed-form unification. Functions the earlier checkout lacks are
 timed through what it had (the batched cycle path as a loop of ``simulate``).
 """
@@ -211,6 +212,14 @@ def _print_layers(m: dict, args: argparse.Namespace) -> float:
     return float(np.median(ratios)), float(np.median(amortised))
 
 
+def _measure_in(python: str, args: argparse.Namespace, cwd: str | None) -> dict:
+    """:func:`measure` in a fresh process of ``python`` (this script's ``--json`` mode)."""
+    cmd = [python, str(Path(__file__).resolve()), "--json", "--designs", str(args.designs)]
+    cmd += ["--quick"] if args.quick else []
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=cwd)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scalesim-python", default=DEFAULT_PY)
@@ -226,14 +235,15 @@ def main() -> int:
         return 0
     # Before and after alternate, ``--rounds`` times, and each row is the median over rounds:
     # the load of a shared machine drifts between runs.
+    # With --before-python both sides run as fresh processes of this script (--json), so neither
+    # measures in a process the other side's rounds have already loaded.
     afters, befores = [], []
     for _ in range(args.rounds):
         if args.before_python:
-            cmd = [args.before_python, str(Path(__file__).resolve()), "--json"]
-            cmd += ["--designs", str(args.designs)] + (["--quick"] if args.quick else [])
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd="/")
-            befores.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        afters.append(measure(args.designs, args.quick))
+            befores.append(_measure_in(args.before_python, args, cwd="/"))
+            afters.append(_measure_in(sys.executable, args, cwd=None))
+        else:
+            afters.append(measure(args.designs, args.quick))
     after = _median_of(afters)
     before = _median_of(befores) if befores else None
     speedup, amortised = _print_layers(after, args)

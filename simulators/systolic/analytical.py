@@ -32,7 +32,7 @@ form in pure Python (:mod:`archgym.simulators.systolic.scalar`), free of NumPy's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from archgym.simulators.systolic.closed_form import (
@@ -47,21 +47,18 @@ from archgym.simulators.systolic.closed_form import (
 from archgym.simulators.systolic.config import DATAFLOWS, ArrayConfig, check_dataflow
 from archgym.simulators.systolic.layers import ConvLayer, GemmLayer, Layer, LayerTable, layer_table
 from archgym.simulators.systolic.metrics import METRICS
-from archgym.simulators.systolic.scalar import analyze_scalar
+from archgym.simulators.systolic.scalar import analyze_scalar, by_identity, config_design
 from archgym.simulators.systolic.timing import check_operand_scale
 
 __all__ = ["METRICS", "analyze", "analyze_batch", "configs_from_designs", "designs_from_configs"]
 
 
-#: Workloads of at most this many layers take the scalar path in :func:`analyze` (measured
-#: break-even with the vectorised pass: ``benchmarks/bench_systolic.py``).
-SCALAR_MAX_LAYERS = 48
+#: Workloads of at most this many layers take the scalar path in :func:`analyze`: the measured
+#: break-even with the one-design NumPy pass (ResNet-50's first L layers, CPU time: 158 us
+#: scalar / 169 us NumPy at 24 layers, 201 / 157 at 32; the two give the same numbers).
+SCALAR_MAX_LAYERS = 24
 
 _DESIGN_KEYS = ("rows", "cols", "dataflow", "ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib")
-
-
-def _ceil_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return -(-a // b)
 
 
 def designs_from_configs(configs: Sequence[ArrayConfig]) -> dict[str, np.ndarray]:
@@ -196,37 +193,141 @@ def analyze_batch(
     Returns:
         A dict of the :data:`METRICS` (cycles, counts in words, fractions in [0, 1]).
     """
+    shape, blocks = analyze_blocks(
+        designs, layers, scalesim_compat=scalesim_compat, operand_scale=operand_scale
+    )
+    result: dict[str, np.ndarray] = {}
+    for rows, part in blocks:
+        if rows is _ALL:  # one block: the closed form's own arrays
+            return {
+                key: out if np.shape(out) == shape else np.broadcast_to(out, shape)
+                for key, out in ((key, part[key]) for key in METRICS)
+            }
+        for key in METRICS:
+            scatter(result, key, rows, part[key], shape)
+    return result
+
+
+def scatter(
+    out: dict[str, np.ndarray], key: str, rows: slice | np.ndarray, value: np.ndarray, shape
+) -> None:
+    """``out[key][rows] = value``, ``out[key]`` made (``shape``) by the first block and widened
+    to a later block's dtype (as one ``np.result_type`` of all blocks would be)."""
+    column = out.get(key)
+    if column is None:
+        out[key] = column = np.empty(shape, dtype=value.dtype)
+    elif value.dtype != column.dtype:
+        out[key] = column = column.astype(np.result_type(column, value))
+    column[rows] = value
+
+
+def analyze_blocks(
+    designs: Mapping[str, np.ndarray | Sequence],
+    layers: Layer | Sequence[Layer] | LayerTable,
+    *,
+    scalesim_compat: bool = False,
+    operand_scale: Mapping[str, np.ndarray | float] | None = None,
+) -> tuple[tuple[int, int], Iterator[tuple[slice | np.ndarray, dict[str, np.ndarray]]]]:
+    """:func:`analyze_batch` block by block: ``(D, L)`` and an iterator of ``(rows, metrics of
+    those designs)`` (:func:`dataflow_blocks`; the metrics may broadcast, e.g. ``(1, L)``).
+
+    The inputs are validated before this returns. A caller that reduces over the layers
+    (``evaluate_batch``) never holds the ``(D, L)`` outputs: blocks stay in the caches.
+    """
     table = layers if isinstance(layers, LayerTable) else layer_table(layers)
     design = design_columns(designs, scalesim_compat=scalesim_compat)
-    u_if = table.ifmap_unique_padded if scalesim_compat else table.ifmap_unique
-    m = (table.M_scalesim if scalesim_compat else table.M)[None, :]
-    layer = (m, table.N[None, :], table.K[None, :], u_if[None, :], table.band_words[None, :])
-    groups = table.groups[None, :] if np.any(table.groups != 1) else 1
     shape = (design.rows.shape[0], len(table))
     scale = None if operand_scale is None else check_operand_scale(operand_scale, shape)
-    parts = []
-    for code, sub in split_by_dataflow(design):
-        sub_scale = None if scale is None else tuple(s[design.df[:, 0] == code] for s in scale)
-        with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
-            ints, floats = layer_model(NUMPY, sub, *layer, sub_scale)
-        part = {key: v * groups for key, v in zip(INT_KEYS, ints, strict=True)}
-        part.update(zip(FLOAT_KEYS, floats, strict=True))
-        parts.append((code, part))
-    if len(parts) == 1:
-        out = parts[0][1]
-        return {
-            key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
-            for key in METRICS
-        }
+
+    def blocks() -> Iterator[tuple[slice | np.ndarray, dict[str, np.ndarray]]]:
+        for rows, sub in dataflow_blocks(design, shape[1]):
+            sub_scale = None if scale is None else tuple(s[rows] for s in scale)
+            yield rows, _run(sub, table, 1, sub_scale)
+
+    return shape, blocks()
+
+
+#: Design-layer pairs per block of :func:`dataflow_blocks`: the closed form's temporaries stay
+#: in the processor's caches (measured: ``benchmarks/bench_systolic.py``, batched rows).
+BLOCK_PAIRS = 1 << 15
+
+
+def dataflow_blocks(design: Design, n_layers: int) -> list[tuple[slice | np.ndarray, Design]]:
+    """Blocks of designs of one dataflow each, as :class:`Design` with a Python-int ``df``,
+    with their rows in ``design`` (a slice, or row indices); at most ``BLOCK_PAIRS //
+    n_layers`` designs each (one block, rows ``slice(None)``, when all fit and share a dataflow)."""
     codes = design.df[:, 0]
-    where = {code: np.flatnonzero(codes == code) for code, _ in parts}
-    result = {}
-    for key in METRICS:
-        column = np.empty(shape, dtype=np.result_type(*(part[key] for _, part in parts)))
-        for code, part in parts:
-            column[where[code]] = part[key]
-        result[key] = column
-    return result
+    n = codes.shape[0]
+    size = max(BLOCK_PAIRS // max(n_layers, 1), 1)
+    first = int(codes[0])
+    if not (codes != first).any():
+        if n <= size:
+            return [(_ALL, design._replace(df=first))]
+        return [
+            (slice(i, i + size), _take(design, slice(i, i + size), first))
+            for i in range(0, n, size)
+        ]
+    out = []
+    for code in range(len(DATAFLOWS)):
+        where = np.flatnonzero(codes == code)
+        for i in range(0, where.size, size):
+            rows = where[i : i + size]
+            out.append((rows, _take(design, rows, code)))
+    return out
+
+
+def _take(design: Design, rows: slice | np.ndarray, code: int) -> Design:
+    fields = {name: getattr(design, name)[rows] for name in _ROW_FIELDS}
+    return Design(df=code, compat=design.compat, **fields)
+
+
+_ALL = slice(None)
+_ROW_FIELDS = tuple(name for name in Design._fields if name not in ("df", "compat"))
+
+
+def _run(
+    design: Design, table: LayerTable, axis: int, scale: tuple | None = None
+) -> dict[str, np.ndarray]:
+    """The closed form of one dataflow's designs on a layer table (layers on ``axis``: 0 for
+    one design of Python numbers, 1 for ``(D, 1)`` design columns), groups applied;
+    ``scale``: None or the validated (ifmap, filter) operand factors of those designs."""
+    compat = design.compat
+    cols = (
+        table.M_scalesim if compat else table.M,
+        table.N,
+        table.K,
+        table.ifmap_unique_padded if compat else table.ifmap_unique,
+        table.band_words,
+    )
+    if axis:
+        cols = tuple(c[None, :] for c in cols)
+    with np.errstate(divide="ignore", invalid="ignore"):  # compat: a 0-cycle layer -> inf
+        ints, floats = layer_model(NUMPY, design, *cols, scale)
+    groups = table.groups
+    grouped = bool((groups != 1).any())
+    groups = groups[None, :] if axis else groups
+    # One array may stand for two metrics (ws: filter SRAM reads = DRAM reads): its second
+    # metric gets a copy. Arrays the closed form made for this call (owning their data, of
+    # the output's shape) are scaled by the group count in place, others into a new array.
+    part, seen = {}, set()
+    for key, v in zip(INT_KEYS, ints, strict=True):
+        if id(v) in seen:
+            part[key] = v.copy()
+            continue
+        seen.add(id(v))
+        if not grouped:
+            part[key] = v
+        elif (
+            isinstance(v, np.ndarray)
+            and v.flags.owndata
+            and v.flags.writeable
+            and (v.shape == np.broadcast_shapes(v.shape, groups.shape))
+        ):
+            part[key] = np.multiply(v, groups, out=v)
+        else:
+            part[key] = v * groups
+    part.update(zip(FLOAT_KEYS, floats, strict=True))
+    return part
 
 
 def split_by_dataflow(design: Design) -> list[tuple[int, Design]]:
@@ -245,37 +346,6 @@ def split_by_dataflow(design: Design) -> list[tuple[int, Design]]:
         }
         out.append((code, Design(df=code, compat=design.compat, **fields)))
     return out
-
-
-def _memory_time(
-    compute: np.ndarray,
-    reads: tuple[np.ndarray, np.ndarray],
-    writes: np.ndarray,
-    half: dict[str, np.ndarray],
-    rbw: np.ndarray,
-    wbw: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bandwidth-bound (stall, fill, drain) cycles of one group.
-
-    Before the first fold each read port fills the working half of its scratchpad (``fill``);
-    the rest of its traffic streams behind the compute through the other half. Outputs drain
-    behind the compute (partial sums that spill go out and come back through the same ofmap
-    port) and the array waits only when the ofmap scratchpad is full; what it holds at the end
-    drains after the last fold (``drain``). The slowest port sets the stalls. NaN
-    bandwidth (CALC mode) means no stalls, fills or drains.
-    """
-    if_dram, f_dram = reads
-    if_fill = np.minimum(if_dram, half["ifmap"])
-    f_fill = np.minimum(f_dram, half["filter"])
-    o_held = np.minimum(writes, 2 * half["ofmap"])
-    with np.errstate(invalid="ignore"):
-        stream = np.maximum(
-            np.maximum(if_dram - if_fill, f_dram - f_fill) / rbw, (writes - o_held) / wbw
-        )
-        stall = np.ceil(np.maximum(stream - compute, 0.0))
-        fill = np.ceil(np.maximum(if_fill, f_fill) / rbw)
-        drain = np.ceil(o_held / wbw)
-    return tuple(np.where(np.isnan(x), 0, x).astype(np.int64) for x in (stall, fill, drain))
 
 
 def _calc_capacity(words: np.ndarray) -> np.ndarray:
@@ -307,7 +377,10 @@ def analyze(config: ArrayConfig, layers: Layer | Sequence[Layer]) -> dict[str, n
         layers = tuple(layers)
     if not isinstance(layers, LayerTable) and len(layers) <= SCALAR_MAX_LAYERS:
         return analyze_scalar(config, layers)
-    result = analyze_batch(
-        designs_from_configs([config]), layers, scalesim_compat=config.scalesim_compat
-    )
-    return {key: value[0] for key, value in result.items()}
+    table = layers if isinstance(layers, LayerTable) else by_identity(layers, layer_table)
+    out = _run(config_design(config), table, 0)
+    shape = (len(table),)
+    return {
+        key: out[key] if np.shape(out[key]) == shape else np.broadcast_to(out[key], shape)
+        for key in METRICS
+    }

@@ -29,7 +29,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["FLOAT_KEYS", "INT_KEYS", "NUMPY", "PYTHON", "Design", "layer_model", "scale_traffic"]
+__all__ = [
+    "FLOAT_KEYS",
+    "INT_KEYS",
+    "NUMPY",
+    "PYTHON",
+    "Design",
+    "fold_shape",
+    "layer_model",
+    "scale_traffic",
+]
 
 #: Order of the integer outputs of :func:`layer_model` (per group of the layer).
 INT_KEYS = (
@@ -70,7 +79,14 @@ class _NumPyOps:
     @staticmethod
     def ceil(x: Any) -> Any:
         """Ceil to int64; NaN (CALC mode: no bandwidth) becomes 0."""
-        return np.where(np.isnan(x), 0, np.ceil(x - CEIL_SLACK)).astype(np.int64)
+        y = np.subtract(x, CEIL_SLACK, dtype=float)
+        if not isinstance(y, np.ndarray) or y.size < 4096:  # small: fewest calls
+            return np.where(np.isnan(x), 0, np.ceil(y)).astype(np.int64)
+        np.ceil(y, out=y)  # large: in place, one temporary instead of four
+        nan = np.isnan(y)
+        if nan.any():
+            y[nan] = 0.0
+        return y.astype(np.int64)
 
     @staticmethod
     def fdiv(a: Any, b: Any) -> Any:
@@ -145,7 +161,15 @@ def calc_capacity(x: Any, words: Any) -> Any:
 
 
 def layer_model(
-    x: Any, d: Design, m: Any, n: Any, k: Any, u_if: Any, band: Any, scale: Any = None
+    x: Any,
+    d: Design,
+    m: Any,
+    n: Any,
+    k: Any,
+    u_if: Any,
+    band: Any,
+    scale: Any = None,
+    shape: tuple | None = None,
 ) -> tuple:
     """Per-group (ints in :data:`INT_KEYS` order, fractions in :data:`FLOAT_KEYS` order).
 
@@ -154,37 +178,16 @@ def layer_model(
     ``band``: words of one band of input rows (see ``layers``); ``scale``: ``None`` or the
     words per element ``(ifmap, filter)``: each operand's scratchpad holds ``1 / scale`` as
     many of its elements and every element it moves is ``scale`` words
-    (:mod:`archgym.simulators.systolic.timing`; the DRAM counts then become floats).
+    (:mod:`archgym.simulators.systolic.timing`; the DRAM counts then become floats);
+    ``shape``: :func:`fold_shape` of this design and layer if the caller has it (the scalar
+    path keeps it per array shape), else computed here.
     """
     if scale is not None:
         d = d._replace(words_if=d.words_if / scale[0], words_f=d.words_f / scale[1])
-    rows, cols, df = d.rows, d.cols, d.df
-    mk, kn, mn = m * k, k * n, m * n
-    if df == 0:  # os: outputs stationary
-        sr, sc, t, skew = m, n, k, rows + cols - 2
-    elif df == 1:  # ws: weights stationary
-        sr, sc, t, skew = k, n, m, 2 * rows + cols - 2
-    else:  # is: inputs stationary
-        sr, sc, t, skew = k, m, n, 2 * rows + cols - 2
-    fr = -(-sr // rows)
-    fc = -(-sc // cols)
-    folds = fr * fc
-    per_fold = t + skew
-    compute = folds * per_fold - (1 if d.compat else 0)
-    pes = rows * cols
-    # SCALE-Sim times a ws/is fold's utilisation over C - 1 cycles more than the fold takes.
-    util_cycles = per_fold + cols - 1 if d.compat and df != 0 else per_fold
-    if df == 0:
-        if_sram, f_sram, o_sram, o_sram_reads = fc * mk, fr * kn, mn, 0 * mn
-    else:
-        if_sram = mk if df == 2 else fc * mk
-        f_sram = kn if df == 1 else fc * kn
-        o_sram, o_sram_reads = fr * mn, (fr - 1) * mn
-    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k)
+    if shape is None:
+        shape = fold_shape(x, d, m, n, k)
+    geometry, compute, folds, macs, pes, if_sram, f_sram, o_sram, o_reads, fractions = shape
     if d.compat:
-        if df == 0:
-            o_sram = o_sram + folds * (rows + cols)
-        o_sram_reads = 0 * o_sram
         traffic = _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram)
         traffic = traffic if scale is None else scale_traffic(traffic, scale)
         stall, fill, drain = _compat_time(x, d, compute, traffic)
@@ -195,7 +198,6 @@ def layer_model(
         stall, fill, drain = _time(x, d, geometry, compute, traffic, f_scale)
     if_dram, f_dram, o_w, o_r = traffic[:4]
     cycles = compute + stall
-    macs = mn * k
     ints = (
         compute,
         stall,
@@ -208,19 +210,50 @@ def layer_model(
         if_sram,
         f_sram,
         o_sram,
-        o_sram_reads,
+        o_reads,
         if_dram,
         f_dram,
         o_w,
         o_r,
         if_dram + f_dram + o_w + o_r,
     )
-    floats = (
-        sr * sc / (pes * folds),
-        sr * sc * t / (pes * folds * util_cycles),
-        x.fdiv(macs, cycles * pes),  # 0 cycles (compat): inf
-    )
-    return ints, floats
+    return ints, (*fractions, x.fdiv(macs, cycles * pes))  # 0 cycles (compat): inf
+
+
+def fold_shape(x: Any, d: Design, m: Any, n: Any, k: Any) -> tuple:
+    """The part of :func:`layer_model` set by the layer and the array's rows, columns,
+    dataflow and mode alone (no SRAM size or bandwidth): ``(geometry, compute cycles, folds,
+    MACs, PEs, ifmap / filter / ofmap SRAM reads / writes, partial-sum SRAM reads, (mapping
+    efficiency, compute utilisation))``."""
+    rows, cols, df, compat = d.rows, d.cols, d.df, d.compat
+    mk, kn, mn = m * k, k * n, m * n
+    if df == 0:  # os: outputs stationary
+        sr, sc, t, skew = m, n, k, rows + cols - 2
+    elif df == 1:  # ws: weights stationary
+        sr, sc, t, skew = k, n, m, 2 * rows + cols - 2
+    else:  # is: inputs stationary
+        sr, sc, t, skew = k, m, n, 2 * rows + cols - 2
+    fr = -(-sr // rows)
+    fc = -(-sc // cols)
+    folds = fr * fc
+    per_fold = t + skew
+    compute = folds * per_fold - 1 if compat else folds * per_fold
+    pes = rows * cols
+    # SCALE-Sim times a ws/is fold's utilisation over C - 1 cycles more than the fold takes.
+    util_cycles = per_fold + cols - 1 if compat and df != 0 else per_fold
+    if df == 0:
+        if_sram, f_sram, o_sram, o_reads = fc * mk, fr * kn, mn, 0 * mn
+    else:
+        if_sram = mk if df == 2 else fc * mk
+        f_sram = kn if df == 1 else fc * kn
+        o_sram, o_reads = fr * mn, (fr - 1) * mn
+    if compat:
+        if df == 0:
+            o_sram = o_sram + folds * (rows + cols)
+        o_reads = 0 * o_sram
+    fractions = (sr * sc / (pes * folds), sr * sc * t / (pes * folds * util_cycles))
+    geometry = (rows, cols, df, sr, sc, fr, fc, m, n, k, mk, kn, mn)
+    return geometry, compute, folds, mn * k, pes, if_sram, f_sram, o_sram, o_reads, fractions
 
 
 def _traffic(x, d, geometry, u_if, band, if_sram, f_sram):
@@ -233,9 +266,8 @@ def _traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     of the tile that does not fit.
     """
     lo, hi = x.minimum, x.maximum
-    _, cols, df, _, sc, fr, fc, m, n, k = geometry
+    _, cols, df, _, sc, fr, fc, m, n, k, mk, kn, mn = geometry
     h_if, h_f = d.words_if // 2, d.words_f // 2
-    mk, kn, mn = m * k, k * n, m * n
     window = hi(u_if if df == 1 else band, 1)  # a layer may read padding only
     pass_words = u_if + (mk - u_if) * hi(window - h_if, 0) // window
     if df == 2:
@@ -258,9 +290,9 @@ def _time(x, d, geometry, compute, traffic, f_scale=1):
     """(stall, fill, drain) cycles of one group, default mode (module docstring); ``f_scale``
     multiplies the filter words of a fold (``layer_model``'s ``scale``)."""
     lo, hi = x.minimum, x.maximum
-    rows, cols, df, sr, sc, fr, fc, m, n, k = geometry
     if x.scalar and d.rbw != d.rbw:  # CALC mode: no bandwidth, no stalls
         return 0, 0, 0
+    rows, cols, df, sr, sc, fr, fc, m, n, k, _, _, _ = geometry
     if_dram, f_dram, o_w, o_r, pass_words = traffic
     r1, c1 = lo(rows, sr), lo(cols, sc)
     last_c = sc - (fc - 1) * cols
@@ -298,11 +330,10 @@ def scale_traffic(traffic: tuple, scale: tuple) -> tuple:
 def _compat_traffic(x, d, geometry, u_if, band, if_sram, f_sram):
     """DRAM words as SCALE-Sim 3.0.0 counts them (all-or-nothing fit, psums never read back)."""
     where, lo = x.where, x.minimum
-    _, cols, df, _, sc, fr, fc, m, n, k = geometry
+    _, cols, df, _, sc, fr, fc, _, n, k, mk, kn, mn = geometry
     calc = d.calc
     fit_if = where(calc, calc_capacity(x, d.words_if) - 1, d.words_if // 2)
     fit_f = where(calc, calc_capacity(x, d.words_f) - 1, d.words_f // 2)
-    mk, kn, mn = m * k, k * n, m * n
     # os/is passes walk output pixels in order, so an input word is fetched once per pass while
     # a band of input rows fits; ws walks the window in slices, which share no input nearby.
     if_pass = mk if df == 1 else where(band <= fit_if, u_if, mk)

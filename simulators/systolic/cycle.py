@@ -199,16 +199,17 @@ def simulate(
         for key, value in _analyze(config, layers, operand_scale).items()
     }
     table = _as_table(layers)
-    designs = designs_from_configs([config])
     scale = None if operand_scale is None else check_operand_scale(operand_scale, (1, len(table)))
-    if config.user_bandwidth:
-        timing = tuple(v[0] for v in _timing(designs, table, scale))
-        _set_timing(metrics, timing, table.groups, config.pes)
-    ((_, design),) = split_by_dataflow(design_columns(designs))
+    ((_, design),) = split_by_dataflow(design_columns(designs_from_configs([config])))
     params = _params(design, table, scale)
+    if config.user_bandwidth:
+        timing = tuple(v[0] for v in fold_times(params, design.rbw, design.wbw))
+        _set_timing(metrics, timing, table.groups, config.pes)
+    # Python numbers per layer: the fold-by-fold trace's scalar arithmetic at the lowest cost.
+    columns = {key: v if key == "df" else v[0].tolist() for key, v in params.items()}
     traces = []
     for i in range(len(table)):
-        p = {key: (v[0, i] if np.ndim(v) == 2 else v) for key, v in params.items()}
+        p = {key: v if key == "df" else v[i] for key, v in columns.items()}
         traces.append(_trace(config, p, int(table.groups[i])))
     return CycleResult(metrics=metrics, traces=tuple(traces))
 

@@ -18,7 +18,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
-from archgym.simulators.systolic.analytical import analyze, analyze_batch, designs_from_configs
+from archgym.simulators.systolic.analytical import (
+    analyze,
+    analyze_blocks,
+    designs_from_configs,
+    scatter,
+)
 from archgym.simulators.systolic.config import ArrayConfig
 from archgym.simulators.systolic.cycle import simulate_batch
 from archgym.simulators.systolic.energy import area_mm2, energy_columns_pj
@@ -114,6 +119,20 @@ def _finish(
     }
 
 
+def _totals(designs, layers, weights, fidelity, scalesim_compat) -> dict[str, np.ndarray]:
+    """Sums over the workload (``_SUMMED``, shape ``(D,)``); the analytical model block by
+    block (no ``(D, L)`` per-layer arrays are held: :func:`analyze_blocks`)."""
+    if fidelity == "cycle":
+        per_layer = simulate_batch(designs, layers, scalesim_compat=scalesim_compat)
+        return {key: per_layer[key] @ weights for key in _SUMMED}
+    shape, blocks = analyze_blocks(designs, layers, scalesim_compat=scalesim_compat)
+    totals: dict[str, np.ndarray] = {}
+    for rows, part in blocks:
+        for key in _SUMMED:
+            scatter(totals, key, rows, part[key] @ weights, shape[:1])
+    return totals
+
+
 def evaluate(
     config: ArrayConfig,
     layers: Layer | Sequence[Layer],
@@ -196,9 +215,7 @@ def evaluate_batch(
         precision, clock_mhz = configs[0].precision, configs[0].clock_mhz
         scalesim_compat = configs[0].scalesim_compat
         designs = designs_from_configs(configs)
-    model = simulate_batch if fidelity == "cycle" else analyze_batch
-    per_layer = model(designs, layers, scalesim_compat=scalesim_compat)
-    totals = {key: per_layer[key] @ weights for key in _SUMMED}
+    totals = _totals(designs, layers, weights, fidelity, scalesim_compat)
     ops = ("ifmap", "filter", "ofmap")
     sram_kib = {op: np.asarray(designs[f"{op}_sram_kib"], dtype=float) for op in ops}
     word_bytes = np.asarray(designs.get("word_bytes", 1), dtype=float)

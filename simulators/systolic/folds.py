@@ -170,10 +170,13 @@ def _write_backlog(p, vals, per_fold, wbw):
     maximum is at an end of each run: 4 x 4 candidate folds suffice.
     """
     fr, fc = p["fr"], p["fc"]
+    nets: dict[tuple[int, int], Any] = {}
 
     def net(a: int, b: int) -> Any:
-        ofm, stall = vals[a, b]
-        return ofm - wbw * (per_fold + stall)
+        if (a, b) not in nets:
+            ofm, stall = vals[a, b]
+            nets[a, b] = ofm - wbw * (per_fold + stall)
+        return nets[a, b]
 
     def block_net(b: int) -> Any:  # one column block of class b (never class 0: fold 0)
         return net(0, b) + np.maximum(fr - 2, 0) * net(1, b) + np.where(fr >= 2, net(2, b), 0.0)
@@ -181,23 +184,25 @@ def _write_backlog(p, vals, per_fold, wbw):
     def suffix_in_block(i: Any, b: int) -> Any:  # row folds after i in a block of class b
         return np.maximum(fr - 2 - i, 0) * net(1, b) + np.where(i < fr - 1, net(2, b), 0.0)
 
+    blocks = (block_net(1), block_net(2))
+
     def blocks_after(j: Any) -> Any:
         mids = np.maximum(fc - 2 - j, 0)
-        return mids * block_net(1) + np.where(j < fc - 1, block_net(2), 0.0)
+        return mids * blocks[0] + np.where(j < fc - 1, blocks[1], 0.0)
 
     best = 0.0
     for i in (0, 1, fr - 2, fr - 1):
         i = np.clip(i, 0, fr - 1)
         a = np.where(i == 0, 0, np.where(i == fr - 1, 2, 1))
+        # what the folds of row class aa from row fold i on add in a block of column class bb
+        suffix = [suffix_in_block(i, bb) for bb in range(3)]
+        here = [vals[aa, bb][0] + suffix[bb] for aa in range(3) for bb in range(3)]
         for j in (0, 1, fc - 2, fc - 1):
             j = np.clip(j, 0, fc - 1)
             b = np.where(j == 0, 0, np.where(j == fc - 1, 2, 1))
-            value = blocks_after(j)
-            for bb in range(3):
-                for aa in range(3):
-                    here = vals[aa, bb][0] + suffix_in_block(i, bb)
-                    value = value + np.where((a == aa) & (b == bb), here, 0.0)
-            best = np.maximum(best, value)
+            # (i, j) is in exactly one class: the value of that class (as a sum of nine
+            # masked terms, eight of them zero, would give)
+            best = np.maximum(best, blocks_after(j) + np.choose(3 * a + b, here))
     return best
 
 
@@ -208,22 +213,22 @@ def fold_trace(p: dict[str, Any], rbw: float, wbw: float) -> dict[str, np.ndarra
     each fold), ``backlog`` (words queued at the write port after each fold) and ``fill``.
     """
     fr, fc, per_fold = int(p["fr"]), int(p["fc"]), int(p["per_fold"])
-    i = np.tile(np.arange(fr), fc)
-    j = np.repeat(np.arange(fc), fr)
+    fold = np.arange(fr * fc)
+    i, j = fold % fr, fold // fr
     ifm, flt, writes, reads = (
-        np.broadcast_to(np.asarray(v, dtype=float), i.shape)
+        v.astype(float) if np.shape(v) == fold.shape else np.full(fold.shape, v, dtype=float)
         for v in fold_values(p, i == 0, i == fr - 1, j == 0, j == fc - 1)
     )
     ofm = writes + reads
     fetch = np.maximum(ifm, flt) / rbw
-    stall = np.zeros(i.size)
+    stall = np.zeros(fold.size)
     stall[1:] = np.maximum(fetch[1:] - per_fold, 0.0)
-    span = per_fold + stall
-    # Lindley: B_f = max(0, B_{f-1} - wbw * span_f) + o_f, solved with cumulative sums.
-    cum_o, cum_s = np.cumsum(ofm), np.cumsum(span)
-    with np.errstate(invalid="ignore"):  # CALC mode (infinite bandwidth): nothing queues
+    if not np.isfinite(wbw):  # CALC mode (infinite bandwidth): nothing queues
+        backlog = np.zeros(fold.size)
+    else:  # Lindley: B_f = max(0, B_{f-1} - wbw * span_f) + o_f, solved with cumulative sums.
+        cum_o, cum_s = np.cumsum(ofm), np.cumsum(per_fold + stall)
         start_term = np.concatenate(([0.0], cum_o[:-1])) - wbw * cum_s
-        backlog = np.nan_to_num(cum_o - wbw * cum_s - np.minimum.accumulate(start_term))
+        backlog = cum_o - wbw * cum_s - np.minimum.accumulate(start_term)
     return {
         "ifmap": ifm,
         "filter": flt,
