@@ -451,3 +451,18 @@ def test_kernel_families_script_prints_the_agreement_table():
         check=True,
     ).stdout
     assert "path+split %" in out and "\nall " in out
+
+
+def test_rtx3090_dense_prediction_tracks_venoms_cublas_times():
+    # Independent reference: VENOM's published cuBLAS fp16 times on an RTX 3090 for the 12
+    # BERT GEMM shapes of data/sparse/venom_spatha_rtx3090.csv (columns m, k, n, gemm_ms).
+    import csv
+
+    shapes = {}
+    with open(ROOT / "data" / "sparse" / "venom_spatha_rtx3090.csv") as f:
+        for r in csv.DictReader(f):
+            shapes[(int(r["m"]), int(r["n"]), int(r["k"]))] = float(r["gemm_ms"]) * 1e3
+    model = GemmModel("rtx3090")
+    err = [abs(model.predict_us(*s, "fp16") / t - 1) for s, t in shapes.items()]
+    assert len(err) >= 10
+    assert np.mean(err) < 0.2 and max(err) < 0.3
