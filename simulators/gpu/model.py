@@ -39,6 +39,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.gpu.devices import GPUSpec, check_kind, get_device, get_dtype
+from archgym.simulators.gpu.efficiency import MEMORY_LATENCY_S, Efficiency
 
 __all__ = [
     "CUTLASS_TILES",
@@ -58,9 +59,6 @@ __all__ = [
     "library_path",
 ]
 
-# Load latency that the pipeline stages must cover: about 0.6 us from HBM through L2 on Hopper
-# (published pointer-chase microbenchmarks give 0.5 to 0.8 us); not calibrated.
-MEMORY_LATENCY_S = 0.6e-6
 _SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
 # Types whose m = 1 (or n = 1) GEMMs run as matrix-vector kernels. Measured on the H100, cuBLAS
 # fp32 at m = 1 streams the weights at about 2 TB/s, 3x faster than its GEMM kernels at m = 16;
@@ -149,71 +147,6 @@ class TileConfig:
             raise ValueError(f"`num_warps` must be 1, 2, 4, 8 or 16, but got {self.num_warps}")
 
 
-@dataclass(frozen=True)
-class Efficiency:
-    """Calibrated constants of one (dtype, kind, backend) on one device.
-
-    ``mma``: fraction of the datasheet math rate reached in the mainloop; ``hbm``: fraction of
-    the datasheet HBM bandwidth; ``sm_load_bytes_per_clk``: bytes per SM clock one SM can load
-    into shared memory; ``launch_us``: fixed cost per kernel (launch, prologue, tail);
-    ``reduce_us``: extra cost of the split-K reduction; ``misaligned``: rate, bandwidth and
-    latency-hiding factor for leading dimensions that are not 16-byte aligned; ``spill``:
-    slowdown per 255 registers per thread of accumulator overflow (register spilling);
-    ``misaligned_us``: extra fixed cost of the kernels that libraries use for unaligned
-    operands; ``l2_scale``: effective over datasheet-estimate L2 bandwidth (TMA multicast
-    within thread block clusters cuts L2 reads, so this can exceed 1); ``k_iter_ns``: fixed
-    cost per K step;
-    ``latency_us``: memory latency the pipeline stages cover; ``compressed_hbm``: bandwidth
-    share of the compressed 2:4 operand; ``legacy_bytes_per_clk``: per-SM load bytes per clock
-    of the pre-Hopper paths per 2 bytes of access width; ``legacy_latency_us``: their latency;
-    ``pj_per_flop``: energy per math operation at the maximum clock (pJ), which sets the
-    sustained clock under the board power limit (0: never power-limited);
-    ``l2_dirty``: share of the L2 holding dirty lines that the kernel's reads write back to HBM
-    (the timing harness flushes L2 by writing a buffer before every run, as a previous
-    layer's output would).
-    """
-
-    mma: float = 0.8
-    hbm: float = 0.85
-    sm_load_bytes_per_clk: float = 64.0
-    launch_us: float = 5.0
-    reduce_us: float = 2.0
-    misaligned: float = 0.3
-    spill: float = 20.0
-    misaligned_us: float = 0.0
-    l2_scale: float = 1.0
-    k_iter_ns: float = 0.0
-    latency_us: float = MEMORY_LATENCY_S * 1e6
-    compressed_hbm: float = 1.0
-    legacy_bytes_per_clk: float = 16.0
-    legacy_latency_us: float = MEMORY_LATENCY_S * 1e6
-    l2_dirty: float = 0.0
-    pj_per_flop: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
-            v = getattr(self, name)
-            if not 0 < v <= 1:
-                raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
-        if not 0 <= self.l2_dirty <= 1:
-            raise ValueError(f"`l2_dirty` must be in [0, 1], but got {self.l2_dirty!r}")
-        for name in ("sm_load_bytes_per_clk", "l2_scale", "legacy_bytes_per_clk"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"`{name}` must be positive, but got {getattr(self, name)!r}")
-        for name in (
-            "launch_us",
-            "reduce_us",
-            "spill",
-            "misaligned_us",
-            "k_iter_ns",
-            "latency_us",
-            "legacy_latency_us",
-            "pj_per_flop",
-        ):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")
-
-
 def library_candidates(
     dtype: str, kind: str = "dense", path: str = "tma", device: GPUSpec | str = "h100-sxm"
 ) -> list[TileConfig]:
@@ -227,7 +160,11 @@ def library_candidates(
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
     splits = _SPLITS if check_kind(kind) == "dense" else (1,)
-    if path != "tma":
+    spec = get_device(device)
+    # Before Hopper the sm80 kernels are the native ones: the CUTLASS tiles, stages by the
+    # device's shared memory (cuBLAS's ampere_* / sm80_xmma kernels), as on the TMA path.
+    native = path == "sm80" and not spec.has_tma
+    if path != "tma" and not native:
         tiles = _SM80_TILES if path == "sm80" else _SM75_TILES
         if path == "sm75" and dtype == "fp16":
             tiles += _SM75_FP16_TILES
@@ -238,11 +175,11 @@ def library_candidates(
         ]
     bk = int(128 // dt.in_bytes)
     out = []
-    nvjet = dtype in NVJET_DTYPES and check_kind(kind) == "dense"
+    nvjet = dtype in NVJET_DTYPES and check_kind(kind) == "dense" and spec.has_tma
     for bm, bn in TMA_TILES if nvjet else CUTLASS_TILES:
         warps = 8 if bm * bn >= 128 * 256 else 4
         per_stage = (bm * bk + bk * bn) * dt.in_bytes
-        stages = int(min(7, get_device(device).smem_per_block_bytes // per_stage))
+        stages = int(min(7, spec.smem_per_block_bytes // per_stage))
         if stages < 2:
             continue
         out += [TileConfig(bm, bn, bk, warps, stages, s) for s in splits]
@@ -323,10 +260,18 @@ def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, r
         align = np.where(_aligned(ld_n, ld_k, in_b, rule), 1.0, eff.misaligned)
         bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
         latency_s = eff.latency_us * 1e-6 / align
-    else:
-        align = np.full(np.shape(n), eff.misaligned)
-        bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
-        latency_s = eff.legacy_latency_us * 1e-6
+        return align, bw_cap, latency_s
+    align = np.full(np.shape(n), eff.misaligned)
+    bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
+    latency_s = np.full(np.shape(n), eff.legacy_latency_us * 1e-6)
+    if path == "sm80" and not dev.has_tma:
+        # Before Hopper the sm80 kernels (cp.async, mma.sync) are the native ones: with
+        # 16-byte aligned rows they run at the calibrated mainloop rate and per-SM load rate
+        # (what wgmma and TMA reach on Hopper); only unaligned rows take the legacy factors.
+        native = _aligned(ld_n, ld_k, in_b, rule)
+        align = np.where(native, 1.0, align)
+        bw_cap = np.where(native, eff.sm_load_bytes_per_clk * dev.clock_hz, bw_cap)
+        latency_s = np.where(native, eff.latency_us * 1e-6, latency_s)
     return align, bw_cap, latency_s
 
 
