@@ -3,7 +3,7 @@
 :func:`layer_model` takes an operations namespace: :data:`NUMPY` evaluates it on ``(D, L)``
 arrays (many designs, many layers: ``analyze_batch``), :data:`PYTHON` on plain ints and floats
 for one design and one layer (``analyze`` on short workloads, free of NumPy's per-call overhead).
-Both run the same expressions, so they agree bit for bit (``tests/simulators/test_systolic_scalar.py``).
+Both run the same expressions, so they agree bit for bit (``tests/simulators/systolic/test_scalar.py``).
 
 The model (see ``analytical``'s docstring for the mapping) in the default mode is built to be
 sound under search: every DRAM count is a non-increasing, continuous-in-spirit function of each

@@ -4,7 +4,7 @@
 returns the totals an environment optimises; :func:`evaluate_batch` does the same for many
 designs in one vectorised call (columns in, columns out). Both price energy and area with
 :mod:`archgym.simulators.systolic.energy`, so the numbers of the two agree exactly on the same
-design (``tests/simulators/test_systolic_evaluate.py``).
+design (``tests/simulators/systolic/test_evaluate.py``).
 
 >>> from archgym.simulators.systolic import ArrayConfig, GemmLayer, evaluate
 >>> m = evaluate(ArrayConfig(rows=8, cols=8), [GemmLayer(64, 64, 64)], counts=[2])

@@ -17,7 +17,7 @@ traffic, placed where it is needed):
   and read back before each but the first.
 
 Time follows a double buffer with a queue on the write port (the event-driven oracle in
-``tests/simulators/test_systolic_cycle.py`` checks it):
+``tests/simulators/systolic/test_cycle.py`` checks it):
 
 - ``fill``: fold 0's reads, at the read bandwidth (the slower port decides);
 - fold ``f >= 1``: its reads run during fold ``f - 1``; the array stalls by what they take

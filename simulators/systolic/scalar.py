@@ -3,7 +3,7 @@
 :func:`~archgym.simulators.systolic.analytical.analyze_batch` pays ~100-250 us of NumPy call overhead
 whatever the problem size, which dominates when one design meets one small layer. This module
 evaluates the same closed form with Python ints and floats, one layer at a time, and returns the
-same numbers (same keys, shapes and dtypes: ``tests/simulators/test_systolic_scalar.py`` checks
+same numbers (same keys, shapes and dtypes: ``tests/simulators/systolic/test_scalar.py`` checks
 every metric on the SCALE-Sim matrix and on hypothesis-generated designs and layers).
 :func:`~archgym.simulators.systolic.analytical.analyze` picks it automatically for short workloads.
 

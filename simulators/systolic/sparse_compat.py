@@ -21,7 +21,7 @@ array (OptimizedMapping: weight-stationary only). This module derives the compre
   CSR ``2 * nnz + K + 1`` (metadata ``nnz + K + 1``); CSC ``2 * nnz + N + 1``.
 
 Cycles, mapping efficiency, compute and overall utilisation, SRAM read counts and the sparse
-report are SCALE-Sim's exactly (tests/simulators/test_systolic_sparse_compat.py). DRAM counts are
+report are SCALE-Sim's exactly (tests/simulators/systolic/test_sparse_compat.py). DRAM counts are
 the compat model's on the compressed operands: the ifmap's distinct words are those of the kept
 im2col columns, and under OptimizedMapping the filter stream skips the null slots; they equal
 SCALE-Sim's on the stored runs, where every operand fits its SRAM (refetch with small SRAMs is

@@ -17,7 +17,7 @@ dense layer) and every element it moves costs ``s`` words on its DRAM port, in e
 the ofmap, the schedule and the compute are the layer's own. The returned DRAM counts are in
 words (floats). With all factors 1 the results equal the unscaled model's, and the model
 keeps its soundness: more SRAM or more bandwidth never slows a layer
-(``tests/simulators/test_systolic_timing.py``).
+(``tests/simulators/systolic/test_timing.py``).
 """
 
 from __future__ import annotations
