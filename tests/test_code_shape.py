@@ -17,8 +17,7 @@ MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 
 #: ``path`` (a module) or ``path::qualname`` (a function) -> why it may be over the limit.
-ALLOWED: dict[str, str] = {
-}
+ALLOWED: dict[str, str] = {}
 
 
 def _functions(tree: ast.AST, prefix: str = ""):
