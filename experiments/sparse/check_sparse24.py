@@ -1,0 +1,103 @@
+"""Check the shipped 2:4 model on new H200 measurements it was never fitted on (issue 13).
+
+Reads one or more runs of the same points (campaign CSVs: ``kind`` dense / sparse24, ``variant``
+default / search), keeps the lower median time per point and kernel, and prints the mean
+|error| and Spearman rho of the predicted 2:4 speedup over dense on the compute-bound fp16/bf16
+rows (m*n*k >= 2^33, torch's default kernel), next to the per-dtype constant (mean measured
+speedup of the shipped training data's compute-bound rows), the sign rule "2:4 slower iff
+m*n*k < 2^33" (all rows) and the model with the measured dense time ("sparse-only").
+
+    python experiments/sparse/check_sparse24.py data/gpu/raw/h200_sparse24_prospective3_run_*.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+from archgym.simulators.gpu.sparse import sparse24_time_us
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fit_sparse_gpu as fsg
+
+
+def load_runs(paths: list[Path]) -> list[dict]:
+    """One row per (shape, dtype) with the lower median of the runs for dense and 2:4."""
+    times: dict = {}
+    for path in paths:
+        for r in csv.DictReader(path.open()):
+            if r["status"] != "ok" or r["dtype"] not in ("fp16", "bf16"):
+                continue
+            if r["kind"] != "dense" and r["variant"] != "default":
+                continue
+            key = (int(r["m"]), int(r["n"]), int(r["k"]), r["dtype"])
+            kind = "dense" if r["kind"] == "dense" else "sparse"
+            t = float(r["time_us"])
+            times.setdefault(key, {})[kind] = min(t, times.get(key, {}).get(kind, np.inf))
+    return [
+        dict(device="h200-sxm", m=m, n=n, k=k, dtype=dt, kernel="torch-default", **t)
+        for (m, n, k, dt), t in times.items()
+        if {"dense", "sparse"} <= t.keys()
+    ]
+
+
+def report(rows: list[dict]) -> list[str]:
+    fsg.add_dense_predictions(rows)
+    train = [
+        r
+        for r in fsg.load_sparse24()
+        if (r["device"], r["kernel"]) == ("h200-sxm", "torch-default") and fsg._mnk(r) >= fsg.CB
+    ]
+    lines = ["dtype      rows | model   rho | sparse-only | const | sign: model rule (rows)"]
+    for label, dts in (("fp16", ("fp16",)), ("bf16", ("bf16",)), ("fp16+bf16", ("fp16", "bf16"))):
+        sel = [r for r in rows if r["dtype"] in dts]
+        for r in sel:
+            r["sparse_pred"] = float(
+                sparse24_time_us("h200-sxm", r["m"], r["n"], r["k"], r["dtype"])
+            )
+        cb = [r for r in sel if fsg._mnk(r) >= fsg.CB]
+        meas = np.array([r["dense"] / r["sparse"] for r in cb])
+        pred = np.array([r["dense_pred"] / r["sparse_pred"] for r in cb])
+        only = np.array([r["dense"] / r["sparse_pred"] for r in cb])
+        const = np.array(
+            [
+                np.mean([t["dense"] / t["sparse"] for t in train if t["dtype"] == r["dtype"]])
+                for r in cb
+            ]
+        )
+        sign_m = np.mean(
+            [(r["dense_pred"] > r["sparse_pred"]) == (r["dense"] > r["sparse"]) for r in sel]
+        )
+        sign_r = np.mean([(fsg._mnk(r) >= fsg.CB) == (r["dense"] > r["sparse"]) for r in sel])
+        lines.append(
+            f"{label:9s} {len(cb):5d} | {np.mean(np.abs(pred / meas - 1)):5.1%} "
+            f"{fsg._spearman(pred, meas):5.2f} | {np.mean(np.abs(only / meas - 1)):5.1%}       | "
+            f"{np.mean(np.abs(const / meas - 1)):5.1%} | {sign_m:4.0%} {sign_r:4.0%} ({len(sel)})"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv", nargs="+", type=Path, help="runs of the same points (campaign CSVs)")
+    args = ap.parse_args(argv)
+    for p in args.csv:
+        if not p.is_file():
+            print(f"error: no such file: {p}", file=sys.stderr)
+            return 2
+    rows = load_runs(args.csv)
+    if not rows:
+        print(
+            f"error: no fp16/bf16 dense + 2:4 pairs in {', '.join(map(str, args.csv))}",
+            file=sys.stderr,
+        )
+        return 2
+    print("\n".join(report(rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
