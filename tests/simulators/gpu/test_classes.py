@@ -13,7 +13,7 @@ from archgym.simulators.gpu import GemmModel, TileConfig
 from archgym.simulators.gpu.model import Efficiency, kernel_time_s
 from archgym.simulators.gpu.predictor import _tile_arrays
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
