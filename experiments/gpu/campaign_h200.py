@@ -140,14 +140,10 @@ def tile_shapes(quick: bool, set_name: str = "train", seed: int = 0) -> list[tup
 
 
 def tile_configs(quick: bool) -> list[tuple[int, int, int, int, int]]:
-    out = []
-    for bm in (64, 128):
-        for bn in (64, 128, 256):
-            for bk in (32, 64):
-                for warps in (4, 8):
-                    for stages in (3, 4):
-                        out.append((bm, bn, bk, warps, stages))
-    out += [(16, 64, 64, 4, 4), (32, 64, 64, 4, 4), (32, 128, 64, 4, 3), (256, 128, 64, 8, 3)]
+    """The H100 sweep's configurations (shapes.triton_configs; a copy of shapes.py next to this
+    script wins, loaded only when tiles are measured) plus configurations outside it."""
+    shapes = _load("shapes", HERE / "shapes.py")
+    out = shapes.triton_configs()
     out += [
         (128, 128, 128, 8, 2),
         (128, 128, 128, 4, 2),

@@ -69,10 +69,31 @@ DTYPES = ("fp16", "bf16", "int8", "fp8")  # the H100 file has 2:4 rows of fp16 a
 SELECTED = {"fp16": "profiled", "bf16": "fitted+clust"}
 
 
+#: Candidate 2:4 constants, one column per point (rate, HBM fraction, launch us, fill us, pJ/op,
+#: overlap exponent), shaped (6, points, 1) to broadcast over rows; shared with sparse24_cv.py.
+PARAM_GRID = np.array(
+    [
+        (r, b, lu, f, pj, q)
+        for r in np.linspace(0.25, 1.0, 31)
+        for b in (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+        for lu in (2, 4, 8, 12, 16, 24)
+        for f in (0, 1, 2, 4)
+        for pj in (0.0, 0.8, 1.6, 2.4, 3.2)
+        for q in (0.0, 2.0, 4.0)
+    ]
+).T[:, :, None]
+
+
 def _is_test_h200(family: str, source: str) -> bool:
     if family == "llm:llama2-13b":
         return True
     return family.startswith("random") and int(source.rsplit(".", 1)[1]) % 2 == 1
+
+
+def _pair_key(device: str, r: dict) -> tuple:
+    """(device[:set], family, source, m, n, k, dtype): the dense and 2:4 rows of one point."""
+    dev = device + (":" + r["_set"] if r["_set"] else "")
+    return (dev, r["family"], r["source"], int(r["m"]), int(r["n"]), int(r["k"]), r["dtype"])
 
 
 def load_sparse24() -> list[dict]:
@@ -83,36 +104,18 @@ def load_sparse24() -> list[dict]:
     for r in (dict(row, _set=tag) for path, tag in h200 for row in csv.DictReader(path.open())):
         if r["status"] != "ok":
             continue
-        key = (
-            "h200-sxm" + (":" + r["_set"] if r["_set"] else ""),
-            r["family"],
-            r["source"],
-            int(r["m"]),
-            int(r["n"]),
-            int(r["k"]),
-            r["dtype"],
-        )
         kern = (
             "dense"
             if r["kind"] == "dense"
             else ("torch-default" if r["variant"] == "default" else "search")
         )
-        pairs.setdefault(key, {})[kern] = float(r["time_us"])
+        pairs.setdefault(_pair_key("h200-sxm", r), {})[kern] = float(r["time_us"])
     h100 = [(H100_GEMM, "")] + [(p, "prospective") for p in H100_PROSPECTIVE if p.exists()]
     for r in (dict(row, _set=tag) for path, tag in h100 for row in csv.DictReader(path.open())):
         if r["status"] != "ok" or r["dtype"] not in DTYPES or r["backend"] == "triton":
             continue
-        key = (
-            "h100-sxm" + (":" + r["_set"] if r["_set"] else ""),
-            r["family"],
-            r["source"],
-            int(r["m"]),
-            int(r["n"]),
-            int(r["k"]),
-            r["dtype"],
-        )
         kern = "dense" if r["kind"] == "dense" else "torch-default"
-        pairs.setdefault(key, {})[kern] = float(r["time_us"])
+        pairs.setdefault(_pair_key("h100-sxm", r), {})[kern] = float(r["time_us"])
     for (dev, fam, src, m, n, k, dtype), t in pairs.items():
         dev, _, subset = dev.partition(":")
         test = bool(subset) or (_is_test_h200(fam, src) if dev == "h200-sxm" else fam in H100_TEST)
@@ -147,17 +150,7 @@ def fit_sparse24(rows: list[dict]) -> dict:
     CV-selected form (``SELECTED``), the others by grid search (the fixed tile of torch's
     default fitted too). Constants: mainloop rate, HBM fraction, launch, per-tile
     fill, energy per operation (power limit) and the compute/memory overlap exponent."""
-    grid = np.array(
-        [
-            (r, b, lu, f, pj, q)
-            for r in np.linspace(0.25, 1.0, 31)
-            for b in (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
-            for lu in (2, 4, 8, 12, 16, 24)
-            for f in (0, 1, 2, 4)
-            for pj in (0.0, 0.8, 1.6, 2.4, 3.2)
-            for q in (0.0, 2.0, 4.0)
-        ]
-    ).T[:, :, None]
+    grid = PARAM_GRID
     out: dict = {}
     for dev in sorted({r["device"] for r in rows}):
         for dtype in sorted({r["dtype"] for r in rows if r["device"] == dev}):

@@ -35,17 +35,7 @@ import fit_sparse_gpu as fsg
 PROFILED_TILE = {"fp16": (128, 256), "bf16": (64, 256)}
 PROFILED_CLUSTER = {"fp16": 1, "bf16": 8}  # cgasize of the profiled kernels
 SEGK_DTYPES = ("fp16",)  # the profiled rule holds for fp16 only
-GRID = np.array(
-    [
-        (r, b, lu, f, pj, q)
-        for r in np.linspace(0.25, 1.0, 31)
-        for b in (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
-        for lu in (2, 4, 8, 12, 16, 24)
-        for f in (0, 1, 2, 4)
-        for pj in (0.0, 0.8, 1.6, 2.4, 3.2)
-        for q in (0.0, 2.0, 4.0)
-    ]
-).T[:, :, None]
+GRID = fsg.PARAM_GRID
 
 
 def _loss(dev: str, dtype: str, rows: list[dict], p: Sparse24Params) -> np.ndarray:
