@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 H200_SPARSE = ROOT / "data" / "gpu" / "h200_sparse24.csv"
 # new shapes measured after the 2:4 model was frozen (data/gpu/raw/h200_sparse24_frozen_sparse2.sha256)
 H200_PROSPECTIVE = ROOT / "data" / "gpu" / "h200_sparse24_prospective.csv"
+#: The wave sweep (experiments/sparse/waves_sparse24.py): tile count through four waves.
+H200_WAVES = ROOT / "data" / "gpu" / "h200_sparse24_waves.csv"
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 # measured after the dense model's freezes of issue 5; never used by any 2:4 fit
 H100_PROSPECTIVE = (
@@ -66,7 +68,7 @@ FIT_MIN_MNK = (
 )  # every size but launch-bound kernels (a few us): one model for the CLI at every size
 DTYPES = ("fp16", "bf16", "int8", "fp8")  # the H100 file has 2:4 rows of fp16 and bf16 only
 # torch's default kernel: the form per dtype selected by grouped CV (sparse24_cv.py)
-SELECTED = {"fp16": "profiled", "bf16": "fitted+clust"}
+SELECTED = {"fp16": "profiled", "bf16": "profiled"}
 
 
 #: Candidate 2:4 constants, one column per point (rate, HBM fraction, launch us, fill us, pJ/op,
@@ -100,7 +102,8 @@ def load_sparse24() -> list[dict]:
     """One row per (device, shape, dtype, kernel) with measured dense and sparse times."""
     rows: list[dict] = []
     pairs: dict = {}
-    h200 = [(H200_SPARSE, "")] + [(H200_PROSPECTIVE, "prospective")] * H200_PROSPECTIVE.exists()
+    h200 = [(H200_SPARSE, ""), (H200_WAVES, "")]
+    h200 += [(H200_PROSPECTIVE, "prospective")] * H200_PROSPECTIVE.exists()
     for r in (dict(row, _set=tag) for path, tag in h200 for row in csv.DictReader(path.open())):
         if r["status"] != "ok":
             continue
@@ -212,6 +215,7 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
     }
     if p.segk_us is not None:
         entry |= {"segk_us": round(p.segk_us, 3), "segk_frac": round(p.segk_frac, 4)}
+        entry |= {"segk_min_k": p.segk_min_k, "segk_multiwave": p.segk_multiwave}
     p_rounded = Sparse24Params(
         **{k: v for k, v in entry.items() if k not in ("tile", "form")}, tile=p.tile
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,9 @@ import fit_sparse_gpu as fsg
 
 PROFILED_TILE = {"fp16": (128, 256), "bf16": (64, 256)}
 PROFILED_CLUSTER = {"fp16": 1, "bf16": 8}  # cgasize of the profiled kernels
-SEGK_DTYPES = ("fp16",)  # the profiled rule holds for fp16 only
+#: The profiled segment-K rule per dtype: (k above which it fires, only past one wave)
+PROFILED_SEGK = {"fp16": (1024.0, False), "bf16": (4096.0, True)}
+SEGK_DTYPES = ("fp16", "bf16")  # the wave sweep shows the rule on both
 GRID = fsg.PARAM_GRID
 
 
@@ -48,14 +51,17 @@ def _grid_fit(dev, dtype, rows, tiles, segk: bool, cluster: int = 1):
     best = (np.inf, None)
     g = GRID
     for tile in tiles:
-        extra = dict(segk_us=np.zeros_like(g[0]), segk_frac=np.ones_like(g[0])) if segk else {}
+        rule = dict(zip(("segk_min_k", "segk_multiwave"), PROFILED_SEGK[dtype], strict=True))
+        extra = (
+            dict(segk_us=np.zeros_like(g[0]), segk_frac=np.ones_like(g[0]), **rule) if segk else {}
+        )
         extra["cluster"] = cluster
         p = Sparse24Params(*g[:4], tile=tile, pj_per_flop=g[4], overlap_p=g[5], **extra)
         loss = _loss(dev, dtype, rows, p)
         i = int(np.argmin(loss))
         if loss[i] < best[0]:
             v = [float(x) for x in g[:, i, 0]]
-            extra = dict(segk_us=0.0, segk_frac=1.0) if segk else {}
+            extra = dict(segk_us=0.0, segk_frac=1.0, **rule) if segk else {}
             extra["cluster"] = cluster
             best = (float(loss[i]), Sparse24Params(*v[:4], tile=tile, pj_per_flop=v[4],
                                                    overlap_p=v[5], **extra))  # fmt: skip
@@ -67,26 +73,31 @@ def fit_fitted_tile(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False)[1]
 
 
+def _powell(dev, dtype, rows, p0: Sparse24Params, names: list[str], lo, hi) -> Sparse24Params:
+    """Powell over the constants ``names`` of ``p0`` within [lo, hi], from p0."""
+    lo, hi = np.array(lo), np.array(hi)
+    x0 = np.array([getattr(p0, nm) for nm in names], dtype=float)
+
+    def make(x):
+        x = np.clip(x, lo, hi)
+        return replace(p0, **dict(zip(names, (float(v) for v in x), strict=True)))
+
+    res = minimize(lambda x: float(_loss(dev, dtype, rows, make(x))[0]), x0, method="Powell",
+                   bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 3000, "xtol": 1e-3})  # fmt: skip
+    return make(res.x)
+
+
 def fit_profiled(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
-    """Profiled tile per dtype (+ segment-K on fp16): the same grid, then Powell over the
+    """Profiled tile per dtype in its cluster, with segment-K: the grid, then Powell over the
     continuous constants (rate, HBM fraction, launch, fill, pJ/op, segment-K cost and rate)."""
     segk = dtype in SEGK_DTYPES
     tile, cl = PROFILED_TILE[dtype], PROFILED_CLUSTER[dtype]
     _, p0 = _grid_fit(dev, dtype, rows, (tile,), segk=segk, cluster=cl)
     names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop"]
-    names += ["segk_us", "segk_frac"] if segk else []
-    lo = np.array([0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.3][: len(names)])
-    hi = np.array([1.0, 1.0, 40.0, 10.0, 5.0, 40.0, 1.0][: len(names)])
-    x0 = np.array([getattr(p0, nm) for nm in names], dtype=float)
-
-    def make(x):
-        x = np.clip(x, lo, hi)
-        return Sparse24Params(**dict(zip(names, (float(v) for v in x), strict=True)),
-                              tile=p0.tile, overlap_p=p0.overlap_p, cluster=cl)  # fmt: skip
-
-    res = minimize(lambda x: float(_loss(dev, dtype, rows, make(x))[0]), x0, method="Powell",
-                   bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 3000, "xtol": 1e-3})  # fmt: skip
-    return make(res.x)
+    lo, hi = [0.1, 0.1, 0.0, 0.0, 0.0], [1.0, 1.0, 40.0, 10.0, 5.0]
+    if segk:
+        names, lo, hi = [*names, "segk_us", "segk_frac"], [*lo, 0.0, 0.3], [*hi, 40.0, 1.0]
+    return _powell(dev, dtype, rows, p0, names, lo, hi)
 
 
 def fit_fitted_tile_cluster(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:

@@ -11,12 +11,16 @@ limit stretches the waves as for dense kernels (``pj_per_flop`` per dense-equiva
 the dense model's rule). The kernel time is ``launch_us`` plus compute and memory combined as
 ``max`` (``overlap_p = 0``) or ``max * (1 + (min / max)^p)^(1/p)``, memory being the compressed
 traffic over ``bw_frac`` of the HBM bandwidth: W's kept values (half of them) plus 2-bit
-metadata per kept value, X once, C once (fp32 partials written and read again under split-K). Two profiled mechanisms
-(H200, ``data/gpu/raw/h200_sparse24_kernels.csv``): CTAs launched in thread-block clusters of
-``cluster`` (bf16's kernel: 8) fill only ``_slots`` of the SMs (128 of 132) and pad the W-row
-tiles to a multiple of the cluster; and segment-K (``segk_us`` set; fp16's kernel): when the
-last wave is less than half full and k > 1024, its tiles are split along K over the idle SMs
-(``_segment_k_s``). The library's tile is the physics
+metadata per kept value, X once, C once (fp32 partials written and read again under split-K).
+Two mechanisms profiled on the H200 (kernel names of ``data/gpu/raw/h200_sparse24_kernels.csv``;
+the wave sweep ``data/gpu/h200_sparse24_waves.csv``, tile count through four waves, and its
+kernel names): CTAs launched in thread-block clusters of ``cluster`` (bf16's kernel: 8) pad the
+W-row tiles to a multiple of the cluster and fill only ``_slots`` (15 clusters of 8 = 120 of
+the 132 SMs: the bf16 times step at 120, 240, 360 ... tiles); and segment-K (``segk_us`` set):
+when the last wave is less than half full and k exceeds a threshold (fp16 1024; bf16 4096 and
+past one wave), every tile is split along K in two segments that run as half-depth tiles, the
+fp32 partials reduced through a workspace (``_segment_k_s``; the sweep's fp16 times are 1.5
+waves, not 2, from 136 to 192 tiles). The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
@@ -90,17 +94,26 @@ class Sparse24Params:
     overlap_p: float = 0.0
     segk_us: float | None = None
     segk_frac: float = 1.0
+    segk_min_k: float = 1024.0
+    segk_multiwave: bool = False
     cluster: int = 1
 
 
-#: Segment-K (profiled on the H200, fp16 default kernel): on when the last wave of tiles is
-#: less than this fraction full and k exceeds ``SEGK_MIN_K``.
+#: Segment-K (profiled on the H200, both dtypes' default kernels; wave sweep
+#: ``data/gpu/raw/h200_sparse24_waves*.csv``): on when the last wave of tiles is less than this
+#: fraction full and k exceeds ``SEGK_MIN_K``; then every tile's K is split in ``SEGK_SPLIT``
+#: segments that run as ordinary CTAs (twice the tiles at half the depth), their fp32 partials
+#: reduced through a workspace.
 SEGK_LAST_WAVE = 0.5
 SEGK_MIN_K = 1024
-SEGK_BK = 64  # the kernel's K step: a segment holds at least one
+SEGK_SPLIT = 2
 #: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
 #: cluster must fit in one, so at most ``GPCS * floor(sms / GPCS / cluster)`` clusters run at once.
 GPCS = 8
+#: Clusters resident at once where measured, by (SM count, cluster size): the 132-SM GH100
+#: (H100 SXM, H200) holds 15 clusters of 8 (120 CTAs), not the 16 of the GPC rule: the wave
+#: sweep's bf16 2:4 kernel (cluster 8) steps at 120, 240, 360 ... tiles.
+CLUSTERS_RESIDENT = {(132, 8): 15}
 
 
 def _slots(dev: GPUSpec, cluster: int) -> int:
@@ -108,6 +121,9 @@ def _slots(dev: GPUSpec, cluster: int) -> int:
     Hopper (sm_90) there are no clusters: every SM holds one."""
     if cluster <= 1 or dev.compute_capability < (9, 0):
         return dev.sm_count
+    measured = CLUSTERS_RESIDENT.get((dev.sm_count, cluster))
+    if measured is not None:
+        return measured * cluster
     return GPCS * (dev.sm_count // GPCS // cluster) * cluster
 
 
@@ -152,6 +168,8 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "overlap_p",
                 "segk_us",
                 "segk_frac",
+                "segk_min_k",
+                "segk_multiwave",
                 "cluster",
             )
             unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
@@ -180,6 +198,11 @@ def _power_slowdown(flops, t_s, dev: GPUSpec, pj_per_flop) -> np.ndarray:
     return np.maximum(1.0, np.cbrt(watts / (dev.power_w * (1.0 - STATIC_POWER_SHARE))))
 
 
+def _wave_s(kk, bm: int, bn: int, rate_sm, p: Sparse24Params):
+    """Time (s) of one wave of tiles of depth ``kk``: their math plus ``fill_us``."""
+    return 2.0 * bm * bn * kk / rate_sm + p.fill_us * 1e-6
+
+
 def sparse24_tile_time_s(
     m, n, k, bm: int, bn: int, split: int, *, dev: GPUSpec, dtype: str, p: Sparse24Params
 ) -> np.ndarray:
@@ -188,13 +211,12 @@ def sparse24_tile_time_s(
     rate_sm = dev.sparse24_rate(dtype) * p.rate_frac / dev.sm_count
     cl = int(p.cluster) if dev.compute_capability >= (9, 0) else 1
     tiles = np.ceil(np.ceil(n / bm) / cl) * cl * np.ceil(m / bn) * split
-    waves = np.ceil(tiles / _slots(dev, cl))
-    tile_s = 2.0 * bm * bn * np.ceil(k / split) / rate_sm + p.fill_us * 1e-6
-    compute = waves * tile_s
+    slots = _slots(dev, cl)
+    compute = _waves_s(tiles, np.ceil(k / split), slots, bm, bn, rate_sm, p)
     if p.segk_us is not None and split == 1:
         compute = np.where(
-            _segment_k_on(tiles, k, dev.sm_count),
-            _segment_k_s(tiles, k, bm, bn, rate_sm, dev, p),
+            _segment_k_on(tiles, k, slots, p.segk_min_k, p.segk_multiwave),
+            _segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p),
             compute,
         )
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
@@ -213,27 +235,31 @@ def sparse24_tile_time_s(
     return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
 
 
-def _segment_k_on(tiles, k, sms: int) -> np.ndarray:
+def _waves_s(tiles, kk, slots: int, bm: int, bn: int, rate_sm, p) -> np.ndarray:
+    """Time (s) of ``tiles`` tiles of depth ``kk`` in waves of ``slots``."""
+    return np.ceil(tiles / slots) * _wave_s(kk, bm, bn, rate_sm, p)
+
+
+def _segment_k_on(
+    tiles, k, slots: int, min_k: float = SEGK_MIN_K, multiwave: bool = False
+) -> np.ndarray:
     """The profiled segment-K rule: the last wave is less than ``SEGK_LAST_WAVE`` full and
-    k > ``SEGK_MIN_K``."""
-    last = tiles - np.floor((tiles - 1) / sms) * sms  # tiles in the last wave (1 .. sms)
-    return (last < SEGK_LAST_WAVE * sms) & (k > SEGK_MIN_K)
+    k > ``min_k`` (and, with ``multiwave``, more tiles than one wave holds). Profiled on the
+    H200's default kernels: fp16 k > 1024; bf16 k > 4096 and more than one wave."""
+    last = tiles - np.floor((tiles - 1) / slots) * slots  # tiles in the last wave (1 .. slots)
+    on = (last < SEGK_LAST_WAVE * slots) & (k > min_k)
+    return on & (tiles > slots) if multiwave else on
 
 
-def _segment_k_s(tiles, k, bm: int, bn: int, rate_sm, dev: GPUSpec, p: Sparse24Params):
-    """Compute time (s) under segment-K: the full waves run whole tiles; the ``r`` tiles of
-    the last wave are split along K into ``s = min(sms // r, k / SEGK_BK)`` segments that run
-    side by side on the idle SMs at ``segk_frac`` of the mainloop rate, the fp32 partials
-    of ``s - 1`` segments per tile (a workspace that fits in L2) written and read back at the L2 bandwidth,
-    plus ``segk_us`` (workspace memset and reduction launch)."""
-    sms = dev.sm_count
-    full = np.floor((tiles - 1) / sms)
-    r = tiles - full * sms
-    s = np.maximum(1.0, np.minimum(np.floor(sms / r), np.floor(k / SEGK_BK)))
-    tile_s = 2.0 * bm * bn * k / rate_sm + p.fill_us * 1e-6
-    seg_s = 2.0 * bm * bn * np.ceil(k / s) / (rate_sm * p.segk_frac) + p.fill_us * 1e-6
-    reduce_s = 2.0 * (s - 1.0) * r * bm * bn * 4.0 / dev.l2_bytes_per_s
-    return full * tile_s + seg_s + reduce_s + p.segk_us * 1e-6
+def _segment_k_s(tiles, k, slots: int, bm: int, bn: int, rate_sm, dev, p) -> np.ndarray:
+    """Compute time (s) under segment-K: every tile split along K into ``SEGK_SPLIT`` segments
+    that run in waves like tiles of that depth, at ``segk_frac`` of the mainloop rate; the fp32
+    partials (a workspace that fits in L2) written and read back at the L2 bandwidth; plus
+    ``segk_us`` (workspace memset and the reduction)."""
+    s = SEGK_SPLIT
+    t = _waves_s(tiles * s, np.ceil(k / s), slots, bm, bn, rate_sm * p.segk_frac, p)
+    reduce_s = 2.0 * s * tiles * bm * bn * 4.0 / dev.l2_bytes_per_s
+    return t + reduce_s + p.segk_us * 1e-6
 
 
 def sparse24_time_us(

@@ -150,7 +150,7 @@ def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
 def test_2to4_cross_validated_model_beats_the_constant(fit):
     # 5-fold CV grouped by shape over every fp16/bf16 torch-default row of each device (the
     # constants ship fitted on all rows; experiments/sparse/sparse24_cv.py). Measured: H100
-    # 10.7 % / rho 0.69, H200 10.0 % / 0.79 (constant 15.2 % / 17.3 %). The target
+    # 9.2 % / rho 0.73, H200 10.3 % / 0.77 (constant 15.2 % / 15.9 %). The target
     # (mean error <= 7 %) is NOT met; this guards the part that holds, with a margin for the
     # dense model's changes (the speedup's numerator).
     import importlib.util as iu
@@ -213,6 +213,7 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
     [
         ("profile_sparse24.py", ["--shapes", "data/gpu/h200_sparse24.csv"], "86 shapes"),
         ("prospective_sparse24.py", [], "94 shapes"),
+        ("waves_sparse24.py", [], "53 shapes"),
     ],
 )
 def test_device_scripts_dry_run(script, args, expect):
@@ -257,22 +258,57 @@ def test_profiled_default_kernels_are_the_documented_tiles():
         assert r["status"] == "ok" and tiles[r["dtype"]] in r["kernels"], r["source"]
 
 
-def test_segment_k_rule_is_the_profiled_one():
-    # fp16 torch-default on the H200: segment-K on iff the last wave of 128x256 tiles over the
-    # 132 SMs is less than half full and k > 1024 (every profiled shape)
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+def test_segment_k_rule_is_the_profiled_one(dtype):
+    # torch-default on the H200: segment-K on iff the last wave of tiles (fp16 128x256 over the
+    # 132 SMs; bf16 64x256 in clusters of 8 over 120 slots) is less than half full and
+    # k > 1024 (bf16: k > 4096 and more than one wave), on every profiled shape of both
+    # profiles (campaign shapes, wave sweep)
+    import csv
+
+    from archgym.simulators.gpu.devices import get_device
+    from archgym.simulators.gpu.sparse import _segment_k_on, _slots
+
+    bm, cl, min_k, multi = {"fp16": (128, 1, 1024, False), "bf16": (64, 8, 4096, True)}[dtype]
+    slots = _slots(get_device("h200-sxm"), cl)
+    raw = ROOT / "data" / "gpu" / "raw"
+    rows = [
+        r
+        for name in ("h200_sparse24_kernels.csv", "h200_sparse24_waves_kernels.csv")
+        for r in csv.DictReader((raw / name).open())
+        if r.get("kind", "sparse24") == "sparse24" and r["dtype"] == dtype
+    ]
+    assert len(rows) >= 130
+    for r in rows:
+        m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+        tiles = math.ceil(math.ceil(n / bm) / cl) * cl * math.ceil(m / 256)
+        on = bool(_segment_k_on(tiles, k, slots, min_k, multi))
+        assert on == ("segment_k_on" in r["kernels"]), r
+
+
+def test_wave_sweep_steps_where_the_model_steps():
+    # the bf16 kernel's time steps at 120, 240, 360 tiles (15 clusters of 8 resident), not at
+    # 128, 256, 384: measured times within a wave of the model agree within 10 %, across a
+    # step they jump by at least 40 % of the wave ratio's excess over 1 (wave sweep, m = 256, k = 8192, segment-K off)
     import csv
 
     from archgym.simulators.gpu.sparse import _segment_k_on
 
-    path = ROOT / "data" / "gpu" / "raw" / "h200_sparse24_kernels.csv"
-    rows = [
-        r for r in csv.DictReader(path.open()) if (r["kind"], r["dtype"]) == ("sparse24", "fp16")
-    ]
-    assert len(rows) >= 80
-    for r in rows:
-        m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
-        tiles = math.ceil(n / 128) * math.ceil(m / 256)
-        assert bool(_segment_k_on(tiles, k, 132)) == ("segment_k_on" in r["kernels"]), r["source"]
+    path = ROOT / "data" / "gpu" / "h200_sparse24_waves.csv"
+    t = {
+        int(r["n"]) // 64: float(r["time_us"])
+        for r in csv.DictReader(path.open())
+        if (r["dtype"], r["kind"], r["k"], r["m"]) == ("bf16", "sparse24", "8192", "256")
+    }
+    off = {n: v for n, v in t.items() if not _segment_k_on(n, 8192, 120)}
+    waves = {n: math.ceil(n / 120) for n in off}
+    for a in off:
+        for b in off:
+            ratio = off[b] / off[a]
+            if waves[a] == waves[b]:
+                assert ratio < 1.10, (a, b)
+            elif waves[b] > waves[a]:
+                assert ratio > 1.0 + 0.4 * (waves[b] / waves[a] - 1.0), (a, b)
 
 
 def test_2to4_clusters_and_segment_k_physics():
@@ -280,24 +316,25 @@ def test_2to4_clusters_and_segment_k_physics():
     from archgym.simulators.gpu.sparse import Sparse24Params, _slots, sparse24_time_us
 
     h200 = get_device("h200-sxm")
-    assert (_slots(h200, 1), _slots(h200, 8)) == (132, 128)
+    assert (_slots(h200, 1), _slots(h200, 8), _slots(h200, 4)) == (132, 120, 128)
     assert _slots(get_device("a100-sxm"), 8) == 108  # no clusters before Hopper
     base = dict(rate_frac=0.8, bw_frac=0.8, launch_us=4.0, fill_us=1.0, tile=(128, 256))
-    # 64 tiles (under half a wave), k = 4096: splitting K over the idle SMs pays
+    # 64 tiles (under half a wave), k = 4096: 128 half-depth segments on the idle SMs pay,
+    # net of the workspace reduction
     args = ("h200-sxm", 512, 4096, 4096, "fp16")
     whole = sparse24_time_us(*args, params=Sparse24Params(**base))
     seg = sparse24_time_us(*args, params=Sparse24Params(**base, segk_us=2.0, segk_frac=1.0))
-    assert seg < 0.85 * whole
+    assert seg < 0.95 * whole
     # 128 tiles (a full wave): the rule leaves segment-K off
     args = ("h200-sxm", 1024, 4096, 4096, "fp16")
     assert sparse24_time_us(*args, params=Sparse24Params(**base, segk_us=2.0)) == pytest.approx(
         sparse24_time_us(*args, params=Sparse24Params(**base))
     )
-    # 8-CTA clusters: 132 tiles of 64 rows take two waves (128 slots), not one
+    # 8-CTA clusters: 128 tiles of 64 rows take two waves (120 slots), not one
     b16 = dict(base, tile=(64, 256), launch_us=0.0, fill_us=0.0, bw_frac=1.0)
-    args = ("h200-sxm", 256, 64 * 128, 8192, "bf16")
+    args = ("h200-sxm", 256, 64 * 120, 8192, "bf16")
     t1 = sparse24_time_us(*args, params=Sparse24Params(**b16, cluster=8))
-    args2 = ("h200-sxm", 256, 64 * 132, 8192, "bf16")
+    args2 = ("h200-sxm", 256, 64 * 128, 8192, "bf16")
     t2 = sparse24_time_us(*args2, params=Sparse24Params(**b16, cluster=8))
     assert t2 > 1.9 * t1
 
@@ -325,7 +362,7 @@ def test_check_script_on_the_third_blind_set():
     pooled = out.stdout.splitlines()[-1].split()
     assert pooled[0] == "fp16+bf16" and int(pooled[1]) > 50
     model, const = float(pooled[3].rstrip("%")), float(pooled[8].rstrip("%"))
-    assert model < const  # measured: 8.3 % vs 12.2 % (the 7 % is not met)
+    assert model < const  # measured: 8.4 % vs 12.4 % (the 7 % is not met)
     bad = subprocess.run(
         [sys.executable, str(script), "no-such.csv"], capture_output=True, text=True, timeout=60
     )
