@@ -5,10 +5,11 @@ so only records travel, as Arrow tables of ``flush_every`` or more records (the 
 dataset's part files), while the worker already computes the next ones. The driver (this
 process) writes every part file and the runs' status, under the output folder's lock, so the
 workers need no shared file system. A worker that dies takes no written record with it: the
-driver starts the run again on another worker, which replays the records written so far and
-continues (as a resume does; ``retries`` bounds how often). Simulators are pure functions of the
-design and agents are seeded, so the records equal those of
-:func:`archgym.experiment.run_experiment` with the same seeds, wall time aside.
+driver, which checks while it waits that the worker is still in the cluster, starts the run again
+on another worker, which replays the records written so far and continues (as a resume does;
+``retries`` bounds how often). Simulators are pure functions of the design and agents are
+seeded, so the records equal those of :func:`archgym.experiment.run_experiment` with the same
+seeds, wall time aside.
 
 Start a cluster with ``dask scheduler`` on one machine and ``dask worker tcp://HOST:8786
 --nthreads 1`` on each machine (all need archgym installed, and the same proxy files if envs use
@@ -215,6 +216,62 @@ class _Placement:
                 self.held[addr] -= 1
 
 
+#: Seconds between the driver's checks, while it waits on an actor, that the actor's worker is
+#: still in the cluster (one scheduler call each; only long waits make any).
+_POLL_S = 1.0
+
+
+class _WorkerLost(Exception):
+    """The worker holding, or chosen to hold, a run's actor left the cluster."""
+
+
+def _result_while_alive(client: Any, future: Any, addr: str | None) -> Any:
+    """``future.result()`` (a task's or an actor call's), raising :class:`_WorkerLost` once
+    worker ``addr`` has left the cluster (checked every :data:`_POLL_S` seconds).
+
+    Dask can leave either pending forever when a worker dies: a task with a loose restriction
+    (``allow_other_workers``) to it, if no other worker was running then (the scheduler moves it
+    to ``no-worker``, and workers that join later, restarted ones at new addresses, never take
+    it); and a call to an actor on it that failed before Dask marked the actor lost (the call
+    then awaits the actor's task, whose error never reaches the call).
+    """
+    while True:
+        try:
+            return future.result(timeout=_POLL_S)
+        except TimeoutError:
+            if future.done():  # a TimeoutError of the task itself, or it ended just now
+                return future.result()
+            if addr is not None and addr not in client.nthreads():
+                raise _WorkerLost(addr) from None
+
+
+def _start_actor(
+    client: Any, run: Any, status: dict[str, Any], recorded: Any, addr: str | None
+) -> tuple[Any, Any, str]:
+    """Start a run's :class:`RunActor`, preferably on worker ``addr``.
+
+    Returns ``(its task's future, the actor, the address of its worker)``; the actor lives as
+    long as that future is held. Raises :class:`_WorkerLost` if ``addr`` leaves before the actor
+    starts (nothing of the run is lost then).
+    """
+    # A preferred worker, not a requirement: another one may start the actor.
+    where = {"workers": [addr], "allow_other_workers": True} if addr else {}
+    args = (run, status["budgets"], status["agent_budget"], recorded if len(recorded) else None)
+    future = client.submit(RunActor, *args, actor=True, pure=False, **where)
+    try:
+        actor = _result_while_alive(client, future, addr)
+        holders = client.who_has([future]).get(future.key)
+        if not holders:
+            raise _WorkerLost(addr)
+    except BaseException:
+        future.release()
+        raise
+    # A call that fails to reach the actor's worker then fails at once (its worker is watched
+    # here), instead of awaiting this task, whose error would never reach it.
+    actor._future = None
+    return future, actor, holders[0]
+
+
 def _drive_one(
     client: Any,
     run: Any,
@@ -236,25 +293,16 @@ def _drive_one(
     status = run_status(run, run_dir)
     failures = 0
     while True:
-        recorded = read_run(run_dir)
         addr = placement.take()
+        future = None
         try:
-            # A preferred worker, not a requirement: it may die before the actor starts.
-            where = {"workers": [addr], "allow_other_workers": True} if addr else {}
-            actor = client.submit(
-                RunActor,
-                run,
-                status["budgets"],
-                status["agent_budget"],
-                recorded if len(recorded) else None,
-                actor=True,
-                pure=False,
-                **where,
-            ).result()
+            future, actor, holder = _start_actor(client, run, status, read_run(run_dir), addr)
             write_status(run_dir, {**status, "finished": False})
             call = actor.advance(flush_every)
             while True:
-                first, table, done, records, agent_finished = call.result()
+                first, table, done, records, agent_finished = _result_while_alive(
+                    client, call, holder
+                )
                 if not done:
                     call = actor.advance(flush_every)  # the worker goes on while we write
                 if table is not None:
@@ -264,20 +312,20 @@ def _drive_one(
                     finish_run(run_dir, status, records, agent_finished)
                     return
         except Exception as exc:
-            failures += 1
+            # A worker lost before the actor started cost the run nothing: no restart counted.
+            if future is not None or not isinstance(exc, _WorkerLost):
+                failures += 1
             if failures > retries:
                 raise
             _LOG.warning(
                 "run %s stopped on the cluster (%s: %s); restarting it from its written "
-                "records (restart %d of %d)",
-                run.run_id,
-                type(exc).__name__,
-                exc,
-                failures,
-                retries,
+                "records (%d of %d restarts used)",
+                *(run.run_id, type(exc).__name__, exc, failures, retries),
             )
         finally:
             placement.give(addr)
+            if future is not None:
+                future.release()  # the actor goes with its task
 
 
 def drive_runs(

@@ -45,10 +45,6 @@ def records(path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.skip(
-    reason="hangs intermittently (4 of 6 local runs on 2 December 2026): the Dask executor's "
-    "recovery after every worker is SIGKILLed is an open bug (closing note of that day)"
-)
 def test_dask_run_with_killed_workers_equals_local_run(tmp_path, caplog):
     """Both workers are killed (SIGKILL) mid-run: every run then in flight restarts from its
     written records once the nannies have restarted them, and nothing is lost or repeated."""
@@ -89,6 +85,77 @@ def test_dask_run_with_killed_workers_equals_local_run(tmp_path, caplog):
     dask = records(out)
     assert len(dask) == len(exp.runs()) * exp.budget
     pd.testing.assert_frame_equal(dask, local)
+
+
+@pytest.mark.slow
+def test_a_task_meant_for_a_killed_worker_is_given_up_not_waited_for(monkeypatch):
+    """The cause of the hang above: a task with a loose restriction to a worker that dies while
+    no other worker runs stays in Dask's ``no-worker`` state, even once a restarted worker has
+    joined; the driver notices that the worker left and gives the task up."""
+    import time
+
+    from dask.distributed import Client
+
+    from archgym import distributed
+    from archgym.distributed import _result_while_alive, _WorkerLost, local_cluster
+
+    monkeypatch.setattr(distributed, "_POLL_S", 0.2)
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        ((addr, pid),) = client.run(os.getpid).items()
+        task = client.submit(time.sleep, 2, workers=[addr], allow_other_workers=True, pure=False)
+        time.sleep(1)  # the worker is running it
+        os.kill(pid, signal.SIGKILL)
+        start = time.monotonic()
+        with pytest.raises(_WorkerLost, match=addr):
+            _result_while_alive(client, task, addr)
+        assert time.monotonic() - start < 10
+
+
+class _Pending:
+    """A future that times out ``waits`` times, then returns (or raises) ``outcome``."""
+
+    def __init__(self, waits: int, outcome) -> None:
+        self.waits, self.outcome = waits, outcome
+
+    def done(self) -> bool:
+        return self.waits <= 0
+
+    def result(self, timeout=None):
+        if self.waits > 0:
+            self.waits -= 1
+            raise TimeoutError
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+class _Cluster:
+    def __init__(self, workers) -> None:
+        self.workers, self.asked = workers, 0
+
+    def nthreads(self):
+        self.asked += 1
+        assert self.asked < 10, "waits on a future that is done"
+        return dict.fromkeys(self.workers, 1)
+
+
+def test_a_wait_on_a_live_worker_goes_on_and_one_on_a_lost_worker_stops(monkeypatch):
+    from archgym import distributed
+    from archgym.distributed import _result_while_alive, _WorkerLost
+
+    monkeypatch.setattr(distributed, "_POLL_S", 0.0)
+    alive = _Cluster(["tcp://a:1"])
+    assert _result_while_alive(alive, _Pending(3, "records"), "tcp://a:1") == "records"
+    assert alive.asked > 0  # it looked while it waited
+    with pytest.raises(_WorkerLost, match="tcp://a:1"):
+        _result_while_alive(_Cluster(["tcp://b:1"]), _Pending(3, "records"), "tcp://a:1")
+    # No worker named (no preference): wait on, as Dask would.
+    nobody = _Cluster([])
+    assert _result_while_alive(nobody, _Pending(3, "records"), None) == "records"
+    assert nobody.asked == 0
+    # A TimeoutError of the call itself is its error, not a wait to repeat.
+    with pytest.raises(TimeoutError, match="simulator"):
+        _result_while_alive(alive, _Pending(0, TimeoutError("simulator")), "tcp://a:1")
 
 
 @pytest.mark.slow
