@@ -214,6 +214,7 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
         ("profile_sparse24.py", ["--shapes", "data/gpu/h200_sparse24.csv"], "86 shapes"),
         ("prospective_sparse24.py", [], "94 shapes"),
         ("waves_sparse24.py", [], "53 shapes"),
+        ("waves_sparse24.py", ["--plan", "tokens"], "48 shapes"),
     ],
 )
 def test_device_scripts_dry_run(script, args, expect):
