@@ -14,7 +14,7 @@ mean), a learned GBM (same training rows) and the sign rule "2:4 slower iff m*n*
 Candidates: ``fitted-tile`` (the previous shipped form: one fitted tile of five per dtype, no
 segment-K), ``fitted+clust`` (the same, CTAs launched in the profiled thread-block clusters:
 8 for bf16, so 120 of the 132 SMs hold a wave), ``profiled`` (the profiled tile per dtype, fp16
-128x256 and bf16 64x256, in their clusters, with the profiled segment-K rule on fp16; see
+128x256 and bf16 64x256, in their clusters, with the profiled segment-K rules; see
 ``archgym.simulators.gpu.sparse``) and ``shipped`` (the form per dtype that
 ``fit_sparse_gpu.py --fit`` ships, ``fit_sparse_gpu.SELECTED``).
 """
