@@ -136,6 +136,7 @@ _BOUNDS = {
     "legacy_latency_us": (0.1, 10.0),
     "l2_dirty": (0.0, 1.0),
     "pj_per_flop": (0.0, 5.0),
+    "gemv_us": (0.0, 30.0),
 }
 
 
@@ -168,17 +169,20 @@ def fit_efficiency(
 
 
 def _restarts(params, x0, lo, hi, count: int) -> list[np.ndarray]:
-    """Extra starting points: ``pj_per_flop`` (the power model) at 1 and 2 pJ per FLOP.
+    """Extra starting points: ``pj_per_flop`` (the power model) at 1 and 2 pJ per FLOP, and
+    ``k_iter_ns`` (Triton's cost per K step) at 10 and 20 ns.
 
     The fit has local minima where the power limit is off and other constants absorb the
-    slowdown of large kernels; restarting with it on lets the training rows decide.
+    slowdown of large kernels, and where Triton's per-step cost is 0 and the load bandwidth
+    absorbs it; restarting from each lets the training rows decide.
     """
-    if "pj_per_flop" not in params or count <= 0:
-        return []
-    i = params.index("pj_per_flop")
     out = []
-    for pj in (1.0, 2.0)[:count]:
-        x = np.array(x0, dtype=float)
-        x[i] = np.clip(pj, lo[i], hi[i])
-        out.append(x)
+    for name, values in (("pj_per_flop", (1.0, 2.0)), ("k_iter_ns", (10.0, 20.0))):
+        if name not in params:
+            continue
+        i = params.index(name)
+        for v in values[:count]:
+            x = np.array(x0, dtype=float)
+            x[i] = np.clip(v, lo[i], hi[i])
+            out.append(x)
     return out

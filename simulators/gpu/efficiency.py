@@ -32,7 +32,9 @@ class Efficiency:
     sustained clock under the board power limit (0: never power-limited);
     ``l2_dirty``: share of the L2 holding dirty lines that the kernel's reads write back to HBM
     (the timing harness flushes L2 by writing a buffer before every run, as a previous
-    layer's output would).
+    layer's output would); ``gemv_us``: extra fixed cost (us) at n = 1 over the matrix-vector
+    path's one HBM pass (cuBLAS runs 8-wide TMA tiles split along K there, plus a split-K
+    reduction kernel: the H200 kernel names).
     """
 
     mma: float = 0.8
@@ -51,6 +53,7 @@ class Efficiency:
     legacy_latency_us: float = MEMORY_LATENCY_S * 1e6
     l2_dirty: float = 0.0
     pj_per_flop: float = 0.0
+    gemv_us: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
@@ -71,6 +74,7 @@ class Efficiency:
             "latency_us",
             "legacy_latency_us",
             "pj_per_flop",
+            "gemv_us",
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")

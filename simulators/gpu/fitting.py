@@ -46,6 +46,11 @@ TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale
 FEW_SHOT_PARAMS = ("hbm", "launch_us")
 # A transfer fit on every training row of the new device (``--start``) refits these per key.
 TRANSFER_PARAMS = ("hbm", "launch_us")
+# The extra fixed cost of 16-bit n = 1 (``Efficiency.gemv_us``: cuBLAS splits K over 8-wide
+# tiles there and adds a reduction kernel) is refitted for the dense bf16 / fp16 library keys in
+# a transfer fit, from the new device's n = 1 rows (the H100 file has none: 0 there); fp32's
+# matrix-vector kernels stream at the HBM rate without it (the H100's m = 1 rows).
+GEMV_PARAMS = ("gemv_us",)
 START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
 
 
@@ -74,8 +79,9 @@ def predict_rows(model: GemmModel, rows: list[dict]) -> np.ndarray:
 
 
 def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
+    gemv = GEMV_PARAMS if key[0] in LEGACY_DTYPES and key[1:] == ("dense", "library") else ()
     if few_shot:
-        return TRANSFER_PARAMS
+        return TRANSFER_PARAMS + gemv
     if key[2] == "triton":
         return TRITON_PARAMS
     params = LIBRARY_PARAMS + (("compressed_hbm",) if key[1] == "sparse24" else ())

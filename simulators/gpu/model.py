@@ -445,13 +445,17 @@ def gemv_time_s(
     vector: the tile kernels would split K over a 64-wide tile of which one column is used)
     and at m = 1 when the rows are not 16-byte aligned (the kernel names measured on the H100
     show ``gemvx`` and ``dot`` kernels there). ``layout``: (a_major, b_major). Such kernels stream each operand once, so the time is the
-    launch cost plus the HBM time.
+    launch cost, the HBM time and, at n = 1, the calibrated extra cost of the split-K reduction
+    (``gemv_us``).
     """
     dev = get_device(device)
     dt = get_dtype(dtype)
     m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
     nbytes = (m * k + k * n) * dt.in_bytes + m * n * dt.out_bytes
-    t = eff.launch_us * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
+    # at n = 1 the 16-bit library kernels split K over 8-wide tiles and reduce the partials in
+    # a second kernel (the H200 kernel names): ``gemv_us`` is that extra fixed cost
+    fixed = eff.launch_us + np.where(n == 1, eff.gemv_us, 0.0)
+    t = fixed * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
     usable = (np.minimum(m, n) == 1) & (dtype in GEMV_DTYPES)
     if dtype in LEGACY_DTYPES:
         ld = leading_dims(m.astype(np.int64), n.astype(np.int64), k.astype(np.int64), *layout)

@@ -135,6 +135,31 @@ def test_second_h200_prospective_set_measured_after_the_v3_freeze():
     assert rep["all"][("int8", "dense", "rr")]["zero_shot"]["mape"] > 40.0  # nn: H100 never ran it
 
 
+def test_n1_pays_the_split_k_reduction_on_the_h200_only_at_n_1():
+    # v5: 16-bit n = 1 runs 8-wide tiles split along K plus a reduction kernel (kernel names);
+    # ``gemv_us`` is fitted on the H200's training rows, 0 on the H100 (no n = 1 rows there)
+    from archgym.simulators.gpu.calibration import load_calibration
+
+    h100, h200 = load_calibration("h100-sxm"), load_calibration("h200-sxm")
+    key = ("bf16", "dense", "library")
+    assert h100[key].gemv_us == 0.0 and 2.0 < h200[key].gemv_us < 10.0
+    assert h200[("fp32", "dense", "library")].gemv_us == 0.0  # fp32 streams at the HBM rate
+    from archgym.simulators.gpu.devices import get_device
+
+    eff, hbm = h200[key], get_device("h200-sxm").hbm_bytes_per_s
+    one_pass_us = (4096 * 4096 + 4096 + 4096) * 2 / (hbm * eff.hbm) * 1e6
+    n1 = GemmModel("h200-sxm").breakdown(4096, 1, 4096, "bf16")
+    assert n1["path"] == "gemv"
+    assert n1["time_us"] == pytest.approx(eff.launch_us + eff.gemv_us + one_pass_us, rel=1e-6)
+    # the n = 1 class of the two later H200 sets (seen before v5: checks, not blind tests)
+    from archgym.simulators.gpu.validation import csv_report
+
+    for name in ("h200_dense_prospective2.csv", "h200_dense_prospective3.csv"):
+        rep = csv_report(ROOT / "data" / "gpu" / name, "h200-sxm", baseline=False)
+        fam = next(v for k, v in rep["families"].items() if k[0].endswith(":gemv-n1"))
+        assert fam["model"]["mape"] < 10.0 and abs(fam["model"]["bias"]) < 5.0, name
+
+
 def test_triton_pick_on_fresh_h200_tile_shapes():
     from archgym.simulators.gpu.validation import csv_report
 
