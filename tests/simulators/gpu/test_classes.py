@@ -160,6 +160,34 @@ def test_n1_pays_the_split_k_reduction_on_the_h200_only_at_n_1():
         assert fam["model"]["mape"] < 10.0 and abs(fam["model"]["bias"]) < 5.0, name
 
 
+def test_fourth_h200_blind_set_measured_after_the_v5_freeze():
+    # data/gpu/h200_dense_prospective4.csv: stratified classes (seed 20261205), measured after
+    # data/gpu/raw/h200_frozen_model_v5.sha256. Guards docs/gpu.md; the 6 % target is NOT met.
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(
+        ROOT / "data" / "gpu" / "h200_dense_prospective4.csv", "h200-sxm", baseline=False
+    )
+    for (dtype, _, layout), s in rep["all"].items():
+        assert s["model"]["mape"] < s["roofline"]["mape"] / 4, (dtype, layout)
+        if dtype in ("bf16", "fp16"):
+            assert s["model"]["mape"] < 10.0 and s["model"]["spearman"] >= 0.98, layout
+        if dtype == "int8":
+            assert s["model"]["mape"] <= 10.0, layout  # measured 8.6 (tn), 7.2 (nn)
+    n1 = next(v for k, v in rep["families"].items() if k[0].endswith(":gemv-n1"))
+    assert n1["model"]["mape"] < 10.0 < n1["zero_shot"]["mape"]  # measured 7.2 vs 22.3
+    pooled = rep["pooled"][("dense",)]
+    assert pooled["model"]["mape"] < 10.0 and pooled["model"]["spearman"] > 0.985
+
+
+def test_triton_pick_on_the_fourth_fresh_h200_tile_shapes():
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective4.csv", "h200-sxm")
+    picks = [s["picked_over_best"] for s in rep["triton"].values()]
+    assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= 7  # measured 8/8
+
+
 def test_triton_pick_on_fresh_h200_tile_shapes():
     from archgym.simulators.gpu.validation import csv_report
 
