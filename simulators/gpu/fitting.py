@@ -41,9 +41,11 @@ LEGACY_PARAMS = ("legacy_bytes_per_clk", "legacy_latency_us")
 TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale", "k_iter_ns")
 # The physical quantities that differ between two GPUs of one architecture (the H100 and the
 # H200 share the SM, its clocks and the 700 W limit): the achieved share of the memory's
-# bandwidth and the fixed cost per kernel (driver, launch path). A few-shot fit refits these
-# device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or clocks.
-FEW_SHOT_PARAMS = ("hbm", "launch_us")
+# bandwidth and the fixed cost per kernel (driver, launch path), plus the extra fixed cost of
+# 16-bit n = 1 (``gemv_us``; an offset, 0 where the start device had none). A few-shot fit
+# refits these device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or
+# clocks.
+FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
 # A transfer fit on every training row of the new device (``--start``) refits these per key.
 TRANSFER_PARAMS = ("hbm", "launch_us")
 # The extra fixed cost of 16-bit n = 1 (``Efficiency.gemv_us``: cuBLAS splits K over 8-wide
@@ -79,7 +81,7 @@ def predict_rows(model: GemmModel, rows: list[dict]) -> np.ndarray:
 
 
 def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
-    gemv = GEMV_PARAMS if key[0] in LEGACY_DTYPES and key[1:] == ("dense", "library") else ()
+    gemv = GEMV_PARAMS if _gemv_key(key) else ()
     if few_shot:
         return TRANSFER_PARAMS + gemv
     if key[2] == "triton":
@@ -105,14 +107,19 @@ def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:
 
 
 # Device-wide corrections of a few-shot transfer: name -> (initial value, lower, upper bound).
-_TRANSFER = {"mma": (1.0, 0.5, 1.5), "hbm": (1.0, 0.5, 2.0), "launch_us": (0.0, -3.0, 10.0)}
+_TRANSFER = {
+    "mma": (1.0, 0.5, 1.5),
+    "hbm": (1.0, 0.5, 2.0),
+    "launch_us": (0.0, -3.0, 10.0),
+    "gemv_us": (0.0, 0.0, 15.0),
+}
 # Constants a few-shot fit refits per key for a kernel the start device never ran (int8 nn).
 NEW_KEY_PARAMS = ("misaligned", "legacy_latency_us", "launch_us")
 
 
 def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[Key, Efficiency]:
-    """``start`` with the device-wide corrections ``x`` (factors on mma and hbm, an offset on
-    launch_us) for the ``params`` given."""
+    """``start`` with the device-wide corrections ``x`` (factors on mma and hbm, offsets on
+    launch_us and, for the 16-bit dense library keys, gemv_us) for the ``params`` given."""
     fix = dict(zip(params, x, strict=True))
     return {
         key: replace(
@@ -120,9 +127,15 @@ def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[
             mma=min(1.0, eff.mma * fix.get("mma", 1.0)),
             hbm=min(1.0, eff.hbm * fix.get("hbm", 1.0)),
             launch_us=max(0.0, eff.launch_us + fix.get("launch_us", 0.0)),
+            gemv_us=max(0.0, eff.gemv_us + (fix.get("gemv_us", 0.0) if _gemv_key(key) else 0.0)),
         )
         for key, eff in start.items()
     }
+
+
+def _gemv_key(key: Key) -> bool:
+    """Keys whose n = 1 kernels pay ``Efficiency.gemv_us`` (the dense bf16 / fp16 library)."""
+    return key[0] in LEGACY_DTYPES and key[1:] == ("dense", "library")
 
 
 def _joint_transfer(
