@@ -84,6 +84,11 @@ def test_few_shot_refits_only_device_wide_quantities_and_learns_new_kernels():
         round(fitted[k].hbm / start[k].hbm, 6) for k in start if k in fitted and start[k].hbm < 0.99
     }
     assert len(ratios) == 1
+    # the 16-bit n = 1 cost is learnt from the sample (the H100 start has none), one offset
+    # for bf16 and fp16 alike, and no other key gets one
+    n1 = {k: fitted[k].gemv_us for k in fitted if fitted[k].gemv_us > 0}
+    assert set(n1) == {("bf16", "dense", "library"), ("fp16", "dense", "library")}
+    assert len(set(n1.values())) == 1 and 1.0 < next(iter(n1.values())) < 10.0
 
 
 def test_few_shot_report_puts_full_and_zero_shot_next_to_it():
