@@ -193,6 +193,17 @@ def test_triton_pick_on_the_fourth_fresh_h200_tile_shapes():
     assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= 7  # measured 8/8
 
 
+def test_a_one_row_a_is_a_vector_in_either_order():
+    # cuBLAS runs the same kernels for a 1 x k A stored row- or column-major (kernel names)
+    from archgym.simulators.gpu.model import leading_dims
+
+    assert leading_dims(1, 1920, 3264, "col") == leading_dims(1, 1920, 3264, "row") == 192
+    assert leading_dims(2, 1920, 3264, "col") == 2  # two rows: column-major stride 2
+    model = GemmModel("h200-sxm")
+    row = model.predict_us(1, 1920, 3264, "bf16", a_major="row")
+    assert model.predict_us(1, 1920, 3264, "bf16", a_major="col") == pytest.approx(row)
+
+
 def test_triton_pick_on_fresh_h200_tile_shapes():
     from archgym.simulators.gpu.validation import csv_report
 
