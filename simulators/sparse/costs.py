@@ -11,10 +11,16 @@ from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.sparse.engine import SparseConfig
 from archgym.simulators.sparse.patterns import VENOM_SELECT
-from archgym.simulators.systolic.energy import area_mm2 as systolic_area_mm2
-from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy_breakdown_pj
+from archgym.simulators.systolic.energy import energy_columns_pj as systolic_energy_columns_pj
 
-__all__ = ["area_breakdown_mm2", "area_mm2", "energy_breakdown_pj", "energy_pj"]
+__all__ = [
+    "area_breakdown_mm2",
+    "area_columns_mm2",
+    "area_mm2",
+    "energy_breakdown_pj",
+    "energy_columns_pj",
+    "energy_pj",
+]
 
 
 def energy_breakdown_pj(
@@ -27,16 +33,33 @@ def energy_breakdown_pj(
     scratchpads, DRAM including metadata words) plus ``metadata_sram``, ``select`` (PE muxes)
     and ``gather`` (VENOM network), then ``static`` and ``total``."""
     arr = config.array
-    base = systolic_energy_breakdown_pj(arr, metrics, table)
-    word_bits = 8 * arr.word_bytes
-    mux = np.vectorize(lambda m: costs.select_pj(int(m), word_bits), otypes=[float])
+    sram_kib = {op: getattr(arr, f"{op}_sram_kib") for op in ("ifmap", "filter", "ofmap")}
     meta_kib = config.metadata_sram_kib or arr.filter_sram_kib  # none: the filter scratchpad
+    return energy_columns_pj(
+        arr.word_bytes, sram_kib, meta_kib, arr.precision, metrics, table, costs
+    )
+
+
+def energy_columns_pj(
+    word_bytes: int | np.ndarray,
+    sram_kib: dict[str, float | np.ndarray],
+    meta_kib: float | np.ndarray,
+    precision: str,
+    metrics: dict[str, np.ndarray],
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+) -> dict[str, np.ndarray]:
+    """:func:`energy_breakdown_pj` on columns (pJ): ``word_bytes``, the systolic scratchpads'
+    ``sram_kib`` and the scratchpad metadata is read from (``meta_kib``, KiB) broadcast
+    against the metrics, so one call prices many configs of one precision."""
+    base = systolic_energy_columns_pj(word_bytes, sram_kib, precision, metrics, table)
+    word_bits = 8 * np.asarray(word_bytes)
     extra = {
         "metadata_sram": (metrics["metadata_sram_reads"] + metrics["metadata_dram_reads"])
-        * arr.word_bytes
+        * word_bytes
         * table.sram_pj_per_byte(meta_kib),
-        "select": metrics["select_ops"] * mux(metrics["select_inputs"]),
-        "gather": metrics["gather_words"] * mux(metrics["gather_inputs"]),
+        "select": metrics["select_ops"] * _select_pj(costs, metrics["select_inputs"], word_bits),
+        "gather": metrics["gather_words"] * _select_pj(costs, metrics["gather_inputs"], word_bits),
     }
     out = {k: v for k, v in base.items() if k not in ("static", "total")}
     out.update({k: np.asarray(v, dtype=float) for k, v in extra.items()})
@@ -44,6 +67,16 @@ def energy_breakdown_pj(
     out["static"] = dynamic * table.leakage_fraction
     out["total"] = dynamic + out["static"]
     return out
+
+
+def _select_pj(costs: SparseCosts, inputs: np.ndarray, word_bits: np.ndarray) -> np.ndarray:
+    """``costs.select_pj(inputs, word_bits)`` elementwise (pJ), one call per distinct pair."""
+    m, bits = np.broadcast_arrays(np.asarray(inputs, dtype=np.int64), word_bits)
+    codes = m * (int(bits.max()) + 1) + bits
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    span = int(bits.max()) + 1
+    values = [costs.select_pj(int(c // span), int(c % span)) for c in distinct]
+    return np.asarray(values, dtype=float)[inverse].reshape(m.shape)
 
 
 def energy_pj(
@@ -68,21 +101,41 @@ def area_breakdown_mm2(
     ``total``. A dense-only config without a metadata scratchpad adds nothing to the systolic
     area."""
     arr = config.array
+    srams = arr.ifmap_sram_kib + arr.filter_sram_kib + arr.ofmap_sram_kib
+    out = area_columns_mm2(
+        config, arr.rows, arr.cols, srams, config.metadata_sram_kib, table, costs
+    )
+    return {key: float(value) for key, value in out.items()}
+
+
+def area_columns_mm2(
+    config: SparseConfig,
+    rows: int | np.ndarray,
+    cols: int | np.ndarray,
+    sram_kib: float | np.ndarray,
+    metadata_sram_kib: float | np.ndarray,
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
+) -> dict[str, float | np.ndarray]:
+    """:func:`area_breakdown_mm2` of configs that share ``config``'s patterns, precision and
+    word size, on columns: array ``rows`` and ``cols``, the three systolic scratchpads' total
+    ``sram_kib`` and ``metadata_sram_kib`` (KiB), broadcast together (mm^2)."""
+    arr = config.array
     bits = 8 * arr.word_bytes
     sel = config.select_inputs
-    out = {"systolic": systolic_area_mm2(arr, table), "select": 0.0, "metadata": 0.0, "gather": 0.0}
+    pes = rows * cols
+    systolic = pes * table.pe_area(arr.precision) + table.sram_area(sram_kib)
+    out = {"systolic": systolic, "select": 0.0, "metadata": 0.0, "gather": 0.0}
     if config.patterns:
-        out["select"] = arr.pes * (
-            costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits)
-        )
+        out["select"] = pes * (costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits))
         index_bits = math.ceil(math.log2(sel)) if sel > 1 else 0
-        out["metadata"] = arr.pes * costs.register_mm2(index_bits)
-    if config.metadata_sram_kib > 0:
-        out["metadata"] += float(table.sram_area(config.metadata_sram_kib))
+        out["metadata"] = pes * costs.register_mm2(index_bits)
+    meta = np.asarray(metadata_sram_kib, dtype=float)
+    out["metadata"] = np.where(meta > 0, out["metadata"] + table.sram_area(meta), out["metadata"])
     venom = config.venom_patterns
     if venom:
         m_max = max(p.m for p in venom)
-        lanes = arr.rows * math.ceil(arr.cols / min(p.v for p in venom))
+        lanes = rows * -(-np.asarray(cols) // min(p.v for p in venom))
         # A segment's PEs take N MACs per group of 4 selected words: 4 / N words per cycle.
         outputs = max(math.ceil(VENOM_SELECT / p.n) for p in venom)
         out["gather"] = lanes * (

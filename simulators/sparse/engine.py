@@ -278,10 +278,12 @@ def chosen_patterns(
     return _choose(config, as_sparse_layers(layers))[0]
 
 
-def _choose(
-    config: SparseConfig, sparse_layers: list[SparseLayer]
-) -> tuple[list[Pattern], dict[str, np.ndarray]]:
-    """(:func:`chosen_patterns`, the metrics of the layers run in them)."""
+def mode_options(
+    config: SparseConfig, sparse_layers: Sequence[SparseLayer]
+) -> tuple[list[Pattern], list[list[Pattern]]]:
+    """(:func:`execution_patterns`, per layer the modes the hardware can run it in, sparsest
+    first: :func:`chosen_patterns` picks the fastest). Raises ``InfeasibleDesign`` as
+    :func:`execution_patterns` does."""
     sparsest = execution_patterns(config, sparse_layers)
     options = [
         [DENSE]
@@ -292,6 +294,14 @@ def _choose(
         )
         for sl, plan in zip(sparse_layers, sparsest, strict=True)
     ]
+    return sparsest, options
+
+
+def _choose(
+    config: SparseConfig, sparse_layers: list[SparseLayer]
+) -> tuple[list[Pattern], dict[str, np.ndarray]]:
+    """(:func:`chosen_patterns`, the metrics of the layers run in them)."""
+    sparsest, options = mode_options(config, sparse_layers)
     if all(len(o) == 1 for o in options):
         return sparsest, _analyze_plans(config, sparse_layers, sparsest)
     flat = [(sl, q) for sl, opts in zip(sparse_layers, options, strict=True) for q in opts]
@@ -329,15 +339,38 @@ def analyze_sparse(
 def _analyze_plans(
     config: SparseConfig, sparse_layers: list[SparseLayer], plans: list[Pattern]
 ) -> dict[str, np.ndarray]:
+    out = analyze_plans_batch([config], sparse_layers, plans)
+    return {key: value[0] if np.ndim(value) == 2 else value for key, value in out.items()}
+
+
+def table_key(config: SparseConfig, venom: bool) -> tuple:
+    """What of a config, besides the modes it runs, :func:`run_table` and the systolic model's
+    batch share: configs of one key running the same modes share one compressed layer table,
+    so :func:`analyze_plans_batch` takes them together (skipping or not; the array width when
+    a mode is V:N:M (``venom``), whose gather share shrinks the activation stream; the
+    SCALE-Sim quirks)."""
+    arr = config.array
+    skips = arr.dataflow != "is"
+    return (skips, arr.cols if venom and skips else None, arr.scalesim_compat)
+
+
+def _column(values: list) -> np.ndarray:
+    return np.array(values)[:, None]
+
+
+def analyze_plans_batch(
+    configs: Sequence[SparseConfig], sparse_layers: list[SparseLayer], plans: list[Pattern]
+) -> dict[str, np.ndarray]:
+    """:func:`analyze_sparse` of D configs of one :func:`table_key` running the layers in the
+    modes ``plans``: ``(D, L)`` arrays (``(L,)`` for metrics no config changes)."""
+    config = configs[0]  # the shared compressed table
     arr = config.array
     table = layer_table([sl.layer for sl in sparse_layers])
-    design = designs_from_configs([arr])
+    design = designs_from_configs([c.array for c in configs])
     compat = arr.scalesim_compat
-    dense = {key: v[0] for key, v in analyze_batch(design, table, scalesim_compat=compat).items()}
+    dense = analyze_batch(design, table, scalesim_compat=compat)
     comp_table = run_table(config, sparse_layers, plans)
-    comp = {
-        key: v[0] for key, v in analyze_batch(design, comp_table, scalesim_compat=compat).items()
-    }
+    comp = analyze_batch(design, comp_table, scalesim_compat=compat)
 
     skips = arr.dataflow != "is"
     q_n = np.array([q.n for q in plans], dtype=np.int64)
@@ -354,34 +387,34 @@ def _analyze_plans(
     out["ifmap_sram_reads"] = dense["ifmap_sram_reads"].astype(float)
     out["ifmap_dram_reads"] = dense["ifmap_dram_reads"].astype(float)
     venom = np.array([q.is_venom for q in plans]) & skips
-    scale = port_scale(config, table, plans)
+    scale = _port_scale(configs, table, plans)
     timed = analyze_batch(design, comp_table, scalesim_compat=compat, operand_scale=scale)
     # ... except VENOM, where each V-column segment gathers only its block's selected K rows:
     # the port moves the words the timing saw; the gather lanes read their own selections.
     if np.any(venom):
         gathered = venom_gather_reads(config, sparse_layers, plans, dense["ifmap_sram_reads"])
         out["ifmap_sram_reads"] = np.where(venom, gathered, out["ifmap_sram_reads"])
-        port = timed["ifmap_dram_reads"][0].astype(float)
+        port = timed["ifmap_dram_reads"].astype(float)
         out["ifmap_dram_reads"] = np.where(venom, port, out["ifmap_dram_reads"])
 
     bits = np.array([q.metadata_bits for q in plans])
-    meta_per_word = bits / (8.0 * arr.word_bytes)
-    half_meta = metadata_half_words(config)
+    meta_per_word = bits / (8.0 * _column([c.array.word_bytes for c in configs]))
+    half_meta = _column([metadata_half_words(c) for c in configs])
     meta_layer = table.K * table.N * q_density * meta_per_word  # one group's metadata words
     out["metadata_sram_reads"] = out["filter_sram_reads"] * meta_per_word
     for key in TIMING_KEYS:
-        out[key] = timed[key][0]
+        out[key] = timed[key]
     # The filter port moves what the timing saw: the compressed weights (with their metadata
     # when it streams with every weight pass); metadata that fits its scratchpad comes once.
     held = meta_layer <= half_meta
-    port = timed["filter_dram_reads"][0]
+    port = timed["filter_dram_reads"]
     values = np.where(held, port, port / (1.0 + meta_per_word))
     out["filter_dram_reads"] = values
     out["metadata_dram_reads"] = np.where(held, meta_layer * groups, port - values)
     out["dram_words"] = sum(out[key] for key in _DRAM_KEYS)
     out["dense_macs"] = dense["macs"]
     out["useful_macs"] = dense["macs"] * np.array([sl.pattern.density for sl in sparse_layers])
-    pes = arr.pes
+    pes = _column([c.array.pes for c in configs])
     out["effective_utilisation"] = out["useful_macs"] / (out["cycles"] * pes)
     out["select_ops"] = np.where(is_sparse & skips, out["macs"], 0)
     out["select_inputs"] = np.where(venom, VENOM_SELECT, np.where(is_sparse & skips, q_m, 1))
@@ -427,7 +460,15 @@ def port_scale(
     follows the words, as for a dense layer, and the sparse timing keeps the systolic model's
     soundness (more SRAM, bandwidth or metadata scratchpad never slower). The engine reports
     the filter-port words the timing saw."""
-    arr = config.array
+    out = _port_scale([config], table, plans)
+    return {key: value[0] if np.ndim(value) == 2 else value for key, value in out.items()}
+
+
+def _port_scale(
+    configs: Sequence[SparseConfig], table: LayerTable, plans: Sequence[Pattern]
+) -> dict[str, np.ndarray]:
+    """:func:`port_scale` of configs of one :func:`table_key`: ifmap ``(L,)``, filter ``(D, L)``."""
+    arr = configs[0].array
     k = run_k(arr, plans, table.K)
     skips = arr.dataflow != "is"
     is_sparse = np.array([not q.is_dense for q in plans])
@@ -436,7 +477,8 @@ def port_scale(
     s_if = table.K * selected / k
     bits = np.array([q.metadata_bits for q in plans], dtype=float)
     density = np.array([q.n / q.m for q in plans])
-    meta_per_word = bits / (8.0 * arr.word_bytes)
-    held = table.K * table.N * density * meta_per_word <= metadata_half_words(config)
+    meta_per_word = bits / (8.0 * _column([c.array.word_bytes for c in configs]))
+    half_meta = _column([metadata_half_words(c) for c in configs])
+    held = table.K * table.N * density * meta_per_word <= half_meta
     s_f = np.where(held, 1.0, 1.0 + meta_per_word) * np.where(is_sparse & ~skips, density, 1.0)
     return {"ifmap": s_if, "filter": s_f}

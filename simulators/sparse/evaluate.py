@@ -19,14 +19,23 @@ import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
-from archgym.simulators.sparse.costs import area_mm2, energy_pj
+from archgym.simulators.sparse.costs import (
+    area_columns_mm2,
+    area_mm2,
+    energy_columns_pj,
+    energy_pj,
+)
 from archgym.simulators.sparse.cycle import simulate_sparse
 from archgym.simulators.sparse.engine import (
     SparseConfig,
     SparseLayer,
+    analyze_plans_batch,
     analyze_sparse,
     as_sparse_layers,
+    mode_options,
+    table_key,
 )
+from archgym.simulators.sparse.patterns import Pattern
 from archgym.simulators.systolic.layers import Layer
 
 __all__ = ["FIDELITIES", "METRICS", "SparseWorkload", "evaluate", "evaluate_batch"]
@@ -131,12 +140,23 @@ def evaluate_batch(
     """:func:`evaluate` for D configs on one workload, as columns of shape ``(D,)`` keyed by
     :data:`METRICS` (the form of ``ArchGymEnv.evaluate_configs``).
 
+    The analytical fidelity runs vectorised over the configs: configs with the same modes to
+    choose from per layer (pattern set and ``dense_fallback``) and the same compressed layer
+    table (:func:`~archgym.simulators.sparse.engine.table_key`), precision and word size go
+    through the systolic closed form together, and each picks its fastest mode per layer as
+    :func:`evaluate` does (the same numbers; sums over layers may differ in the last bits).
+    The cycle fidelity is a loop over :func:`evaluate`.
+
     Raises ``InfeasibleDesign`` naming the first config that cannot run the workload; check
     configs one by one with :func:`~archgym.simulators.sparse.engine.execution_patterns` first
-    to sort them out. (A loop over :func:`evaluate`: the per-config execution plans change the
-    compressed layer table, so the systolic closed form is not batched across configs yet.)
+    to sort them out.
     """
+    if fidelity not in FIDELITIES:
+        raise ValueError(f"unknown fidelity {fidelity!r}; valid: {list(FIDELITIES)}")
     work = _as_workload(workload)
+    configs = list(configs)
+    if fidelity == "analytical":
+        return _analytical_batch(configs, work, table, costs)
     rows = []
     for i, config in enumerate(configs):
         try:
@@ -144,3 +164,86 @@ def evaluate_batch(
         except InfeasibleDesign as exc:
             raise InfeasibleDesign(f"config {i}: {exc}") from None
     return {key: np.array([r[key] for r in rows], dtype=float) for key in METRICS}
+
+
+def _groups(configs: list[SparseConfig], layers: list[SparseLayer]) -> dict[tuple, list[int]]:
+    """Config indices by what they share in :func:`_analytical_batch` (the first key element:
+    the per-layer modes); ``InfeasibleDesign`` names the first config that has none."""
+    modes: dict[tuple, tuple] = {}
+    out: dict[tuple, list[int]] = {}
+    for i, config in enumerate(configs):
+        arr = config.array
+        hw = (config.patterns, config.dense_fallback)
+        mode = modes.get(hw)
+        if mode is None:
+            try:
+                options = tuple(map(tuple, mode_options(config, layers)[1]))
+            except InfeasibleDesign as exc:
+                raise InfeasibleDesign(f"config {i}: {exc}") from None
+            venom = any(q.is_venom for opts in options for q in opts)
+            mode = modes[hw] = (options, venom)
+        key = (hw, table_key(config, mode[1]), arr.precision, arr.word_bytes)
+        out.setdefault(key, []).append(i)
+    return {(modes[key[0]][0], *key): rows for key, rows in out.items()}
+
+
+def _analytical_batch(
+    configs: list[SparseConfig], work: SparseWorkload, table: TechTable, costs: SparseCosts
+) -> dict[str, np.ndarray]:
+    layers = list(work.layers)
+    w = np.asarray(work.counts, dtype=float)
+    out = {key: np.empty(len(configs)) for key in METRICS}
+    for (options, *_), rows in _groups(configs, layers).items():
+        group = [configs[i] for i in rows]
+        per_layer = _chosen_batch(group, layers, options)
+
+        def column(name: str, group=group) -> np.ndarray:
+            return np.array([getattr(c.array, name) for c in group])
+
+        word_bytes = column("word_bytes")
+        ops = ("ifmap", "filter", "ofmap")
+        sram_kib = {op: column(f"{op}_sram_kib")[:, None] for op in ops}
+        meta_kib = np.array([c.metadata_sram_kib or c.array.filter_sram_kib for c in group])
+        energy = energy_columns_pj(
+            word_bytes[:, None], sram_kib, meta_kib[:, None], group[0].array.precision,
+            per_layer, table, costs,
+        )["total"]  # fmt: skip
+        cycles = per_layer["total_cycles"] @ w
+        area = area_columns_mm2(
+            group[0], column("rows"), column("cols"), sum(s[:, 0] for s in sram_kib.values()),
+            np.array([c.metadata_sram_kib for c in group], dtype=float), table, costs,
+        )["total"]  # fmt: skip
+        pes = column("rows") * column("cols")
+        part = {
+            "cycles": cycles,
+            "latency_s": cycles / (column("clock_mhz") * 1e6),
+            "energy_pj": energy @ w,
+            "area_mm2": area,
+            "utilisation": (per_layer["useful_macs"] @ w) / (cycles * pes),
+            "dram_bytes": (per_layer["dram_words"] @ w) * word_bytes,
+            "stall_cycles": per_layer["stall_cycles"] @ w,
+        }
+        for key, value in part.items():
+            out[key][rows] = value
+    return out
+
+
+def _chosen_batch(
+    group: list[SparseConfig], layers: list[SparseLayer], options: tuple[tuple[Pattern, ...], ...]
+) -> dict[str, np.ndarray]:
+    """Per-layer metrics ``(D, L)`` of configs of one group, each layer in the mode of the
+    options that is fastest for each config (ties to the sparsest, as ``chosen_patterns``)."""
+    flat_layers = [sl for sl, opts in zip(layers, options, strict=True) for _ in opts]
+    flat_plans = [q for opts in options for q in opts]
+    metrics = analyze_plans_batch(group, flat_layers, flat_plans)
+    shape = (len(group), len(flat_plans))
+    metrics = {key: np.broadcast_to(value, shape) for key, value in metrics.items()}
+    if len(flat_plans) == len(layers):
+        return metrics
+    pick = np.empty((len(group), len(layers)), dtype=np.int64)
+    start = 0
+    for j, opts in enumerate(options):
+        span = metrics["total_cycles"][:, start : start + len(opts)]
+        pick[:, j] = start + np.argmin(span, axis=1)
+        start += len(opts)
+    return {key: np.take_along_axis(value, pick, axis=1) for key, value in metrics.items()}
