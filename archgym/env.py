@@ -64,10 +64,15 @@ class SimulatorBackend:
         configs, index = [], []
         for d in designs:
             try:
-                configs.append(env.config_from_design(d))
+                config = env.config_from_design(d)
             except InfeasibleDesign as exc:
                 out.append(str(exc))
                 continue
+            reason = env.config_error(config)
+            if reason is not None:
+                out.append(reason)
+                continue
+            configs.append(config)
             index.append(len(out))
             out.append("")
         batched = env.evaluate_configs(configs) if len(configs) > 1 else None
@@ -227,6 +232,12 @@ class ArchGymEnv(gym.Env):
 
     def evaluate_configs(self, configs: Sequence[Any]) -> Mapping[str, np.ndarray] | None:
         """Metrics of many configs in one vectorised call, or None where the model has none."""
+        return None
+
+    def config_error(self, config: Any) -> str | None:
+        """Why the model cannot run ``config`` on the env's workload, or None (the default:
+        :meth:`evaluate_config` says so by raising). Checked before a batched call, so that
+        :meth:`evaluate_configs` gets runnable configs only."""
         return None
 
     def evaluate_designs(self, designs: Sequence[Design]) -> Mapping[str, np.ndarray] | None:

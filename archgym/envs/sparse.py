@@ -22,7 +22,14 @@ from archgym.simulators.sparse import (
     area_mm2,
     hardware_patterns,
 )
-from archgym.simulators.sparse.evaluate import FIDELITIES, METRICS, SparseWorkload, evaluate
+from archgym.simulators.sparse.engine import execution_patterns
+from archgym.simulators.sparse.evaluate import (
+    FIDELITIES,
+    METRICS,
+    SparseWorkload,
+    evaluate,
+    evaluate_batch,
+)
 from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
 
@@ -202,9 +209,27 @@ class SparseTensorCoreEnv(ArchGymEnv):
                 )
         return config
 
+    def config_error(self, config: SparseConfig) -> str | None:
+        """Why ``config``'s patterns cannot run every layer of the workload (what
+        :func:`evaluate` would raise), or None; cached per (pattern set, dense fallback), the
+        only inputs of that check."""
+        key = (config.patterns, config.dense_fallback)
+        cache = self.__dict__.setdefault("_config_errors", {})
+        if key not in cache:
+            try:
+                execution_patterns(config, self.layers)
+                cache[key] = None
+            except InfeasibleDesign as exc:
+                cache[key] = str(exc)
+        return cache[key]
+
     def reference_config(self) -> SparseConfig:
         # The reference runs every layer (dense where its pattern is unsupported) to normalise.
         return self.config_from_design(self.reference_design, fallback=True)
 
     def evaluate_config(self, config: SparseConfig) -> dict[str, float]:
         return evaluate(config, self.workload, fidelity=self.fidelity, table=self.table)
+
+    def evaluate_configs(self, configs: Sequence[SparseConfig]) -> dict[str, np.ndarray]:
+        # the backend passes only configs without a config_error: every one runs
+        return evaluate_batch(configs, self.workload, fidelity=self.fidelity, table=self.table)

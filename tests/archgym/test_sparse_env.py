@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from archgym.simulators.sparse import SparseLayer
 from archgym.simulators.systolic import GemmLayer
@@ -166,3 +167,18 @@ def test_bench_sparse_smoke():
     )
     assert done.returncode == 0, done.stderr
     assert "| resnet50-sparse | " in done.stdout
+
+
+def test_batched_evaluation_equals_one_design_at_a_time():
+    # the env's batch goes through the batched sparse engine (runnable configs only); every
+    # design gets the metrics, or the infeasibility reason, that it gets on its own
+    env = SparseTensorCoreEnv("bert-base-sparse")
+    rng = np.random.default_rng(0)
+    designs = [env.space.sample(rng) for _ in range(60)]
+    batch = env.evaluate_batch(designs)
+    assert sum(r.feasible for r in batch) >= 10 and sum(not r.feasible for r in batch) >= 1
+    for design, got in zip(designs, batch, strict=True):
+        one = env.evaluate(design)
+        assert (one.feasible, one.error) == (got.feasible, got.error)
+        for name, value in one.metrics.items():
+            assert got.metrics[name] == pytest.approx(value, rel=1e-12), name
