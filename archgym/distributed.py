@@ -216,9 +216,9 @@ class _Placement:
                 self.held[addr] -= 1
 
 
-#: Seconds between the driver's checks, while it waits on an actor, that the actor's worker is
-#: still in the cluster (one scheduler call each; only long waits make any).
-_POLL_S = 1.0
+#: Seconds between the driver's checks that an awaited actor's worker is still in the cluster
+#: (one scheduler call each); workers a run may lose before its actor starts, until it fails.
+_POLL_S, _EARLY_LOSSES = 1.0, 20
 
 
 class _WorkerLost(Exception):
@@ -291,7 +291,7 @@ def _drive_one(
     if is_finished(run_dir, run.identity(), run.budget):
         return
     status = run_status(run, run_dir)
-    failures = 0
+    failures = early = 0
     while True:
         addr = placement.take()
         future = None
@@ -312,10 +312,10 @@ def _drive_one(
                     finish_run(run_dir, status, records, agent_finished)
                     return
         except Exception as exc:
-            # A worker lost before the actor started cost the run nothing: no restart counted.
-            if future is not None or not isinstance(exc, _WorkerLost):
-                failures += 1
-            if failures > retries:
+            # A worker lost before the actor started costs no restart (_EARLY_LOSSES at most).
+            lost_early = future is None and isinstance(exc, _WorkerLost)
+            failures, early = failures + (not lost_early), early + lost_early
+            if failures > retries or early > _EARLY_LOSSES:
                 raise
             _LOG.warning(
                 "run %s stopped on the cluster (%s: %s); restarting it from its written "

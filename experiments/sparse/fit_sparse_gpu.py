@@ -288,7 +288,7 @@ def speedup_report(rows: list[dict]) -> list[str]:
     ]
     for subset in sorted({r["subset"] for r in rows}):
         if subset:
-            lines.append(f"-- {subset} sets (measured after a freeze, never fitted):")
+            lines.append(f"-- {subset} sets (measured after a freeze; in the fit since):")
         for dev in ("h100-sxm", "h200-sxm"):
             for dtype in DTYPES:
                 for kern in ("torch-default", "search"):

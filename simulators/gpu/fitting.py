@@ -50,8 +50,9 @@ FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
 TRANSFER_PARAMS = ("hbm", "launch_us")
 # The extra fixed cost of 16-bit n = 1 (``Efficiency.gemv_us``: cuBLAS splits K over 8-wide
 # tiles there and adds a reduction kernel) is refitted for the dense bf16 / fp16 library keys in
-# a transfer fit, from the new device's n = 1 rows (the H100 file has none: 0 there); fp32's
-# matrix-vector kernels stream at the HBM rate without it (the H100's m = 1 rows).
+# a transfer fit, from the new device's n = 1 rows (the H100 file has none: 0 there; a fit
+# from scratch leaves it at 0 too); fp32's matrix-vector kernels stream at the HBM rate
+# without it (the H100's m = 1 rows).
 GEMV_PARAMS = ("gemv_us",)
 START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
 
@@ -111,7 +112,7 @@ _TRANSFER = {
     "mma": (1.0, 0.5, 1.5),
     "hbm": (1.0, 0.5, 2.0),
     "launch_us": (0.0, -3.0, 10.0),
-    "gemv_us": (0.0, 0.0, 15.0),
+    "gemv_us": (0.0, -15.0, 15.0),  # an offset: the start's own cost can shrink (not below 0)
 }
 # Constants a few-shot fit refits per key for a kernel the start device never ran (int8 nn).
 NEW_KEY_PARAMS = ("misaligned", "legacy_latency_us", "launch_us")

@@ -100,7 +100,7 @@ class Sparse24Params:
 
 
 #: Segment-K (profiled on the H200, both dtypes' default kernels; wave sweep
-#: ``data/gpu/raw/h200_sparse24_waves*.csv``): on when the last wave of tiles is less than this
+#: ``data/gpu/h200_sparse24_waves.csv``, kernel names ``data/gpu/raw/h200_sparse24_waves_kernels.csv``): on when the last wave of tiles is less than this
 #: fraction full and k exceeds ``SEGK_MIN_K``; then every tile's K is split in ``SEGK_SPLIT``
 #: segments that run as ordinary CTAs (twice the tiles at half the depth), their fp32 partials
 #: reduced through a workspace.

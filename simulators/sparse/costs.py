@@ -11,6 +11,7 @@ from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.sparse.engine import SparseConfig
 from archgym.simulators.sparse.patterns import VENOM_SELECT
+from archgym.simulators.systolic.energy import array_area_mm2
 from archgym.simulators.systolic.energy import energy_columns_pj as systolic_energy_columns_pj
 
 __all__ = [
@@ -124,8 +125,12 @@ def area_columns_mm2(
     bits = 8 * arr.word_bytes
     sel = config.select_inputs
     pes = rows * cols
-    systolic = pes * table.pe_area(arr.precision) + table.sram_area(sram_kib)
-    out = {"systolic": systolic, "select": 0.0, "metadata": 0.0, "gather": 0.0}
+    out = {
+        "systolic": array_area_mm2(pes, sram_kib, arr.precision, table),
+        "select": 0.0,
+        "metadata": 0.0,
+        "gather": 0.0,
+    }
     if config.patterns:
         out["select"] = pes * (costs.select_mm2(sel, bits) + costs.register_mm2((sel - 1) * bits))
         index_bits = math.ceil(math.log2(sel)) if sel > 1 else 0

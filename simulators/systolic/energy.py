@@ -23,7 +23,7 @@ import numpy as np
 from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.simulators.systolic.config import ArrayConfig
 
-__all__ = ["area_mm2", "energy_breakdown_pj", "energy_columns_pj", "energy_pj"]
+__all__ = ["area_mm2", "array_area_mm2", "energy_breakdown_pj", "energy_columns_pj", "energy_pj"]
 
 _REGISTER_BYTES_PER_MAC = 3
 
@@ -89,7 +89,13 @@ def energy_pj(
     return energy_breakdown_pj(config, metrics, table)["total"]
 
 
+def array_area_mm2(pes, sram_kib, precision: str, table: TechTable = DEFAULT_TABLE):
+    """Silicon area (mm^2) of ``pes`` PEs of ``precision`` and ``sram_kib`` KiB of scratchpad,
+    on scalars or columns."""
+    return pes * table.pe_area(precision) + table.sram_area(sram_kib)
+
+
 def area_mm2(config: ArrayConfig, table: TechTable = DEFAULT_TABLE) -> float:
     """Silicon area of the PE array and the three scratchpads (mm^2)."""
     sram_kib = config.ifmap_sram_kib + config.filter_sram_kib + config.ofmap_sram_kib
-    return float(config.pes * table.pe_area(config.precision) + table.sram_area(sram_kib))
+    return float(array_area_mm2(config.pes, sram_kib, config.precision, table))

@@ -180,7 +180,7 @@ def test_fourth_h200_blind_set_measured_after_the_v5_freeze():
         if dtype == "int8":
             assert s["model"]["mape"] <= 10.0, layout  # measured 8.6 (tn), 7.2 (nn)
     n1 = next(v for k, v in rep["families"].items() if k[0].endswith(":gemv-n1"))
-    assert n1["model"]["mape"] < 10.0 < n1["zero_shot"]["mape"]  # measured 7.2 vs 22.3
+    assert n1["model"]["mape"] < 10.0 < n1["zero_shot"]["mape"]  # 7.2 frozen v5, 7.6 now; 22.3
     pooled = rep["pooled"][("dense",)]
     assert pooled["model"]["mape"] < 10.0 and pooled["model"]["spearman"] > 0.985
 

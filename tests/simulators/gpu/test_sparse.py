@@ -289,11 +289,13 @@ def test_segment_k_rule_is_the_profiled_one(dtype):
 
 def test_wave_sweep_steps_where_the_model_steps():
     # the bf16 kernel's time steps at 120, 240, 360 tiles (15 clusters of 8 resident), not at
-    # 128, 256, 384: measured times within a wave of the model agree within 10 %, across a
-    # step they jump by at least 40 % of the wave ratio's excess over 1 (wave sweep, m = 256, k = 8192, segment-K off)
+    # 128, 256, 384 (wave sweep, m = 256, k = 8192, the rows without segment-K by bf16's rule):
+    # measured times within a wave agree within 25 % (more active SMs cost a little), across a
+    # step they jump by at least 40 % of the wave ratio's excess over 1; and the shipped model
+    # follows every row within 10 %
     import csv
 
-    from archgym.simulators.gpu.sparse import _segment_k_on
+    from archgym.simulators.gpu.sparse import _segment_k_on, sparse24_time_us
 
     path = ROOT / "data" / "gpu" / "h200_sparse24_waves.csv"
     t = {
@@ -301,15 +303,19 @@ def test_wave_sweep_steps_where_the_model_steps():
         for r in csv.DictReader(path.open())
         if (r["dtype"], r["kind"], r["k"], r["m"]) == ("bf16", "sparse24", "8192", "256")
     }
-    off = {n: v for n, v in t.items() if not _segment_k_on(n, 8192, 120)}
+    off = {n: v for n, v in t.items() if not _segment_k_on(n, 8192, 120, 4096.0, True)}
+    assert len(off) >= 15
     waves = {n: math.ceil(n / 120) for n in off}
     for a in off:
         for b in off:
             ratio = off[b] / off[a]
             if waves[a] == waves[b]:
-                assert ratio < 1.10, (a, b)
+                assert ratio < 1.25, (a, b)
             elif waves[b] > waves[a]:
                 assert ratio > 1.0 + 0.4 * (waves[b] / waves[a] - 1.0), (a, b)
+    for n, v in off.items():
+        pred = float(sparse24_time_us("h200-sxm", 256, 64 * n, 8192, "bf16"))
+        assert abs(pred / v - 1.0) < 0.10, (n, pred, v)
 
 
 def test_2to4_clusters_and_segment_k_physics():
@@ -382,7 +388,8 @@ def test_check_script_on_the_third_blind_set():
 
 def test_check_script_on_the_fourth_blind_set():
     # measured after data/gpu/raw/h200_frozen_model_v5.sha256: bf16 meets the issue's figures
-    # (6.1 %, rho 0.79), fp16 does not (13.5 %); docs/sparse_gpu.md
+    # (6.1 %, rho 0.79), fp16 does not (13.5 % frozen; 11.6 % after the serial split-K change
+    # this set motivated, pooled 9.8 -> 8.9 %); docs/sparse_gpu.md
     lines = _check_lines("prospective4")
     bf16, pooled = lines["bf16"], lines["fp16+bf16"]
     assert _pct(bf16[3]) <= 7.5 and float(bf16[4]) >= 0.7
