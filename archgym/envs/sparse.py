@@ -157,6 +157,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
         self.clock_mhz = clock_mhz
         self.table = table
         self.dense_fallback = dense_fallback
+        self._config_errors: dict[tuple, str | None] = {}  # see config_error
         constraints: list[Any] = [f"rows * cols <= {int(max_pes)}"]
         # The area of a pattern set is not an expression of the design: the budget is checked
         # on the config (an infeasible result naming it), which keeps the space serialisable.
@@ -214,14 +215,13 @@ class SparseTensorCoreEnv(ArchGymEnv):
         :func:`evaluate` would raise), or None; cached per (pattern set, dense fallback), the
         only inputs of that check."""
         key = (config.patterns, config.dense_fallback)
-        cache = self.__dict__.setdefault("_config_errors", {})
-        if key not in cache:
+        if key not in self._config_errors:
             try:
                 execution_patterns(config, self.layers)
-                cache[key] = None
+                self._config_errors[key] = None
             except InfeasibleDesign as exc:
-                cache[key] = str(exc)
-        return cache[key]
+                self._config_errors[key] = str(exc)
+        return self._config_errors[key]
 
     def reference_config(self) -> SparseConfig:
         # The reference runs every layer (dense where its pattern is unsupported) to normalise.

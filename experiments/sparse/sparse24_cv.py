@@ -37,7 +37,6 @@ PROFILED_TILE = {"fp16": (128, 256), "bf16": (64, 256)}
 PROFILED_CLUSTER = {"fp16": 1, "bf16": 8}  # cgasize of the profiled kernels
 #: The profiled segment-K rule per dtype: (k above which it fires, only past one wave)
 PROFILED_SEGK = {"fp16": (1024.0, False), "bf16": (4096.0, True)}
-SEGK_DTYPES = ("fp16", "bf16")  # the wave sweep shows the rule on both
 GRID = fsg.PARAM_GRID
 
 
@@ -90,7 +89,7 @@ def _powell(dev, dtype, rows, p0: Sparse24Params, names: list[str], lo, hi) -> S
 def fit_profiled(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     """Profiled tile per dtype in its cluster, with segment-K: the grid, then Powell over the
     continuous constants (rate, HBM fraction, launch, fill, pJ/op, segment-K cost and rate)."""
-    segk = dtype in SEGK_DTYPES
+    segk = dtype in PROFILED_SEGK
     tile, cl = PROFILED_TILE[dtype], PROFILED_CLUSTER[dtype]
     _, p0 = _grid_fit(dev, dtype, rows, (tile,), segk=segk, cluster=cl)
     names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop"]

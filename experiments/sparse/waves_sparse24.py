@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plan", choices=("waves", "tokens"), default="waves")
     p.add_argument("--dry-run", action="store_true")
     args = p.parse_args(argv)
+    bad = set(args.dtypes.split(",")) - {"fp16", "bf16"}
+    if bad:  # the dense baseline is torch.mm, and torch.mm(ws, xt) runs only these
+        p.error(f"--dtypes: {', '.join(sorted(bad))} not supported (fp16, bf16)")
     plan = shapes(args.plan)
     if args.dry_run:
         for s in plan:
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             f"[{i}/{len(plan)} {time.monotonic() - t0:.0f}s] {source} {row['time_us']}", flush=True
         )
         torch.cuda.empty_cache()
+    kf.close()
     print(f"done in {time.monotonic() - t0:.0f}s", flush=True)
     return 0
 

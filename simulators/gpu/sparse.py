@@ -72,6 +72,17 @@ DATA_FILE = "sparse-kernels.json"
 RECORD_KEYS = ("form", "train_loss", "train_rows")
 
 
+#: Segment-K (profiled on the H200, both dtypes' default kernels; wave sweep
+#: ``data/gpu/h200_sparse24_waves.csv``, kernel names
+#: ``data/gpu/raw/h200_sparse24_waves_kernels.csv``): on when the last wave of tiles is less
+#: than this fraction full and k exceeds ``SEGK_MIN_K`` (fp16; bf16: 4096, past one wave);
+#: then every tile's K is split in ``SEGK_SPLIT`` segments that run as ordinary CTAs (twice
+#: the tiles at half the depth), their fp32 partials reduced through a workspace.
+SEGK_LAST_WAVE = 0.5
+SEGK_MIN_K = 1024
+SEGK_SPLIT = 2
+
+
 @dataclass(frozen=True)
 class Sparse24Params:
     """Fitted constants of one 2:4 kernel family on one device and dtype.
@@ -94,19 +105,11 @@ class Sparse24Params:
     overlap_p: float = 0.0
     segk_us: float | None = None
     segk_frac: float = 1.0
-    segk_min_k: float = 1024.0
+    segk_min_k: float = SEGK_MIN_K
     segk_multiwave: bool = False
     cluster: int = 1
 
 
-#: Segment-K (profiled on the H200, both dtypes' default kernels; wave sweep
-#: ``data/gpu/h200_sparse24_waves.csv``, kernel names ``data/gpu/raw/h200_sparse24_waves_kernels.csv``): on when the last wave of tiles is less than this
-#: fraction full and k exceeds ``SEGK_MIN_K``; then every tile's K is split in ``SEGK_SPLIT``
-#: segments that run as ordinary CTAs (twice the tiles at half the depth), their fp32 partials
-#: reduced through a workspace.
-SEGK_LAST_WAVE = 0.5
-SEGK_MIN_K = 1024
-SEGK_SPLIT = 2
 #: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
 #: cluster must fit in one, so at most ``GPCS * floor(sms / GPCS / cluster)`` clusters run at once.
 GPCS = 8
@@ -198,11 +201,6 @@ def _power_slowdown(flops, t_s, dev: GPUSpec, pj_per_flop) -> np.ndarray:
     return np.maximum(1.0, np.cbrt(watts / (dev.power_w * (1.0 - STATIC_POWER_SHARE))))
 
 
-def _wave_s(kk, bm: int, bn: int, rate_sm, p: Sparse24Params):
-    """Time (s) of one wave of tiles of depth ``kk``: their math plus ``fill_us``."""
-    return 2.0 * bm * bn * kk / rate_sm + p.fill_us * 1e-6
-
-
 def sparse24_tile_time_s(
     m, n, k, bm: int, bn: int, split: int, *, dev: GPUSpec, dtype: str, p: Sparse24Params
 ) -> np.ndarray:
@@ -236,8 +234,9 @@ def sparse24_tile_time_s(
 
 
 def _waves_s(tiles, kk, slots: int, bm: int, bn: int, rate_sm, p) -> np.ndarray:
-    """Time (s) of ``tiles`` tiles of depth ``kk`` in waves of ``slots``."""
-    return np.ceil(tiles / slots) * _wave_s(kk, bm, bn, rate_sm, p)
+    """Time (s) of ``tiles`` tiles of depth ``kk`` in waves of ``slots``: each wave its math
+    plus ``fill_us``."""
+    return np.ceil(tiles / slots) * (2.0 * bm * bn * kk / rate_sm + p.fill_us * 1e-6)
 
 
 def _segment_k_on(

@@ -73,9 +73,8 @@ def energy_columns_pj(
 def _select_pj(costs: SparseCosts, inputs: np.ndarray, word_bits: np.ndarray) -> np.ndarray:
     """``costs.select_pj(inputs, word_bits)`` elementwise (pJ), one call per distinct pair."""
     m, bits = np.broadcast_arrays(np.asarray(inputs, dtype=np.int64), word_bits)
-    codes = m * (int(bits.max()) + 1) + bits
-    distinct, inverse = np.unique(codes, return_inverse=True)
     span = int(bits.max()) + 1
+    distinct, inverse = np.unique(m * span + bits, return_inverse=True)
     values = [costs.select_pj(int(c // span), int(c % span)) for c in distinct]
     return np.asarray(values, dtype=float)[inverse].reshape(m.shape)
 

@@ -123,19 +123,32 @@ def test_efficiency_replace_keeps_validation():
     assert np.isfinite(_time(64, TileConfig(64, 64, 64), "library", Efficiency()))
 
 
-def test_second_h200_prospective_set_measured_after_the_v3_freeze():
-    # data/gpu/h200_dense_prospective2.csv: stratified shape classes (seed 20261203), measured
-    # after the model was frozen (data/gpu/raw/h200_frozen_model_v3.sha256). Guards the
-    # figures in docs/gpu.md; the issue's 6 % target for 16-bit is NOT met on every layout.
+def _h200_set(name: str) -> dict:
+    """``csv_report`` of one H200 measurement set of data/gpu (no learned baseline)."""
     from archgym.simulators.gpu.validation import csv_report
 
-    rep = csv_report(
-        ROOT / "data" / "gpu" / "h200_dense_prospective2.csv", "h200-sxm", baseline=False
-    )
+    return csv_report(ROOT / "data" / "gpu" / name, "h200-sxm", baseline=False)
+
+
+def _check_layouts(rep: dict) -> None:
+    """Every (dtype, layout) beats a quarter of the roofline's error; 16-bit within 10 % and
+    ranked with Spearman >= 0.98."""
     for (dtype, _, layout), s in rep["all"].items():
         assert s["model"]["mape"] < s["roofline"]["mape"] / 4, (dtype, layout)
         if dtype in ("bf16", "fp16"):
             assert s["model"]["mape"] < 10.0 and s["model"]["spearman"] >= 0.98, layout
+
+
+def _n1_family(rep: dict) -> dict:
+    return next(v for k, v in rep["families"].items() if k[0].endswith(":gemv-n1"))
+
+
+def test_second_h200_prospective_set_measured_after_the_v3_freeze():
+    # data/gpu/h200_dense_prospective2.csv: stratified shape classes (seed 20261203), measured
+    # after the model was frozen (data/gpu/raw/h200_frozen_model_v3.sha256). Guards the
+    # figures in docs/gpu.md; the issue's 6 % target for 16-bit is NOT met on every layout.
+    rep = _h200_set("h200_dense_prospective2.csv")
+    _check_layouts(rep)
     assert rep["all"][("fp8", "dense", "rc")]["model"]["mape"] < 6.0
     assert rep["all"][("int8", "dense", "rr")]["zero_shot"]["mape"] > 40.0  # nn: H100 never ran it
 
@@ -157,29 +170,19 @@ def test_n1_pays_the_split_k_reduction_on_the_h200_only_at_n_1():
     assert n1["path"] == "gemv"
     assert n1["time_us"] == pytest.approx(eff.launch_us + eff.gemv_us + one_pass_us, rel=1e-6)
     # the n = 1 class of the two later H200 sets (seen before v5: checks, not blind tests)
-    from archgym.simulators.gpu.validation import csv_report
-
     for name in ("h200_dense_prospective2.csv", "h200_dense_prospective3.csv"):
-        rep = csv_report(ROOT / "data" / "gpu" / name, "h200-sxm", baseline=False)
-        fam = next(v for k, v in rep["families"].items() if k[0].endswith(":gemv-n1"))
+        fam = _n1_family(_h200_set(name))
         assert fam["model"]["mape"] < 10.0 and abs(fam["model"]["bias"]) < 5.0, name
 
 
 def test_fourth_h200_blind_set_measured_after_the_v5_freeze():
     # data/gpu/h200_dense_prospective4.csv: stratified classes (seed 20261205), measured after
     # data/gpu/raw/h200_frozen_model_v5.sha256. Guards docs/gpu.md; the 6 % target is NOT met.
-    from archgym.simulators.gpu.validation import csv_report
-
-    rep = csv_report(
-        ROOT / "data" / "gpu" / "h200_dense_prospective4.csv", "h200-sxm", baseline=False
-    )
-    for (dtype, _, layout), s in rep["all"].items():
-        assert s["model"]["mape"] < s["roofline"]["mape"] / 4, (dtype, layout)
-        if dtype in ("bf16", "fp16"):
-            assert s["model"]["mape"] < 10.0 and s["model"]["spearman"] >= 0.98, layout
-        if dtype == "int8":
-            assert s["model"]["mape"] <= 10.0, layout  # measured 8.6 (tn), 7.2 (nn)
-    n1 = next(v for k, v in rep["families"].items() if k[0].endswith(":gemv-n1"))
+    rep = _h200_set("h200_dense_prospective4.csv")
+    _check_layouts(rep)
+    for layout in ("rc", "rr"):  # measured 8.6 (tn), 7.2 (nn)
+        assert rep["all"][("int8", "dense", layout)]["model"]["mape"] <= 10.0, layout
+    n1 = _n1_family(rep)
     assert n1["model"]["mape"] < 10.0 < n1["zero_shot"]["mape"]  # 7.2 frozen v5, 7.6 now; 22.3
     pooled = rep["pooled"][("dense",)]
     assert pooled["model"]["mape"] < 10.0 and pooled["model"]["spearman"] > 0.985
