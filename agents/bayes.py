@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -125,6 +126,21 @@ def _storage(spec: str | None) -> Any:
 
         return JournalStorage(JournalFileBackend(spec.removeprefix("journal:")))
     return spec
+
+
+_LOCKS = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
+def _copy_optuna(obj: Any) -> Any:
+    """A deep copy of an Optuna study or sampler. The locks some of them hold (Optuna 5.1's GA
+    samplers keep one as ``_thread_lock``) cannot be copied, so the copy gets fresh ones."""
+    memo: dict[int, Any] = {}
+    holders = [obj, getattr(obj, "sampler", None), getattr(obj, "_storage", None)]
+    for holder in holders:
+        for value in getattr(holder, "__dict__", {}).values():
+            if type(value) in _LOCKS:
+                memo[id(value)] = _LOCKS[type(value)]()
+    return copy.deepcopy(obj, memo)
 
 
 def _rebind(sampler: Any, depth: int = 0) -> None:
@@ -391,9 +407,9 @@ class OptunaAgent(Agent):
         (so a checkpoint restores the study whatever the storage holds by then)."""
         state = copy.deepcopy({k: v for k, v in vars(self).items() if k not in ("space", "study")})
         in_memory = self.params["storage"] is None
-        state["study"] = copy.deepcopy(self.study) if in_memory else None
+        state["study"] = _copy_optuna(self.study) if in_memory else None
         state["trials"] = None if in_memory else self.study.get_trials(deepcopy=True)
-        state["sampler"] = copy.deepcopy(self.study.sampler)
+        state["sampler"] = _copy_optuna(self.study.sampler)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -402,9 +418,9 @@ class OptunaAgent(Agent):
         trials = state.pop("trials", None)
         vars(self).update(copy.deepcopy(state))
         if study is not None:
-            self.study = copy.deepcopy(study)
+            self.study = _copy_optuna(study)
             return
-        sampler = copy.deepcopy(sampler)
+        sampler = _copy_optuna(sampler)
         _rebind(sampler)
         self.study = self._open_study(sampler)  # rebuilt from the checkpoint
         with _quiet_optuna():
