@@ -5,7 +5,9 @@
     python experiments/gpu/recalibrate.py --dry-run  # print the archgym commands
 
 Each step is an ``archgym gpu calibrate`` call (data/gpu/README.md); the H200 library file is
-a transfer fit from the H100 constants, so the H100 files come first.
+a transfer fit from the H100 constants, so the H100 files come first. ``--check`` passes a file
+that comes back byte for byte (the machine that wrote it) or, on another CPU whose BLAS rounds
+differently, one whose fit is as good (``fitting.calibration_agreement``).
 """
 
 from __future__ import annotations
@@ -57,14 +59,27 @@ def main(argv: list[str] | None = None) -> int:
     from archgym.cli import main as archgym_main
 
     if args.check:
+        from archgym.simulators.gpu.fitting import calibration_agreement
+
         tmp = Path(tempfile.mkdtemp())
         changed = []
-        for cmd in commands(tmp):
+        for cmd, (csv_name, device, _, _) in zip(commands(tmp), STEPS, strict=True):
             # Later steps read earlier files from the package: check against shipped inputs.
             if archgym_main(cmd) != 0:
                 return 2
             out = Path(cmd[6])
-            if out.read_bytes() != (shipped / out.name).read_bytes():
+            if out.read_bytes() == (shipped / out.name).read_bytes():
+                print(f"{out.name}: identical")
+                continue
+            a = calibration_agreement(
+                device, (shipped / out.name).read_text(), out.read_text(), cmd[2]
+            )
+            verdict = "equivalent" if a["agree"] else "CHANGED"
+            print(f"{out.name}: {verdict}: mean |error| {a['err_shipped']:.2f} % shipped, "
+                  f"{a['err_regenerated']:.2f} % regenerated ({a['rows']} rows of {csv_name}); "
+                  f"predictions differ by {a['median_pct']:.2f} % median, "
+                  f"{a['p95_pct']:.2f} % p95")  # fmt: skip
+            if not a["agree"]:
                 changed.append(out.name)
         print("changed: " + ", ".join(changed) if changed else "every file reproduces")
         return 1 if changed else 0

@@ -22,7 +22,14 @@ from archgym.simulators.gpu.measurements import load_measurements, tile_of
 from archgym.simulators.gpu.model import LEGACY_DTYPES, Efficiency
 from archgym.simulators.gpu.predictor import GemmModel
 
-__all__ = ["FEW_SHOT_PARAMS", "NEW_KEY_PARAMS", "calibrate", "calibrate_file", "row_key"]
+__all__ = [
+    "FEW_SHOT_PARAMS",
+    "NEW_KEY_PARAMS",
+    "calibrate",
+    "calibrate_file",
+    "calibration_agreement",
+    "row_key",
+]
 
 LIBRARY_PARAMS = (
     "mma",
@@ -78,6 +85,45 @@ def predict_rows(model: GemmModel, rows: list[dict]) -> np.ndarray:
         m, n, k = (np.array([r[x] for r in sel], float) for x in ("m", "n", "k"))
         tiles = [tile_of(r) for r in sel] if triton else None
         out[idx] = model.predict_batch_us(m, n, k, dtype, kind, tiles, a_major=am, b_major=bm)
+    return out
+
+
+#: Two fits of one CSV agree when their mean |error| on its rows differs by at most this many
+#: percentage points and their row predictions by a median of at most ``AGREE_MEDIAN_PCT``.
+#: The fit is bit-for-bit reproducible on one machine, but its loss has flat directions
+#: (``pj_per_flop`` against ``mma``, say), so the rounding of another CPU's BLAS kernels can
+#: land it on other constants of equal cost.
+AGREE_ERR_PP = 0.25
+AGREE_MEDIAN_PCT = 1.0
+
+
+def calibration_agreement(device: str, shipped: str, regenerated: str, csv: str | Path) -> dict:
+    """How two calibration files (JSON text) of ``device`` differ on the rows of ``csv``:
+    ``err_shipped`` / ``err_regenerated``, each one's mean |predicted / measured - 1| (%);
+    ``median_pct`` / ``p95_pct``, the median and 95th percentile of |log ratio| of their
+    row predictions (%); ``agree``: within ``AGREE_ERR_PP`` and ``AGREE_MEDIAN_PCT``."""
+    from archgym.simulators.gpu.calibration import load_calibration, parse_calibration
+
+    rows = load_measurements(csv, holdout=())
+    preds = []
+    for text in (shipped, regenerated):
+        eff = {**load_calibration(device), **parse_calibration(text)}
+        preds.append(predict_rows(GemmModel(device, efficiency=eff), rows))
+    a, b = preds
+    t = np.array([r["time_us"] for r in rows])
+    ok = np.isfinite(a) & np.isfinite(b)
+    dev = np.abs(np.log(b[ok] / a[ok])) * 100.0
+    out = {
+        "rows": int(ok.sum()),
+        "err_shipped": float(np.mean(np.abs(a[ok] / t[ok] - 1.0)) * 100.0),
+        "err_regenerated": float(np.mean(np.abs(b[ok] / t[ok] - 1.0)) * 100.0),
+        "median_pct": float(np.median(dev)),
+        "p95_pct": float(np.percentile(dev, 95)),
+    }
+    out["agree"] = (
+        abs(out["err_regenerated"] - out["err_shipped"]) <= AGREE_ERR_PP
+        and out["median_pct"] <= AGREE_MEDIAN_PCT
+    )
     return out
 
 

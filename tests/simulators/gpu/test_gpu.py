@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -399,9 +400,12 @@ def test_packaged_measurements_are_the_committed_data():
         ("h200_triton_tiles.csv", "h200-sxm", "triton", []),
     ],
 )
-def test_calibrate_reproduces_the_shipped_file_bit_for_bit(
-    tmp_path, csv_name, device, library, extra
-):
+def test_calibrate_reproduces_the_shipped_file(tmp_path, csv_name, device, library, extra):
+    """Byte for byte on the machine that wrote it; on a CPU whose BLAS rounds differently the
+    fit may land on other constants of equal cost (its loss has flat directions), so the
+    regenerated file must then fit the CSV as well and predict its rows alike."""
+    from archgym.simulators.gpu.fitting import calibration_agreement
+
     from archgym.cli import main
 
     src = ROOT / "data" / "gpu" / csv_name
@@ -410,7 +414,24 @@ def test_calibrate_reproduces_the_shipped_file_bit_for_bit(
         pytest.skip(f"{csv_name} not measured yet")
     out = tmp_path / "cal.json"
     assert main(["gpu", "calibrate", str(src), "--device", device, "-o", str(out), *extra]) == 0
-    assert out.read_bytes() == shipped.read_bytes()
+    if out.read_bytes() != shipped.read_bytes():
+        agreement = calibration_agreement(device, shipped.read_text(), out.read_text(), src)
+        assert agreement["agree"], agreement
+
+
+def test_calibration_agreement_flags_a_worse_fit():
+    from archgym.simulators.gpu.fitting import calibration_agreement
+
+    shipped = (ROOT / "simulators" / "gpu" / "data" / "h100-sxm_library.json").read_text()
+    doc = json.loads(shipped)
+    for values in doc["constants"].values():
+        values["mma"] *= 0.9  # every kernel's math 10 % slower
+    worse = calibration_agreement(
+        "h100-sxm", shipped, json.dumps(doc), ROOT / "data/gpu/h100_gemm.csv"
+    )
+    assert not worse["agree"] and worse["err_regenerated"] > worse["err_shipped"]
+    same = calibration_agreement("h100-sxm", shipped, shipped, ROOT / "data/gpu/h100_gemm.csv")
+    assert same["agree"] and same["median_pct"] == 0.0
 
 
 def test_committed_dataset_is_real_and_covers_the_plan():
