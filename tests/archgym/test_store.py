@@ -1,6 +1,8 @@
 """The record store: skipping finished runs, growth, the folder lock, damaged folders."""
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -99,7 +101,14 @@ def test_two_concurrent_cli_runs_then_a_resume_lose_and_duplicate_nothing(tmp_pa
     deadline = time.monotonic() + 60
     while not (tmp_path / "out" / "manifest.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # Hold the first run mid-way (it keeps the folder's lock) while the second starts: without
+    # the pause a fast first run could finish before the second has imported archgym.
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        assert first.poll() is None, "the first run ended before the second started"
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     first.communicate(timeout=300)
     assert first.returncode == 0
     assert second.returncode == 2, second.stderr
