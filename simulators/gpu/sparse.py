@@ -20,7 +20,10 @@ the 132 SMs: the bf16 times step at 120, 240, 360 ... tiles); and segment-K (``s
 when the last wave is less than half full and k exceeds a threshold (fp16 1024; bf16 4096 and
 past one wave), every tile is split along K in two segments that run as half-depth tiles, the
 fp32 partials reduced through a workspace (``_segment_k_s``; the sweep's fp16 times are 1.5
-waves, not 2, from 136 to 192 tiles). The library's tile is the physics
+waves, not 2, from 136 to 192 tiles), but only where that is faster than the plain waves: the
+library's heuristic does not pick a schedule that loses, and charging it anyway made the model
+non-monotone (H100 fp16 3760 x 1552 x 1040 at 40 us, 3856 tokens at 28 us) and worse in
+cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
@@ -77,7 +80,8 @@ RECORD_KEYS = ("form", "train_loss", "train_rows")
 #: ``data/gpu/raw/h200_sparse24_waves_kernels.csv``): on when the last wave of tiles is less
 #: than this fraction full and k exceeds ``SEGK_MIN_K`` (fp16; bf16: 4096, past one wave);
 #: then every tile's K is split in ``SEGK_SPLIT`` segments that run as ordinary CTAs (twice
-#: the tiles at half the depth), their fp32 partials reduced through a workspace.
+#: the tiles at half the depth), their fp32 partials reduced through a workspace, where that is
+#: faster than the plain waves.
 SEGK_LAST_WAVE = 0.5
 SEGK_MIN_K = 1024
 SEGK_SPLIT = 2
@@ -214,7 +218,7 @@ def sparse24_tile_time_s(
     if p.segk_us is not None and split == 1:
         compute = np.where(
             _segment_k_on(tiles, k, slots, p.segk_min_k, p.segk_multiwave),
-            _segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p),
+            np.minimum(compute, _segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p)),
             compute,
         )
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
@@ -256,7 +260,8 @@ def _segment_k_s(tiles, k, slots: int, bm: int, bn: int, rate_sm, dev, p) -> np.
     partials of all but one segment per tile written to a workspace and read back at the L2
     bandwidth (serial split-K: the last segment adds them to its own); plus ``segk_us``
     (workspace memset and the reduction). Writing every segment's partials instead was worse
-    in cross-validation (H100 9.2 vs 8.8 %, H200 10.1 vs 9.6 %)."""
+    in cross-validation (H100 9.2 vs 8.8 %, H200 10.1 vs 9.6 %, before segment-K was limited to
+    where it is faster)."""
     s = SEGK_SPLIT
     t = _waves_s(tiles * s, np.ceil(k / s), slots, bm, bn, rate_sm * p.segk_frac, p)
     reduce_s = 2.0 * (s - 1.0) * tiles * bm * bn * 4.0 / dev.l2_bytes_per_s

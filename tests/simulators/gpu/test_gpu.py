@@ -20,7 +20,7 @@ from archgym.simulators.gpu import (
     kernel_time_s,
 )
 from archgym.simulators.gpu.model import SMALL_M, access_bytes, library_candidates, library_path
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -149,6 +149,8 @@ aligned = st.integers(1, 512).map(lambda x: 16 * x)
     axis=st.integers(0, 2),
     grow=st.integers(1, 8),
 )
+# segment-K charged where it loses to the plain waves: 40 us at 3760 tokens, 28 us at 3856
+@example(m=3760, n=1552, k=1040, dtype="fp16", kind="sparse24", axis=0, grow=6)
 def test_time_is_monotone_in_each_size(m, n, k, dtype, kind, axis, grow):
     # Aligned sizes only: an unaligned size runs slower kernels, so 8200 can beat 8193.
     if kind == "sparse24" and dtype not in ("bf16", "fp16"):
