@@ -186,10 +186,22 @@ def _device_name(name: str) -> str:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from archgym.numerics import run_pinned
     from archgym.simulators.gpu.calibration import load_calibration
     from archgym.simulators.gpu.fitting import calibrate_file
 
     device = _device_name(args.device)
+    # The fit runs on pinned floating-point code paths (archgym.numerics): the same bytes on
+    # every x86-64 CPU with AVX2.
+    argv = ["-m", "archgym.cli", "gpu", "calibrate", str(args.measurements), "--device",
+            args.device, "-o", str(args.out), "--seed", str(args.seed)]  # fmt: skip
+    if args.start:
+        argv += ["--start", args.start]
+    if args.max_kernels is not None:
+        argv += ["--max-kernels", str(args.max_kernels)]
+    code = run_pinned(argv)
+    if code is not None:
+        return code
     start = load_calibration(args.start or device, borrow=False)
     try:
         text = calibrate_file(

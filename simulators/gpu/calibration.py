@@ -3,8 +3,9 @@
 The constants of each device live in ``simulators/gpu/data/<device>_<library>.json`` (package
 data; ``library`` is ``library`` for cuBLAS / cuSPARSELt kernels and ``triton`` for the
 Triton tiles). Each file names the measurement CSV it was fitted from (with its SHA-256) and
-the command that regenerates it (byte for byte on the machine that wrote it; elsewhere an
-equally good fit, ``fitting.calibration_agreement``)::
+the command that regenerates it (byte for byte on any x86-64 CPU with AVX2, where the CLI fits
+on pinned code paths, ``archgym.numerics``; elsewhere an equally good fit,
+``fitting.calibration_agreement``)::
 
     archgym gpu calibrate data/gpu/h100_gemm.csv --device h100-sxm \
         -o simulators/gpu/data/h100-sxm_library.json

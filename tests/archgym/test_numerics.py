@@ -1,0 +1,50 @@
+"""Pinned floating-point code paths for the fits whose files must reproduce byte for byte."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from archgym.numerics import PINNED_FLAG, pinned_env, run_pinned
+
+PROBE = """
+import json, os
+try:
+    from numpy._core import _multiarray_umath as mu
+except ImportError:
+    from numpy.core import _multiarray_umath as mu
+on = [f for f in mu.__cpu_dispatch__ if mu.__cpu_features__.get(f)]
+print(json.dumps({"on": on, "avx2": mu.__cpu_features__.get("AVX2"),
+                  "flag": os.environ.get("ARCHGYM_PINNED_NUMERICS")}))
+"""
+
+
+def test_the_child_runs_without_avx512_and_knows_it_is_pinned():
+    env = pinned_env()
+    if env is None:
+        pytest.skip("no AVX2 here: nothing is pinned")
+    run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
+    child = json.loads(run.stdout)
+    assert child["flag"] == "1"
+    assert child["avx2"]
+    assert not [f for f in child["on"] if "512" in f or f == "X86_V4"]  # dispatched code paths
+    assert env["OPENBLAS_CORETYPE"] == "Haswell" and env["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_run_pinned_returns_the_childs_exit_code_and_none_inside_the_child(monkeypatch):
+    if pinned_env() is None:
+        pytest.skip("no AVX2 here: nothing is pinned")
+    assert run_pinned(["-c", "import sys; sys.exit(3)"]) == 3
+    monkeypatch.setenv(PINNED_FLAG, "1")
+    assert run_pinned(["-c", "raise SystemExit(3)"]) is None
+
+
+def test_calibrate_reports_a_bad_file_from_the_child(tmp_path, capsys):
+    from archgym.cli import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("m,n\n1,2\n")
+    code = main(["gpu", "calibrate", str(bad), "--device", "h100-sxm", "-o", str(tmp_path / "o")])
+    assert code == 2
+    assert not (tmp_path / "o").exists()
