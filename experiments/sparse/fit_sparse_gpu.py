@@ -68,7 +68,7 @@ FIT_MIN_MNK = (
 )  # every size but launch-bound kernels (a few us): one model for the CLI at every size
 DTYPES = ("fp16", "bf16", "int8", "fp8")  # the H100 file has 2:4 rows of fp16 and bf16 only
 # torch's default kernel: the form per dtype selected by grouped CV (sparse24_cv.py)
-SELECTED = {"fp16": "profiled", "bf16": "profiled"}
+SELECTED = {"fp16": "profiled+mis", "bf16": "profiled"}
 
 
 #: Candidate 2:4 constants, one column per point (rate, HBM fraction, launch us, fill us, pJ/op,
@@ -216,6 +216,8 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
     if p.segk_us is not None:
         entry |= {"segk_us": round(p.segk_us, 3), "segk_frac": round(p.segk_frac, 4)}
         entry |= {"segk_min_k": p.segk_min_k, "segk_multiwave": p.segk_multiwave}
+    if p.mis_frac < 1.0:
+        entry["mis_frac"] = round(p.mis_frac, 4)
     p_rounded = Sparse24Params(
         **{k: v for k, v in entry.items() if k not in ("tile", "form")}, tile=p.tile
     )

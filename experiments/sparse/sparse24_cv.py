@@ -15,7 +15,9 @@ Candidates: ``fitted-tile`` (the previous shipped form: one fitted tile of five 
 segment-K), ``fitted+clust`` (the same, CTAs launched in the profiled thread-block clusters:
 8 for bf16, so 120 of the 132 SMs hold a wave), ``profiled`` (the profiled tile per dtype, fp16
 128x256 and bf16 64x256, in their clusters, with the profiled segment-K rules; see
-``archgym.simulators.gpu.sparse``) and ``shipped`` (the form per dtype that
+``archgym.simulators.gpu.sparse``), ``profiled+mis`` (the same, fp16 with a fitted mainloop
+fraction where m is off the token tile and most SMs load at once, ``sparse._off_tile``) and
+``shipped`` (the form per dtype that
 ``fit_sparse_gpu.py --fit`` ships, ``fit_sparse_gpu.SELECTED``).
 """
 
@@ -99,6 +101,19 @@ def fit_profiled(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     return _powell(dev, dtype, rows, p0, names, lo, hi)
 
 
+def fit_profiled_mis(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """``profiled`` plus, for fp16, a fitted mainloop fraction where m is not a multiple of the
+    token tile and more than half the SMs load at once."""
+    p = fit_profiled(dev, dtype, rows)
+    if dtype != "fp16":
+        return p
+    p = replace(p, mis_frac=0.8)
+    names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop", "segk_us",
+             "segk_frac", "mis_frac"]  # fmt: skip
+    lo, hi = [0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.3, 0.3], [1.0, 1.0, 40.0, 10.0, 5.0, 40.0, 1.0, 1.0]
+    return _powell(dev, dtype, rows, p, names, lo, hi)
+
+
 def fit_fitted_tile_cluster(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     """The fitted tile, launched in the profiled clusters (bf16: 8 CTAs; 120 of 132 SMs)."""
     return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False,
@@ -114,6 +129,7 @@ CANDIDATES = {
     "fitted-tile": fit_fitted_tile,
     "fitted+clust": fit_fitted_tile_cluster,
     "profiled": fit_profiled,
+    "profiled+mis": fit_profiled_mis,
     "shipped": fit_shipped,
 }
 

@@ -23,7 +23,9 @@ fp32 partials reduced through a workspace (``_segment_k_s``; the sweep's fp16 ti
 waves, not 2, from 136 to 192 tiles), but only where that is faster than the plain waves: the
 library's heuristic does not pick a schedule that loses, and charging it anyway made the model
 non-monotone (H100 fp16 3760 x 1552 x 1040 at 40 us, 3856 tokens at 28 us) and worse in
-cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). The library's tile is the physics
+cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). fp16's mainloop runs at
+``mis_frac`` of its rate where m is off the 256-wide token tile and most SMs load at once
+(``_off_tile``; fitted 0.76 on the H100, 0.69 on the H200). The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
@@ -97,6 +99,9 @@ class Sparse24Params:
     fastest of ``SPARSE24_TILES`` (x ``SPLITS`` when ``split_k``); ``pj_per_flop``: energy per
     dense-equivalent operation at the maximum clock (pJ), which sets the sustained clock under
     the board power limit as for dense kernels (``model.power_slowdown``; 0: never limited).
+    ``mis_frac``: fraction of the mainloop rate when the token count m is not a multiple of
+    the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect) and more
+    than half the SMs load at once (``_off_tile``).
     """
 
     rate_frac: float
@@ -112,6 +117,7 @@ class Sparse24Params:
     segk_min_k: float = SEGK_MIN_K
     segk_multiwave: bool = False
     cluster: int = 1
+    mis_frac: float = 1.0
 
 
 #: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
@@ -178,6 +184,7 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "segk_min_k",
                 "segk_multiwave",
                 "cluster",
+                "mis_frac",
             )
             unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
             if unknown:
@@ -221,6 +228,8 @@ def sparse24_tile_time_s(
             np.minimum(compute, _segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p)),
             compute,
         )
+    if np.any(np.asarray(p.mis_frac) < 1.0):
+        compute = np.where(_off_tile(m, k, tiles, bn, slots, p), compute / p.mis_frac, compute)
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
     w_bytes = n * k * (0.5 * dt.in_bytes + 0.125)
     traffic = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
@@ -235,6 +244,20 @@ def sparse24_tile_time_s(
         1.0 / np.maximum(q, 1.0)
     )
     return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
+
+
+def _off_tile(m, k, tiles, bn: int, slots: int, p) -> np.ndarray:
+    """Where the mainloop runs at ``mis_frac`` of the rate: m off the ``bn``-wide token tile
+    and more than half the SMs loading at once. Measured on the fp16 kernel (token-count stress
+    set ``data/gpu/raw/h200_sparse24_tokens_run_*.csv``): at n = 16384, k = 8192, m = 320 takes
+    204 us and m = 512 132 us, and padding X^T's leading dimension to 1024 makes m = 256
+    slower (69 -> 97 us) and m = 320 faster (204 -> 153 us): the layout, not the tile's fill
+    (docs/sparse_gpu.md); at n = 4096 the single token tile
+    of m < 256 (32 tiles, 64 segment-K CTAs on 132 SMs) runs at full speed. The CTA count is
+    taken as if segment-K ran wherever k allows it, so the term never falls as n grows; growing
+    m onto a multiple of ``bn`` can be faster, as measured."""
+    ctas = np.where(k > p.segk_min_k, SEGK_SPLIT * tiles, tiles)
+    return (np.mod(m, bn) != 0) & (ctas > 0.5 * slots)
 
 
 def _waves_s(tiles, kk, slots: int, bm: int, bn: int, rate_sm, p) -> np.ndarray:

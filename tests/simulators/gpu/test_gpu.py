@@ -158,7 +158,14 @@ def test_time_is_monotone_in_each_size(m, n, k, dtype, kind, axis, grow):
     sizes = [m, n, k]
     bigger = list(sizes)
     bigger[axis] += 16 * grow
-    assert MODEL.predict_us(*bigger, dtype, kind) >= MODEL.predict_us(*sizes, dtype, kind)
+    small_t, big_t = (MODEL.predict_us(*s, dtype, kind) for s in (sizes, bigger))
+    if kind == "sparse24" and axis == 0 and m % 256 and bigger[0] % 256 == 0:
+        # fp16's measured off-tile cliff: a token count on the 256-wide token tile may be
+        # faster, by at most the fitted mainloop fraction (test_sparse.py)
+        from archgym.simulators.gpu.sparse import _sparse24_params
+
+        small_t *= _sparse24_params(MODEL.device.name, dtype, "torch-default")[0].mis_frac
+    assert big_t >= small_t
 
 
 @settings(max_examples=60, deadline=None)
