@@ -52,6 +52,8 @@ H200_SPARSE = ROOT / "data" / "gpu" / "h200_sparse24.csv"
 H200_PROSPECTIVE = ROOT / "data" / "gpu" / "h200_sparse24_prospective.csv"
 #: The wave sweep (experiments/sparse/waves_sparse24.py): tile count through four waves.
 H200_WAVES = ROOT / "data" / "gpu" / "h200_sparse24_waves.csv"
+#: The alignment probe (experiments/sparse/align_sparse24.py): m in steps of 8 near 1024, 3072.
+H200_ALIGN = ROOT / "data" / "gpu" / "h200_sparse24_align.csv"
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 # measured after the dense model's freezes of issue 5; never used by any 2:4 fit
 H100_PROSPECTIVE = (
@@ -68,7 +70,7 @@ FIT_MIN_MNK = (
 )  # every size but launch-bound kernels (a few us): one model for the CLI at every size
 DTYPES = ("fp16", "bf16", "int8", "fp8")  # the H100 file has 2:4 rows of fp16 and bf16 only
 # torch's default kernel: the form per dtype selected by grouped CV (sparse24_cv.py)
-SELECTED = {"fp16": "profiled+mis", "bf16": "profiled"}
+SELECTED = {"fp16": "profiled+align", "bf16": "profiled+align"}
 
 
 #: Candidate 2:4 constants, one column per point (rate, HBM fraction, launch us, fill us, pJ/op,
@@ -102,7 +104,7 @@ def load_sparse24() -> list[dict]:
     """One row per (device, shape, dtype, kernel) with measured dense and sparse times."""
     rows: list[dict] = []
     pairs: dict = {}
-    h200 = [(H200_SPARSE, ""), (H200_WAVES, "")]
+    h200 = [(H200_SPARSE, ""), (H200_WAVES, ""), (H200_ALIGN, "")]
     h200 += [(H200_PROSPECTIVE, "prospective")] * H200_PROSPECTIVE.exists()
     for r in (dict(row, _set=tag) for path, tag in h200 for row in csv.DictReader(path.open())):
         if r["status"] != "ok":
@@ -218,6 +220,8 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
         entry |= {"segk_min_k": p.segk_min_k, "segk_multiwave": p.segk_multiwave}
     if p.mis_frac < 1.0:
         entry["mis_frac"] = round(p.mis_frac, 4)
+    if p.align_frac < 1.0:
+        entry["align_frac"] = round(p.align_frac, 4)
     p_rounded = Sparse24Params(
         **{k: v for k, v in entry.items() if k not in ("tile", "form")}, tile=p.tile
     )

@@ -114,6 +114,17 @@ def fit_profiled_mis(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     return _powell(dev, dtype, rows, p, names, lo, hi)
 
 
+def fit_profiled_align(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """``profiled+mis`` plus, for both dtypes, a fitted mainloop fraction where m is not a
+    multiple of 16 (``sparse.ALIGN_TOKENS``)."""
+    p = replace(fit_profiled_mis(dev, dtype, rows), align_frac=0.8)
+    names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop", "segk_us",
+             "segk_frac", "align_frac"] + ["mis_frac"] * (dtype == "fp16")  # fmt: skip
+    lo = [0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.3, 0.3] + [0.3] * (dtype == "fp16")
+    hi = [1.0, 1.0, 40.0, 10.0, 5.0, 40.0, 1.0, 1.0] + [1.0] * (dtype == "fp16")
+    return _powell(dev, dtype, rows, p, names, lo, hi)
+
+
 def fit_fitted_tile_cluster(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     """The fitted tile, launched in the profiled clusters (bf16: 8 CTAs; 120 of 132 SMs)."""
     return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False,
@@ -130,6 +141,7 @@ CANDIDATES = {
     "fitted+clust": fit_fitted_tile_cluster,
     "profiled": fit_profiled,
     "profiled+mis": fit_profiled_mis,
+    "profiled+align": fit_profiled_align,
     "shipped": fit_shipped,
 }
 

@@ -87,6 +87,11 @@ RECORD_KEYS = ("form", "train_loss", "train_rows")
 SEGK_LAST_WAVE = 0.5
 SEGK_MIN_K = 1024
 SEGK_SPLIT = 2
+#: Token counts (X^T's leading dimension) off a multiple of this run both dtypes' default 2:4
+#: kernels at ``align_frac`` of the mainloop rate (alignment probe,
+#: ``data/gpu/h200_sparse24_align.csv``: m = 1000, 1016, 1032 ... 1.2-1.4x slower than 1008,
+#: 1024, 1040 on both dtypes).
+ALIGN_TOKENS = 16
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class Sparse24Params:
     segk_multiwave: bool = False
     cluster: int = 1
     mis_frac: float = 1.0
+    align_frac: float = 1.0
 
 
 #: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
@@ -185,6 +191,7 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "segk_multiwave",
                 "cluster",
                 "mis_frac",
+                "align_frac",
             )
             unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
             if unknown:
@@ -230,6 +237,8 @@ def sparse24_tile_time_s(
         )
     if np.any(np.asarray(p.mis_frac) < 1.0):
         compute = np.where(_off_tile(m, k, tiles, bn, slots, p), compute / p.mis_frac, compute)
+    if np.any(np.asarray(p.align_frac) < 1.0):
+        compute = np.where(np.mod(m, ALIGN_TOKENS) != 0, compute / p.align_frac, compute)
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
     w_bytes = n * k * (0.5 * dt.in_bytes + 0.125)
     traffic = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
