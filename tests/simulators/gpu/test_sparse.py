@@ -418,6 +418,16 @@ def test_check_script_on_the_sixth_blind_set():
     assert _pct(pooled[3]) < _pct(pooled[8]) / 2
 
 
+def test_check_script_on_the_seventh_blind_set():
+    # measured after data/gpu/raw/h200_frozen_model_v8.sha256, the shipped model: 11.2 % pooled
+    # (rho 0.84; constant 28.0 %), bf16 7.9 % (kernel 2.9 %), fp16 14.6 %; docs/sparse_gpu.md
+    lines = _check_lines("prospective7")
+    bf16, pooled = lines["bf16"], lines["fp16+bf16"]
+    assert int(pooled[1]) == 62
+    assert _pct(bf16[6]) < 4.0 and float(pooled[4]) >= 0.8
+    assert _pct(pooled[3]) < 12.0 and _pct(pooled[3]) < _pct(pooled[8]) / 2
+
+
 def test_token_counts_off_a_multiple_of_16_run_slower_on_both_dtypes():
     # alignment probe (data/gpu/h200_sparse24_align.csv, fitted): m = 1000 and 1016 take
     # 1.2-1.4x the time of 1008 and 1024 on both dtypes; the model orders them alike
