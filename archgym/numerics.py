@@ -57,4 +57,6 @@ def run_pinned(argv: list[str]) -> int | None:
     env = pinned_env()
     if env is None:
         return None
-    return subprocess.run([sys.executable, *argv], env=env, check=False).returncode
+    # -P: a module run with -m must not come from an "archgym" folder in the working directory
+    flags = ["-P"] if argv[:1] == ["-m"] else []
+    return subprocess.run([sys.executable, *flags, *argv], env=env, check=False).returncode

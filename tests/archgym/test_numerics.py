@@ -40,11 +40,26 @@ def test_run_pinned_returns_the_childs_exit_code_and_none_inside_the_child(monke
     assert run_pinned(["-c", "raise SystemExit(3)"]) is None
 
 
-def test_calibrate_reports_a_bad_file_from_the_child(tmp_path, capsys):
+def test_calibrate_reports_a_bad_file_from_the_child(tmp_path, monkeypatch, capfd):
+    import archgym.numerics as numerics
     from archgym.cli import main
 
+    calls = []
+    real_run = subprocess.run
+
+    def spy(cmd, **kwargs):
+        calls.append(cmd)
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr(numerics.subprocess, "run", spy)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "archgym").mkdir()  # a stray package here must not shadow the installed one
+    (tmp_path / "archgym" / "__init__.py").write_text("raise SystemExit(0)\n")
     bad = tmp_path / "bad.csv"
     bad.write_text("m,n\n1,2\n")
-    code = main(["gpu", "calibrate", str(bad), "--device", "h100-sxm", "-o", str(tmp_path / "o")])
-    assert code == 2
-    assert not (tmp_path / "o").exists()
+    code = main(["gpu", "calibrate", "bad.csv", "--device", "h100-sxm", "-o", "o.json"])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert code == 2 and not (tmp_path / "o.json").exists()
+    assert len(err) == 1 and err[0].startswith("archgym: error:") and "bad.csv" in err[0]
+    if pinned_env() is not None:
+        assert len(calls) == 1 and calls[0][1:4] == ["-P", "-m", "archgym.cli"]

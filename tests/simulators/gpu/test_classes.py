@@ -211,7 +211,7 @@ def test_fifth_h200_blind_set_measured_after_the_v6_freeze():
     n1 = _n1_family(rep)
     assert n1["model"]["mape"] < 10.0 < n1["zero_shot"]["mape"]
     pooled = rep["pooled"][("dense",)]
-    assert pooled["model"]["mape"] < 9.0 and pooled["model"]["spearman"] > 0.985
+    assert pooled["model"]["mape"] < 8.6 and pooled["model"]["spearman"] > 0.985  # 8.3, 0.989
 
 
 def test_triton_pick_on_the_fifth_fresh_h200_tile_shapes():
