@@ -271,7 +271,7 @@ def chosen_patterns(
 ) -> list[Pattern]:
     """The mode each layer runs in: the fastest (analytical ``total_cycles``) of the modes the
     hardware can run it in (every supported pattern its pattern satisfies, and dense), ties to
-    the sparsest (:func:`execution_patterns`' order). A sparser layer or one more supported
+    the least DRAM traffic, then the sparsest (:func:`execution_patterns`' order). A sparser layer or one more supported
     pattern therefore never slows a layer down, even where the systolic time model makes a
     sparser mode slower (fewer, larger folds: a larger first-fold fill). Raises
     ``InfeasibleDesign`` as :func:`execution_patterns` does."""
@@ -297,6 +297,13 @@ def mode_options(
     return sparsest, options
 
 
+def fastest(cycles: np.ndarray, dram_words: np.ndarray) -> np.ndarray:
+    """Index (last axis) of the mode with the fewest cycles; ties go to the least DRAM traffic,
+    then to the first (the sparsest): a plain N:M mode and its V:N:M twin can time alike."""
+    tie = cycles == cycles.min(axis=-1, keepdims=True)
+    return np.argmin(np.where(tie, dram_words, np.inf), axis=-1)
+
+
 def _choose(
     config: SparseConfig, sparse_layers: list[SparseLayer]
 ) -> tuple[list[Pattern], dict[str, np.ndarray]]:
@@ -309,7 +316,8 @@ def _choose(
     # Every metric is per layer, so the chosen rows are the layers run in their chosen modes.
     plans, rows, start = [], [], 0
     for opts in options:
-        best = int(np.argmin(metrics["total_cycles"][start : start + len(opts)]))
+        span = slice(start, start + len(opts))
+        best = int(fastest(metrics["total_cycles"][span], metrics["dram_words"][span]))
         plans.append(opts[best])
         rows.append(start + best)
         start += len(opts)

@@ -32,6 +32,7 @@ from archgym.simulators.sparse.engine import (
     analyze_plans_batch,
     analyze_sparse,
     as_sparse_layers,
+    fastest,
     mode_options,
     table_key,
 )
@@ -232,7 +233,7 @@ def _chosen_batch(
     group: list[SparseConfig], layers: list[SparseLayer], options: tuple[tuple[Pattern, ...], ...]
 ) -> dict[str, np.ndarray]:
     """Per-layer metrics ``(D, L)`` of configs of one group, each layer in the mode of the
-    options that is fastest for each config (ties to the sparsest, as ``chosen_patterns``)."""
+    options that is fastest for each config (ties as in ``chosen_patterns``)."""
     flat_layers = [sl for sl, opts in zip(layers, options, strict=True) for _ in opts]
     flat_plans = [q for opts in options for q in opts]
     metrics = analyze_plans_batch(group, flat_layers, flat_plans)
@@ -243,7 +244,9 @@ def _chosen_batch(
     pick = np.empty((len(group), len(layers)), dtype=np.int64)
     start = 0
     for j, opts in enumerate(options):
-        span = metrics["total_cycles"][:, start : start + len(opts)]
-        pick[:, j] = start + np.argmin(span, axis=1)
+        span = slice(start, start + len(opts))
+        pick[:, j] = start + fastest(
+            metrics["total_cycles"][:, span], metrics["dram_words"][:, span]
+        )
         start += len(opts)
     return {key: np.take_along_axis(value, pick, axis=1) for key, value in metrics.items()}

@@ -39,7 +39,7 @@ from archgym.simulators.systolic import (
     simulate,
 )
 from archgym.simulators.systolic.layers import layer_table
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 _KIB4 = {"ifmap_sram_kib": 4, "filter_sram_kib": 4, "ofmap_sram_kib": 4}
@@ -249,6 +249,12 @@ def _run(array_kw, patterns, layers, **extra):
 
 @settings(max_examples=30, deadline=None)
 @given(shapes=gemms, array_kw=arrays)
+# 2:16 and 64:2:16 time alike here; the plain mode's dense activation stream used to win the tie
+@example(
+    shapes=[(39, 6, 1)],
+    array_kw={"rows": 8, "cols": 64, "dataflow": "os", "ifmap_sram_kib": 4,
+              "filter_sram_kib": 4, "ofmap_sram_kib": 4, "read_bw_words": 1.0},
+)  # fmt: skip
 def test_higher_sparsity_never_increases_macs_traffic_or_cycles(shapes, array_kw):
     for ladder in (_PLAIN, ("2:4", *_VENOM)):
         runs = [_run(array_kw, _ALL_HW, _workload(shapes, p)) for p in ladder]
