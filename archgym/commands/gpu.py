@@ -191,6 +191,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from archgym.simulators.gpu.fitting import calibrate_file
 
     device = _device_name(args.device)
+    if args.start:
+        _device_name(args.start)  # a bad --start is a user error before any fitting
     # The fit runs on pinned floating-point code paths (archgym.numerics): the same bytes on
     # every x86-64 CPU with AVX2.
     argv = ["-m", "archgym.cli", "gpu", "calibrate", str(args.measurements), "--device",
@@ -214,7 +216,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         )
     except (OSError, ValueError) as exc:
         raise UserError(f"{args.measurements}: {exc}") from None
-    Path(args.out).write_text(text)
+    try:
+        Path(args.out).write_text(text)
+    except OSError as exc:
+        raise UserError(f"-o {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {args.out} (device {device})")
     return 0
 

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,18 @@ def test_calibrate_reports_a_bad_file_from_the_child(tmp_path, monkeypatch, capf
     assert len(err) == 1 and err[0].startswith("archgym: error:") and "bad.csv" in err[0]
     if pinned_env() is not None:
         assert len(calls) == 1 and calls[0][1:4] == ["-P", "-m", "archgym.cli"]
+
+
+def test_calibrate_rejects_a_bad_start_device_and_an_unwritable_output(tmp_path, capfd):
+    from archgym.cli import main
+
+    csv = str(Path(__file__).resolve().parents[2] / "data" / "gpu" / "h200_dense.csv")
+    code = main(["gpu", "calibrate", csv, "--device", "h200-sxm", "--start", "nosuchdev",
+                 "-o", str(tmp_path / "o.json")])  # fmt: skip
+    err = capfd.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "nosuchdev" in err[0]
+    out = tmp_path / "no-such-dir" / "o.json"
+    code = main(["gpu", "calibrate", csv, "--device", "h200-sxm", "--start", "h100-sxm",
+                 "-o", str(out)])  # fmt: skip
+    err = capfd.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("archgym: error: -o ")
