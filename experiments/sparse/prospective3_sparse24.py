@@ -14,22 +14,5 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prospective_sparse24 as p
 
-p.SEED = 2027
-p.LAYERS = {
-    "llama3-70b": {
-        "qkv": (10240, 8192),
-        "o": (8192, 8192),
-        "up": (57344, 8192),
-        "down": (8192, 28672),
-    },
-    "yi-34b": {"qkv": (9216, 7168), "o": (7168, 7168), "up": (40960, 7168), "down": (7168, 20480)},
-    "falcon-40b": {
-        "qkv": (9216, 8192),
-        "o": (8192, 8192),
-        "up": (32768, 8192),
-        "down": (8192, 32768),
-    },
-}
-p.TOKENS = (512, 2048, 4096)
 if __name__ == "__main__":
-    sys.exit(p.main(sys.argv[1:]))
+    sys.exit(p.main(["--set", "3", *sys.argv[1:]]))  # seed, layers, tokens: p.BLIND_SETS[3]

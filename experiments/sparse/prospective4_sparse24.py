@@ -14,12 +14,5 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prospective_sparse24 as p
 
-p.SEED = 2028
-p.LAYERS = {  # model: {proj: (n, k)}; up = gate and up fused where the model has both
-    "opt-13b": {"qkv": (15360, 5120), "o": (5120, 5120), "up": (20480, 5120), "down": (5120, 20480)},
-    "gpt-j-6b": {"qkv": (12288, 4096), "o": (4096, 4096), "up": (16384, 4096), "down": (4096, 16384)},
-    "phi-2": {"qkv": (7680, 2560), "o": (2560, 2560), "up": (10240, 2560), "down": (2560, 10240)},
-}  # fmt: skip
-p.TOKENS = (256, 1024, 3072)
 if __name__ == "__main__":
-    sys.exit(p.main(sys.argv[1:]))
+    sys.exit(p.main(["--set", "4", *sys.argv[1:]]))  # seed, layers, tokens: p.BLIND_SETS[4]

@@ -14,12 +14,5 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prospective_sparse24 as p
 
-p.SEED = 2029
-p.LAYERS = {  # model: {proj: (n, k)}; up = gate and up fused where the model has both
-    "qwen2.5-14b": {"qkv": (7168, 5120), "o": (5120, 5120), "up": (27648, 5120), "down": (5120, 13824)},
-    "llama-3.2-3b": {"qkv": (5120, 3072), "o": (3072, 3072), "up": (16384, 3072), "down": (3072, 8192)},
-    "starcoder2-15b": {"qkv": (7168, 6144), "o": (6144, 6144), "up": (24576, 6144), "down": (6144, 24576)},
-}  # fmt: skip
-p.TOKENS = (384, 1536, 3584)
 if __name__ == "__main__":
-    sys.exit(p.main(sys.argv[1:]))
+    sys.exit(p.main(["--set", "5", *sys.argv[1:]]))  # seed, layers, tokens: p.BLIND_SETS[5]

@@ -14,12 +14,5 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prospective_sparse24 as p
 
-p.SEED = 2030
-p.LAYERS = {  # model: {proj: (n, k)}; up = gate and up fused where the model has both
-    "gemma-2-9b": {"qkv": (8192, 3584), "o": (3584, 4096), "up": (28672, 3584), "down": (3584, 14336)},
-    "qwen2.5-7b": {"qkv": (4608, 3584), "o": (3584, 3584), "up": (37888, 3584), "down": (3584, 18944)},
-    "opt-30b": {"qkv": (21504, 7168), "o": (7168, 7168), "up": (28672, 7168), "down": (7168, 28672)},
-}  # fmt: skip
-p.TOKENS = (320, 1000, 2304)
 if __name__ == "__main__":
-    sys.exit(p.main(sys.argv[1:]))
+    sys.exit(p.main(["--set", "6", *sys.argv[1:]]))  # seed, layers, tokens: p.BLIND_SETS[6]

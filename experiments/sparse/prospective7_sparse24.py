@@ -14,12 +14,5 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prospective_sparse24 as p
 
-p.SEED = 2031
-p.LAYERS = {  # model: {proj: (n, k)}; up = gate and up fused where the model has both
-    "mistral-small-24b": {"qkv": (6144, 5120), "o": (5120, 4096), "up": (65536, 5120), "down": (5120, 32768)},
-    "phi-3-medium": {"qkv": (7680, 5120), "o": (5120, 5120), "up": (35840, 5120), "down": (5120, 17920)},
-    "yi-9b": {"qkv": (5120, 4096), "o": (4096, 4096), "up": (22016, 4096), "down": (4096, 11008)},
-}  # fmt: skip
-p.TOKENS = (200, 776, 2560)
 if __name__ == "__main__":
-    sys.exit(p.main(sys.argv[1:]))
+    sys.exit(p.main(["--set", "7", *sys.argv[1:]]))  # seed, layers, tokens: p.BLIND_SETS[7]

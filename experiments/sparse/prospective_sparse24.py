@@ -35,6 +35,57 @@ LAYERS = {  # model: {proj: (n, k)}
 TOKENS = (96, 768, 3072, 6144)
 SEED = 2026
 
+#: The later blind sets (``prospectiveN_sparse24.py`` runs set N; ``--set N``): seed of the 30
+#: random shapes, layers {model: {proj: (n, k)}} (up = gate and up fused where the model has
+#: both) and token counts.
+BLIND_SETS = {
+    3: (
+        2027,
+        {
+            'llama3-70b': {'qkv': (10240, 8192), 'o': (8192, 8192), 'up': (57344, 8192), 'down': (8192, 28672)},
+            'yi-34b': {'qkv': (9216, 7168), 'o': (7168, 7168), 'up': (40960, 7168), 'down': (7168, 20480)},
+            'falcon-40b': {'qkv': (9216, 8192), 'o': (8192, 8192), 'up': (32768, 8192), 'down': (8192, 32768)},
+        },
+        (512, 2048, 4096),
+    ),
+    4: (
+        2028,
+        {
+            'opt-13b': {'qkv': (15360, 5120), 'o': (5120, 5120), 'up': (20480, 5120), 'down': (5120, 20480)},
+            'gpt-j-6b': {'qkv': (12288, 4096), 'o': (4096, 4096), 'up': (16384, 4096), 'down': (4096, 16384)},
+            'phi-2': {'qkv': (7680, 2560), 'o': (2560, 2560), 'up': (10240, 2560), 'down': (2560, 10240)},
+        },
+        (256, 1024, 3072),
+    ),
+    5: (
+        2029,
+        {
+            'qwen2.5-14b': {'qkv': (7168, 5120), 'o': (5120, 5120), 'up': (27648, 5120), 'down': (5120, 13824)},
+            'llama-3.2-3b': {'qkv': (5120, 3072), 'o': (3072, 3072), 'up': (16384, 3072), 'down': (3072, 8192)},
+            'starcoder2-15b': {'qkv': (7168, 6144), 'o': (6144, 6144), 'up': (24576, 6144), 'down': (6144, 24576)},
+        },
+        (384, 1536, 3584),
+    ),
+    6: (
+        2030,
+        {
+            'gemma-2-9b': {'qkv': (8192, 3584), 'o': (3584, 4096), 'up': (28672, 3584), 'down': (3584, 14336)},
+            'qwen2.5-7b': {'qkv': (4608, 3584), 'o': (3584, 3584), 'up': (37888, 3584), 'down': (3584, 18944)},
+            'opt-30b': {'qkv': (21504, 7168), 'o': (7168, 7168), 'up': (28672, 7168), 'down': (7168, 28672)},
+        },
+        (320, 1000, 2304),
+    ),
+    7: (
+        2031,
+        {
+            'mistral-small-24b': {'qkv': (6144, 5120), 'o': (5120, 4096), 'up': (65536, 5120), 'down': (5120, 32768)},
+            'phi-3-medium': {'qkv': (7680, 5120), 'o': (5120, 5120), 'up': (35840, 5120), 'down': (5120, 17920)},
+            'yi-9b': {'qkv': (5120, 4096), 'o': (4096, 4096), 'up': (22016, 4096), 'down': (4096, 11008)},
+        },
+        (200, 776, 2560),
+    ),
+}  # fmt: skip
+
 
 def shapes() -> list[tuple[str, str, int, int, int]]:
     """(family, source, m, n, k): random shapes first (cheap), then the LLM layers."""
@@ -67,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget-s", type=float, default=400.0)
     p.add_argument("--dtypes", default="fp16,bf16,int8,fp8")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--set", type=int, choices=sorted(BLIND_SETS), help="a later blind set")
     args = p.parse_args(argv)
+    if args.set is not None:
+        global SEED, LAYERS, TOKENS
+        SEED, LAYERS, TOKENS = BLIND_SETS[args.set]
     plan = shapes()
     if args.dry_run:
         for s in plan:

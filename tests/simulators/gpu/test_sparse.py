@@ -215,6 +215,8 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
         ("prospective_sparse24.py", [], "94 shapes"),
         ("waves_sparse24.py", [], "53 shapes"),
         ("waves_sparse24.py", ["--plan", "tokens"], "48 shapes"),
+        ("prospective7_sparse24.py", [], "random:2031 rand.s2031.0"),  # p.BLIND_SETS[7]
+        ("align_sparse24.py", [], "36 shapes"),
     ],
 )
 def test_device_scripts_dry_run(script, args, expect):
