@@ -16,8 +16,9 @@ segment-K), ``fitted+clust`` (the same, CTAs launched in the profiled thread-blo
 8 for bf16, so 120 of the 132 SMs hold a wave), ``profiled`` (the profiled tile per dtype, fp16
 128x256 and bf16 64x256, in their clusters, with the profiled segment-K rules; see
 ``archgym.simulators.gpu.sparse``), ``profiled+mis`` (the same, fp16 with a fitted mainloop
-fraction where m is off the token tile and most SMs load at once, ``sparse._off_tile``) and
-``shipped`` (the form per dtype that
+fraction where m is off the token tile and most SMs load at once, ``sparse._off_tile``),
+``profiled+align`` (that, and both dtypes with a fitted fraction where m is off a multiple of
+16, ``sparse.ALIGN_TOKENS``) and ``shipped`` (the form per dtype that
 ``fit_sparse_gpu.py --fit`` ships, ``fit_sparse_gpu.SELECTED``).
 """
 
@@ -74,9 +75,25 @@ def fit_fitted_tile(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False)[1]
 
 
-def _powell(dev, dtype, rows, p0: Sparse24Params, names: list[str], lo, hi) -> Sparse24Params:
-    """Powell over the constants ``names`` of ``p0`` within [lo, hi], from p0."""
-    lo, hi = np.array(lo), np.array(hi)
+#: Powell's bounds per fitted constant (the forms below refit subsets of these).
+BOUNDS = {
+    "rate_frac": (0.1, 1.0),
+    "bw_frac": (0.1, 1.0),
+    "launch_us": (0.0, 40.0),
+    "fill_us": (0.0, 10.0),
+    "pj_per_flop": (0.0, 5.0),
+    "segk_us": (0.0, 40.0),
+    "segk_frac": (0.3, 1.0),
+    "mis_frac": (0.3, 1.0),
+    "align_frac": (0.3, 1.0),
+}
+BASE_NAMES = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop"]
+SEGK_NAMES = ["segk_us", "segk_frac"]
+
+
+def _powell(dev, dtype, rows, p0: Sparse24Params, names: list[str]) -> Sparse24Params:
+    """Powell over the constants ``names`` of ``p0`` within their ``BOUNDS``, from p0."""
+    lo, hi = np.array([BOUNDS[nm] for nm in names]).T
     x0 = np.array([getattr(p0, nm) for nm in names], dtype=float)
 
     def make(x):
@@ -94,11 +111,7 @@ def fit_profiled(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     segk = dtype in PROFILED_SEGK
     tile, cl = PROFILED_TILE[dtype], PROFILED_CLUSTER[dtype]
     _, p0 = _grid_fit(dev, dtype, rows, (tile,), segk=segk, cluster=cl)
-    names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop"]
-    lo, hi = [0.1, 0.1, 0.0, 0.0, 0.0], [1.0, 1.0, 40.0, 10.0, 5.0]
-    if segk:
-        names, lo, hi = [*names, "segk_us", "segk_frac"], [*lo, 0.0, 0.3], [*hi, 40.0, 1.0]
-    return _powell(dev, dtype, rows, p0, names, lo, hi)
+    return _powell(dev, dtype, rows, p0, BASE_NAMES + SEGK_NAMES * segk)
 
 
 def fit_profiled_mis(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
@@ -107,22 +120,17 @@ def fit_profiled_mis(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     p = fit_profiled(dev, dtype, rows)
     if dtype != "fp16":
         return p
-    p = replace(p, mis_frac=0.8)
-    names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop", "segk_us",
-             "segk_frac", "mis_frac"]  # fmt: skip
-    lo, hi = [0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.3, 0.3], [1.0, 1.0, 40.0, 10.0, 5.0, 40.0, 1.0, 1.0]
-    return _powell(dev, dtype, rows, p, names, lo, hi)
+    return _powell(
+        dev, dtype, rows, replace(p, mis_frac=0.8), BASE_NAMES + SEGK_NAMES + ["mis_frac"]
+    )
 
 
 def fit_profiled_align(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     """``profiled+mis`` plus, for both dtypes, a fitted mainloop fraction where m is not a
     multiple of 16 (``sparse.ALIGN_TOKENS``)."""
     p = replace(fit_profiled_mis(dev, dtype, rows), align_frac=0.8)
-    names = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop", "segk_us",
-             "segk_frac", "align_frac"] + ["mis_frac"] * (dtype == "fp16")  # fmt: skip
-    lo = [0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.3, 0.3] + [0.3] * (dtype == "fp16")
-    hi = [1.0, 1.0, 40.0, 10.0, 5.0, 40.0, 1.0, 1.0] + [1.0] * (dtype == "fp16")
-    return _powell(dev, dtype, rows, p, names, lo, hi)
+    names = BASE_NAMES + SEGK_NAMES + ["align_frac"] + ["mis_frac"] * (dtype == "fp16")
+    return _powell(dev, dtype, rows, p, names)
 
 
 def fit_fitted_tile_cluster(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:

@@ -107,7 +107,8 @@ class Sparse24Params:
     the board power limit as for dense kernels (``model.power_slowdown``; 0: never limited).
     ``mis_frac``: fraction of the mainloop rate when the token count m is not a multiple of
     the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect) and more
-    than half the SMs load at once (``_off_tile``).
+    than half the SMs load at once (``_off_tile``); ``align_frac``: the same where m is not a
+    multiple of ``ALIGN_TOKENS`` (both dtypes).
     """
 
     rate_frac: float
@@ -262,10 +263,10 @@ def _off_tile(m, k, tiles, bn: int, slots: int, p) -> np.ndarray:
     set ``data/gpu/raw/h200_sparse24_tokens_run_*.csv``): at n = 16384, k = 8192, m = 320 takes
     204 us and m = 512 132 us, and padding X^T's leading dimension to 1024 makes m = 256
     slower (69 -> 97 us) and m = 320 faster (204 -> 153 us): the layout, not the tile's fill
-    (docs/sparse_gpu.md); at n = 4096 the single token tile
-    of m < 256 (32 tiles, 64 segment-K CTAs on 132 SMs) runs at full speed. The CTA count is
-    taken as if segment-K ran wherever k allows it, so the term never falls as n grows; growing
-    m onto a multiple of ``bn`` can be faster, as measured."""
+    (docs/sparse_gpu.md); at n = 4096 the single token tile of m < 256 (32 tiles, 64 segment-K
+    CTAs on 132 SMs) runs at full speed. The CTA count is taken as if segment-K ran wherever k
+    allows it, so the term never falls as n grows; growing m onto a multiple of ``bn`` can be
+    faster, as measured."""
     ctas = np.where(k > p.segk_min_k, SEGK_SPLIT * tiles, tiles)
     return (np.mod(m, bn) != 0) & (ctas > 0.5 * slots)
 
