@@ -271,10 +271,10 @@ def chosen_patterns(
 ) -> list[Pattern]:
     """The mode each layer runs in: the fastest (analytical ``total_cycles``) of the modes the
     hardware can run it in (every supported pattern its pattern satisfies, and dense), ties to
-    the least DRAM traffic, then the sparsest (:func:`execution_patterns`' order). A sparser layer or one more supported
-    pattern therefore never slows a layer down, even where the systolic time model makes a
-    sparser mode slower (fewer, larger folds: a larger first-fold fill). Raises
-    ``InfeasibleDesign`` as :func:`execution_patterns` does."""
+    the least DRAM traffic, then the sparsest (:func:`execution_patterns`' order; :func:`fastest`).
+    A sparser layer or one more supported pattern therefore never slows a layer down, even
+    where the systolic time model makes a sparser mode slower (fewer, larger folds: a larger
+    first-fold fill). Raises ``InfeasibleDesign`` as :func:`execution_patterns` does."""
     return _choose(config, as_sparse_layers(layers))[0]
 
 
