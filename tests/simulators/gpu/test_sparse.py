@@ -216,6 +216,7 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
         ("waves_sparse24.py", [], "53 shapes"),
         ("waves_sparse24.py", ["--plan", "tokens"], "48 shapes"),
         ("prospective7_sparse24.py", [], "random:2031 rand.s2031.0"),  # p.BLIND_SETS[7]
+        ("prospective8_sparse24.py", [], "random:2032 rand.s2032.0"),  # p.BLIND_SETS[8]
         ("align_sparse24.py", [], "36 shapes"),
     ],
 )
@@ -244,6 +245,35 @@ def test_prospective_shapes_are_new():
     seen = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(train.open())}
     shapes = [s[2:] for s in mod.shapes()]
     assert len(set(shapes)) == len(shapes) == 94
+    assert not seen & set(shapes)
+
+
+def test_eighth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
+    # the set measured after data/gpu/raw/h200_frozen_model_v9.sha256: none of its 66 shapes is
+    # in the training CSV, the alignment probe or any earlier run file
+    import csv
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "sparse" / "prospective8_sparse24.py"),
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    shapes = [tuple(map(int, line.split()[2:5])) for line in out.stdout.splitlines()[:-1]]
+    earlier = [
+        p
+        for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
+        if "prospective8" not in p.name
+    ]
+    seen = {
+        (int(r["m"]), int(r["n"]), int(r["k"])) for p in earlier for r in csv.DictReader(p.open())
+    }
+    assert len(earlier) >= 15 and len(set(shapes)) == len(shapes) == 66
     assert not seen & set(shapes)
 
 
