@@ -214,6 +214,24 @@ def test_fifth_h200_blind_set_measured_after_the_v6_freeze():
     assert pooled["model"]["mape"] < 8.6 and pooled["model"]["spearman"] > 0.985  # 8.3, 0.989
 
 
+def test_sixth_h200_blind_set_measured_after_the_v9_freeze():
+    # data/gpu/h200_dense_prospective6.csv: stratified classes (seed 20261207), measured after
+    # data/gpu/raw/h200_frozen_model_v9.sha256. Guards docs/gpu.md: pooled 8.6 %, Spearman
+    # 0.9897; 16-bit 6.6-9.6 per layout (the 6 % target is NOT met); fp8 4.9 %; int8 8.2 / 4.4
+    rep = _h200_set("h200_dense_prospective6.csv")
+    for (dtype, _, layout), st in rep["all"].items():
+        assert st["model"]["mape"] < st["roofline"]["mape"] / 4, (dtype, layout)
+        if dtype in ("bf16", "fp16"):
+            assert st["model"]["mape"] < 10.0 and st["model"]["spearman"] >= 0.97, layout
+    assert rep["all"][("fp8", "dense", "rc")]["model"]["mape"] <= 6.0
+    for layout in ("rc", "rr"):
+        assert rep["all"][("int8", "dense", layout)]["model"]["mape"] <= 10.0, layout
+    n1 = _n1_family(rep)
+    assert n1["model"]["mape"] < 10.0 < n1["zero_shot"]["mape"]
+    pooled = rep["pooled"][("dense",)]
+    assert pooled["model"]["mape"] < 9.0 and pooled["model"]["spearman"] > 0.985  # 8.6, 0.9897
+
+
 def test_triton_pick_on_the_fifth_fresh_h200_tile_shapes():
     from archgym.simulators.gpu.validation import csv_report
 
@@ -239,3 +257,11 @@ def test_triton_pick_on_fresh_h200_tile_shapes():
     rep = csv_report(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective2.csv", "h200-sxm")
     picks = [s["picked_over_best"] for s in rep["triton"].values()]
     assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= 7
+
+
+def test_triton_pick_on_the_sixth_fresh_h200_tile_shapes():
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective6.csv", "h200-sxm")
+    picks = [s["picked_over_best"] for s in rep["triton"].values()]
+    assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= 7  # 7/8, the eighth at 1.101
