@@ -16,7 +16,8 @@ segment-K), ``fitted+clust`` (the same, CTAs launched in the profiled thread-blo
 8 for bf16, so 120 of the 132 SMs hold a wave), ``profiled`` (the profiled tile per dtype, fp16
 128x256 and bf16 64x256, in their clusters, with the profiled segment-K rules; see
 ``archgym.simulators.gpu.sparse``), ``profiled+mis`` (the same, fp16 with a fitted mainloop
-fraction where m is off the token tile and most SMs load at once, ``sparse._off_tile``),
+fraction where m is off the token tile, in the waves where most SMs load at once,
+``sparse._off_tile_share``),
 ``profiled+align`` (that, and both dtypes with a fitted fraction where m is off a multiple of
 16, ``sparse.ALIGN_TOKENS``) and ``shipped`` (the form per dtype that
 ``fit_sparse_gpu.py --fit`` ships, ``fit_sparse_gpu.SELECTED``).

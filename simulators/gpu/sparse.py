@@ -24,8 +24,8 @@ waves, not 2, from 136 to 192 tiles), but only where that is faster than the pla
 library's heuristic does not pick a schedule that loses, and charging it anyway made the model
 non-monotone (H100 fp16 3760 x 1552 x 1040 at 40 us, 3856 tokens at 28 us) and worse in
 cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). fp16's mainloop runs at
-``mis_frac`` of its rate where m is off the 256-wide token tile and most SMs load at once
-(``_off_tile``; fitted 0.72 on the H100, 0.69 on the H200; and both dtypes at ``align_frac``
+``mis_frac`` of its rate where m is off the 256-wide token tile, in the waves where most SMs load
+at once (``_off_tile_share``; fitted 0.72 on the H100, 0.69 on the H200; and both dtypes at ``align_frac``
 where m is off a multiple of ``ALIGN_TOKENS``). The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
@@ -93,6 +93,9 @@ SEGK_SPLIT = 2
 #: ``data/gpu/h200_sparse24_align.csv``: m = 1000, 1016, 1032 ... 1.2-1.4x slower than 1008,
 #: 1024, 1040 on both dtypes).
 ALIGN_TOKENS = 16
+#: The last wave of an off-tile fp16 kernel runs at ``mis_frac`` where more than this share of
+#: the SMs load at once (``_off_tile_share``).
+OFF_TILE_FILL = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,9 @@ class Sparse24Params:
     dense-equivalent operation at the maximum clock (pJ), which sets the sustained clock under
     the board power limit as for dense kernels (``model.power_slowdown``; 0: never limited).
     ``mis_frac``: fraction of the mainloop rate when the token count m is not a multiple of
-    the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect) and more
-    than half the SMs load at once (``_off_tile``); ``align_frac``: the same where m is not a
-    multiple of ``ALIGN_TOKENS`` (both dtypes).
+    the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect), in the
+    waves where more than half the SMs load at once (``_off_tile_share``); ``align_frac``: the
+    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes).
     """
 
     rate_frac: float
@@ -230,15 +233,18 @@ def sparse24_tile_time_s(
     cl = int(p.cluster) if dev.compute_capability >= (9, 0) else 1
     tiles = np.ceil(np.ceil(n / bm) / cl) * cl * np.ceil(m / bn) * split
     slots = _slots(dev, cl)
-    compute = _waves_s(tiles, np.ceil(k / split), slots, bm, bn, rate_sm, p)
+    off = np.mod(m, bn) != 0 if np.any(np.asarray(p.mis_frac) < 1.0) else None
+
+    def off_tile(t, ctas):  # the off-tile slowdown of a schedule of ``ctas`` CTAs
+        if off is None:
+            return t
+        return t * (1.0 + np.where(off, _off_tile_share(ctas, slots), 0.0) * (1 / p.mis_frac - 1))
+
+    compute = off_tile(_waves_s(tiles, np.ceil(k / split), slots, bm, bn, rate_sm, p), tiles)
     if p.segk_us is not None and split == 1:
-        compute = np.where(
-            _segment_k_on(tiles, k, slots, p.segk_min_k, p.segk_multiwave),
-            np.minimum(compute, _segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p)),
-            compute,
-        )
-    if np.any(np.asarray(p.mis_frac) < 1.0):
-        compute = np.where(_off_tile(m, k, tiles, bn, slots, p), compute / p.mis_frac, compute)
+        seg = off_tile(_segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p), SEGK_SPLIT * tiles)
+        on = _segment_k_on(tiles, k, slots, p.segk_min_k, p.segk_multiwave)
+        compute = np.where(on, np.minimum(compute, seg), compute)
     if np.any(np.asarray(p.align_frac) < 1.0):
         compute = np.where(np.mod(m, ALIGN_TOKENS) != 0, compute / p.align_frac, compute)
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
@@ -257,18 +263,22 @@ def sparse24_tile_time_s(
     return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
 
 
-def _off_tile(m, k, tiles, bn: int, slots: int, p) -> np.ndarray:
-    """Where the mainloop runs at ``mis_frac`` of the rate: m off the ``bn``-wide token tile
-    and more than half the SMs loading at once. Measured on the fp16 kernel (token-count stress
-    set ``data/gpu/raw/h200_sparse24_tokens_run_*.csv``): at n = 16384, k = 8192, m = 320 takes
-    204 us and m = 512 132 us, and padding X^T's leading dimension to 1024 makes m = 256
-    slower (69 -> 97 us) and m = 320 faster (204 -> 153 us): the layout, not the tile's fill
-    (docs/sparse_gpu.md); at n = 4096 the single token tile of m < 256 (32 tiles, 64 segment-K
-    CTAs on 132 SMs) runs at full speed. The CTA count is taken as if segment-K ran wherever k
-    allows it, so the term never falls as n grows; growing m onto a multiple of ``bn`` can be
-    faster, as measured."""
-    ctas = np.where(k > p.segk_min_k, SEGK_SPLIT * tiles, tiles)
-    return (np.mod(m, bn) != 0) & (ctas > 0.5 * slots)
+def _off_tile_share(ctas, slots: int) -> np.ndarray:
+    """Share of the waves whose mainloop runs at ``mis_frac`` where m is off the token tile:
+    every full wave, and the last one where more than ``OFF_TILE_FILL`` of the SMs load at once.
+
+    Measured on the fp16 kernel (token-count stress set ``data/gpu/raw/h200_sparse24_tokens_run_*``):
+    at n = 16384, k = 8192, m = 320 takes 204 us and m = 512 132 us, and padding X^T's leading
+    dimension to 1024 makes m = 256 slower (69 -> 97 us) and m = 320 faster (204 -> 153 us):
+    the layout, not the tile's fill (docs/sparse_gpu.md). A partial last wave runs at full
+    speed: 200 x 5120 x 32768 (80 segment-K CTAs on 132 SMs) as modelled without the term. The
+    CTA count is each schedule's own (segment-K doubles it), and segment-K is taken where it is
+    faster with this slowdown included, so growing n never makes the kernel faster (the
+    seeded property test), and growing m onto a multiple of the tile by at most ``1 / mis_frac``.
+    """
+    waves = np.ceil(ctas / slots)
+    last = ctas - (waves - 1.0) * slots
+    return (waves - 1.0 + (last > OFF_TILE_FILL * slots)) / waves
 
 
 def _waves_s(tiles, kk, slots: int, bm: int, bn: int, rate_sm, p) -> np.ndarray:

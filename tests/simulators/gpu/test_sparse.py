@@ -217,6 +217,7 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
         ("waves_sparse24.py", ["--plan", "tokens"], "48 shapes"),
         ("prospective7_sparse24.py", [], "random:2031 rand.s2031.0"),  # p.BLIND_SETS[7]
         ("prospective8_sparse24.py", [], "random:2032 rand.s2032.0"),  # p.BLIND_SETS[8]
+        ("prospective9_sparse24.py", [], "random:2033 rand.s2033.0"),  # p.BLIND_SETS[9]
         ("align_sparse24.py", [], "36 shapes"),
     ],
 )
@@ -248,27 +249,26 @@ def test_prospective_shapes_are_new():
     assert not seen & set(shapes)
 
 
-def test_eighth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
-    # the set measured after data/gpu/raw/h200_frozen_model_v9.sha256: none of its 66 shapes is
-    # in the training CSV, the alignment probe or any earlier run file
+@pytest.mark.parametrize("blind_set", [8, 9])
+def test_later_blind_set_shapes_are_new_to_every_earlier_2to4_file(blind_set):
+    # the sets measured after data/gpu/raw/h200_frozen_model_v9 / v10.sha256: none of the 66
+    # shapes is in the training CSV, the alignment probe or any earlier run file
     import csv
 
+    script = ROOT / "experiments" / "sparse" / f"prospective{blind_set}_sparse24.py"
     out = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "experiments" / "sparse" / "prospective8_sparse24.py"),
-            "--dry-run",
-        ],
+        [sys.executable, str(script), "--dry-run"],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
     )
     shapes = [tuple(map(int, line.split()[2:5])) for line in out.stdout.splitlines()[:-1]]
+    later = tuple(f"prospective{i}" for i in range(blind_set, 20))
     earlier = [
         p
         for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
-        if "prospective8" not in p.name
+        if not p.name.startswith(tuple(f"h200_sparse24_{name}" for name in later))
     ]
     seen = {
         (int(r["m"]), int(r["n"]), int(r["k"])) for p in earlier for r in csv.DictReader(p.open())
