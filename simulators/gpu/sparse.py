@@ -25,8 +25,8 @@ library's heuristic does not pick a schedule that loses, and charging it anyway 
 non-monotone (H100 fp16 3760 x 1552 x 1040 at 40 us, 3856 tokens at 28 us) and worse in
 cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). fp16's mainloop runs at
 ``mis_frac`` of its rate where m is off the 256-wide token tile, in the waves where most SMs load
-at once (``_off_tile_share``; fitted 0.72 on the H100, 0.69 on the H200; and both dtypes at ``align_frac``
-where m is off a multiple of ``ALIGN_TOKENS``). The library's tile is the physics
+at once (``_off_tile_share``; fitted 0.71 on the H100, 0.68 on the H200), and both dtypes at
+``align_frac`` where m is off a multiple of ``ALIGN_TOKENS``. The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
