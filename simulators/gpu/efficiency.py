@@ -32,9 +32,9 @@ class Efficiency:
     sustained clock under the board power limit (0: never power-limited);
     ``l2_dirty``: share of the L2 holding dirty lines that the kernel's reads write back to HBM
     (the timing harness flushes L2 by writing a buffer before every run, as a previous
-    layer's output would); ``gemv_us``: extra fixed cost (us) at n = 1 over the matrix-vector
-    path's one HBM pass (cuBLAS runs 8-wide TMA tiles split along K there, plus a split-K
-    reduction kernel: the H200 kernel names).
+    layer's output would); ``gemv_us``: extra fixed cost (us) of 16-bit n = 1 and aligned m = 1
+    over the matrix-vector path's one HBM pass (cuBLAS runs 8-wide TMA tiles split along K
+    there, plus a split-K reduction kernel: the H200 kernel names).
     """
 
     mma: float = 0.8

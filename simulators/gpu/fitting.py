@@ -49,17 +49,17 @@ TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale
 # The physical quantities that differ between two GPUs of one architecture (the H100 and the
 # H200 share the SM, its clocks and the 700 W limit): the achieved share of the memory's
 # bandwidth and the fixed cost per kernel (driver, launch path), plus the extra fixed cost of
-# 16-bit n = 1 (``gemv_us``; an offset, 0 where the start device had none). A few-shot fit
+# 16-bit split-K matrix-vector kernels (``gemv_us``; an offset). A few-shot fit
 # refits these device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or
 # clocks.
 FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
 # A transfer fit on every training row of the new device (``--start``) refits these per key.
 TRANSFER_PARAMS = ("hbm", "launch_us")
-# The extra fixed cost of 16-bit n = 1 (``Efficiency.gemv_us``: cuBLAS splits K over 8-wide
-# tiles there and adds a reduction kernel) is refitted for the dense bf16 / fp16 library keys in
-# a transfer fit, from the new device's n = 1 rows (the H100 file has none: 0 there; a fit
-# from scratch leaves it at 0 too); fp32's matrix-vector kernels stream at the HBM rate
-# without it (the H100's m = 1 rows).
+# The extra fixed cost of 16-bit n = 1 and aligned m = 1 (``Efficiency.gemv_us``: cuBLAS splits
+# K over 8-wide tiles there and adds a reduction kernel) is fitted for the dense bf16 / fp16
+# library keys, from scratch (the H100's m = 1 rows) and in a transfer fit (the new device's
+# m = 1 and n = 1 rows); fp32's matrix-vector kernels stream at the HBM rate without it (the
+# H100's m = 1 rows).
 GEMV_PARAMS = ("gemv_us",)
 START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
 
@@ -135,7 +135,7 @@ def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
         return TRITON_PARAMS
     params = LIBRARY_PARAMS + (("compressed_hbm",) if key[1] == "sparse24" else ())
     legacy = (key[0] in LEGACY_DTYPES and key[1] == "dense") or key[2] == "wmma"
-    return params + (LEGACY_PARAMS if legacy else ())
+    return params + (LEGACY_PARAMS if legacy else ()) + gemv
 
 
 def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:

@@ -62,8 +62,8 @@ __all__ = [
 _SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
 # Types whose m = 1 (or n = 1) GEMMs run as matrix-vector kernels. Measured on the H100, cuBLAS
 # fp32 at m = 1 streams the weights at about 2 TB/s, 3x faster than its GEMM kernels at m = 16;
-# for the 16-bit types the tile path fits the aligned m = 1 data as well, so they take it at
-# n = 1 and at unaligned m = 1 only (see gemv_time_s).
+# the 16-bit types run 8-wide split-K kernels at n = 1 and aligned m = 1, true matrix-vector
+# kernels at unaligned m = 1 (see gemv_time_s).
 GEMV_DTYPES = ("fp32", "bf16", "fp16")
 # Types whose unaligned dense GEMMs run on pre-Hopper kernels (cuBLAS on the H100: cutlass_80
 # ``s16816`` / ``wmma`` kernels for 4-byte aligned rows, cutlass_75 ``s1688`` for 2-byte ones).
@@ -450,23 +450,28 @@ def gemv_time_s(
 ):
     """Time of a matrix-vector kernel (``inf`` where the library would not run one).
 
-    cuBLAS runs one when m or n is 1 for fp32; for the 16-bit types when n = 1 (weight times
-    vector: the tile kernels would split K over a 64-wide tile of which one column is used)
-    and at m = 1 when the rows are not 16-byte aligned (the kernel names measured on the H100
-    show ``gemvx`` and ``dot`` kernels there). ``layout``: (a_major, b_major). Such kernels stream each operand once, so the time is the
-    launch cost, the HBM time and, at n = 1, the calibrated extra cost of the split-K reduction
-    (``gemv_us``).
+    cuBLAS runs one when m or n is 1: for fp32 a matrix-vector kernel; for the 16-bit types
+    at n = 1 and at 16-byte aligned m = 1 an 8-wide TMA tile split along K plus a reduction
+    kernel (the H200 kernel names), at unaligned m = 1 ``gemvx`` / ``dot`` kernels (the H100's).
+    ``layout``: (a_major, b_major). Such kernels stream each operand once, so the time is the
+    launch cost, the HBM time and, for the split-K ones, the calibrated extra cost of the
+    reduction (``gemv_us``). The library path takes the faster of this and the tiles.
     """
     dev = get_device(device)
     dt = get_dtype(dtype)
     m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
     nbytes = (m * k + k * n) * dt.in_bytes + m * n * dt.out_bytes
-    # at n = 1 the 16-bit library kernels split K over 8-wide tiles and reduce the partials in
-    # a second kernel (the H200 kernel names): ``gemv_us`` is that extra fixed cost
-    fixed = eff.launch_us + np.where(n == 1, eff.gemv_us, 0.0)
-    t = fixed * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
     usable = (np.minimum(m, n) == 1) & (dtype in GEMV_DTYPES)
+    split = n == 1
     if dtype in LEGACY_DTYPES:
         ld = leading_dims(m.astype(np.int64), n.astype(np.int64), k.astype(np.int64), *layout)
-        usable = (n == 1) | ((m == 1) & ~_aligned(ld, ld, dt.in_bytes))
+        # aligned m = 1 runs the same 8-wide split-K TMA kernel as n = 1 (the H200 kernel
+        # names: nvjet ..._64x8_..._splitK plus splitKreduce for 1 x 1472 x 11648 and
+        # 4096 x 1 x 4096 alike); unaligned m = 1 a true matrix-vector kernel (gemvx, gemvNSP)
+        split = (n == 1) | ((m == 1) & _aligned(ld, ld, dt.in_bytes))
+        usable = np.minimum(m, n) == 1
+    # the 16-bit library kernels split K over 8-wide tiles and reduce the partials in a second
+    # kernel: ``gemv_us`` is that extra fixed cost
+    fixed = eff.launch_us + np.where(split, eff.gemv_us, 0.0)
+    t = fixed * 1e-6 + nbytes / (dev.hbm_bytes_per_s * eff.hbm)
     return np.where(usable, t, np.inf)
