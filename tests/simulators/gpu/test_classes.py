@@ -236,6 +236,15 @@ def test_seventh_h200_blind_set_measured_after_the_v10_freeze():
     assert st["mape"] < 11.0 and st["spearman"] > 0.99
 
 
+def test_eighth_h200_blind_set_measured_after_the_v11_freeze():
+    # data/gpu/h200_dense_prospective8.csv: stratified classes (seed 20261209), measured after
+    # data/gpu/raw/h200_frozen_model_v11.sha256. Guards docs/gpu.md: pooled 8.2 %, Spearman
+    # 0.995; 16-bit 6.1-9.9 per layout (the 6 % target is NOT met); fp8 4.7 %; int8 6.6 / 7.1
+    st = _check_blind_set("h200_dense_prospective8.csv", 10.5, 0.985)
+    assert st["fp8"] <= 6.0 and st["n1"]["model"]["mape"] < 10.0
+    assert st["mape"] < 8.6 and st["spearman"] > 0.99
+
+
 def test_a_one_row_a_is_a_vector_in_either_order():
     # cuBLAS runs the same kernels for a 1 x k A stored row- or column-major (kernel names)
     from archgym.simulators.gpu.model import leading_dims
@@ -249,7 +258,14 @@ def test_a_one_row_a_is_a_vector_in_either_order():
 
 @pytest.mark.parametrize(
     ("n", "measured"),
-    [(2, "7/8"), (3, "7/8"), (4, "8/8"), (5, "8/8"), (6, "7/8 blind (v9), 6/8 since v11")],
+    [
+        (2, "7/8"),
+        (3, "7/8"),
+        (4, "8/8"),
+        (5, "8/8"),
+        (6, "7/8 blind (v9), 6/8 since v11"),
+        (8, "6/8 blind (v11)"),
+    ],
 )
 def test_triton_pick_on_fresh_h200_tile_shapes(n, measured):
     # data/gpu/h200_triton_tiles_prospective{n}.csv: 8 fresh seeded shapes x 60 configurations
@@ -257,5 +273,6 @@ def test_triton_pick_on_fresh_h200_tile_shapes(n, measured):
 
     path = ROOT / "data" / "gpu" / f"h200_triton_tiles_prospective{n}.csv"
     picks = [s["picked_over_best"] for s in csv_report(path, "h200-sxm")["triton"].values()]
-    at_least = 6 if n == 6 else 7  # v11's refit moved 5888x4672x8192's pick to 1.33x the best
+    # v11's refit moved 5888x4672x8192's pick to 1.33x the best; the eighth set: 1.10, 1.17
+    at_least = 6 if n in (6, 8) else 7
     assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= at_least, measured
