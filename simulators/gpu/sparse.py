@@ -270,11 +270,14 @@ def _off_tile_share(ctas, slots: int) -> np.ndarray:
     Measured on the fp16 kernel (token-count stress set ``data/gpu/raw/h200_sparse24_tokens_run_*``):
     at n = 16384, k = 8192, m = 320 takes 204 us and m = 512 132 us, and padding X^T's leading
     dimension to 1024 makes m = 256 slower (69 -> 97 us) and m = 320 faster (204 -> 153 us):
-    the layout, not the tile's fill (docs/sparse_gpu.md). A partial last wave runs at full
-    speed: 200 x 5120 x 32768 (80 segment-K CTAs on 132 SMs) as modelled without the term. The
-    CTA count is each schedule's own (segment-K doubles it), and segment-K is taken where it is
-    faster with this slowdown included, so growing n never makes the kernel faster (the
-    seeded property test), and growing m onto a multiple of the tile by at most ``1 / mis_frac``.
+    the layout, not the tile's fill (docs/sparse_gpu.md). Charged per wave, a kernel of full
+    waves and a small last wave pays it on the full waves only. Known miss: partly filled
+    single waves above the threshold (200 x 5120 x 32768, 80 segment-K CTAs on 132 SMs:
+    measured 149 us, modelled 220) run at full speed; a threshold of 0.75 would spare them but
+    was worse in cross-validation. The CTA count is each schedule's own (segment-K doubles it),
+    and segment-K is taken where it is faster with this slowdown included, so growing n never
+    makes the kernel faster (the seeded property test), and growing m onto a multiple of the
+    tile by at most ``1 / mis_frac``.
     """
     waves = np.ceil(ctas / slots)
     last = ctas - (waves - 1.0) * slots
