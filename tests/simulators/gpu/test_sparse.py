@@ -218,6 +218,7 @@ def test_2to4_partial_overlap_lies_between_max_and_sum():
         ("prospective7_sparse24.py", [], "random:2031 rand.s2031.0"),  # p.BLIND_SETS[7]
         ("prospective8_sparse24.py", [], "random:2032 rand.s2032.0"),  # p.BLIND_SETS[8]
         ("prospective9_sparse24.py", [], "random:2033 rand.s2033.0"),  # p.BLIND_SETS[9]
+        ("prospective10_sparse24.py", [], "random:2034 rand.s2034.0"),  # p.BLIND_SETS[10]
         ("align_sparse24.py", [], "36 shapes"),
     ],
 )
@@ -249,7 +250,7 @@ def test_prospective_shapes_are_new():
     assert not seen & set(shapes)
 
 
-@pytest.mark.parametrize("blind_set", [8, 9])
+@pytest.mark.parametrize("blind_set", [8, 9, 10])
 def test_later_blind_set_shapes_are_new_to_every_earlier_2to4_file(blind_set):
     # the sets measured after data/gpu/raw/h200_frozen_model_v9 / v10.sha256: none of the 66
     # shapes is in the training CSV, the alignment probe or any earlier run file
