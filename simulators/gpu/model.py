@@ -469,7 +469,6 @@ def gemv_time_s(
         # names: nvjet ..._64x8_..._splitK plus splitKreduce for 1 x 1472 x 11648 and
         # 4096 x 1 x 4096 alike); unaligned m = 1 a true matrix-vector kernel (gemvx, gemvNSP)
         split = (n == 1) | ((m == 1) & _aligned(ld, ld, dt.in_bytes))
-        usable = np.minimum(m, n) == 1
     # the 16-bit library kernels split K over 8-wide tiles and reduce the partials in a second
     # kernel: ``gemv_us`` is that extra fixed cost
     fixed = eff.launch_us + np.where(split, eff.gemv_us, 0.0)

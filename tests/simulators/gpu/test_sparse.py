@@ -478,8 +478,8 @@ def test_check_script_on_the_seventh_blind_set():
 def test_check_script_on_the_eighth_and_ninth_blind_sets():
     # eighth: measured after data/gpu/raw/h200_frozen_model_v9.sha256, 8.6 % pooled then (rho
     # 0.70), 8.5 % with the per-wave off-tile term that followed (a check now). Ninth: measured
-    # after h200_frozen_model_v10.sha256, the shipped model: 6.4 % pooled (rho 0.88; constant
-    # 18.0 %), bf16 5.4 %, fp16 7.4 %; docs/sparse_gpu.md
+    # after h200_frozen_model_v10.sha256 (2:4 v10, dense v9): 6.4 % pooled then (rho 0.88;
+    # constant 18.0 %), bf16 5.4 %, fp16 7.4 %; 6.5 % with dense v11; docs/sparse_gpu.md
     eighth = _check_lines("prospective8")["fp16+bf16"]
     assert int(eighth[1]) == 86 and _pct(eighth[3]) < 9.0 and float(eighth[4]) >= 0.65
     lines = _check_lines("prospective9")
