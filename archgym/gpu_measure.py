@@ -73,6 +73,7 @@ FP32_MAX_FLOP = 2.5e12  # fp32 (no TF32) beyond this takes > 50 ms a call: not t
 MAX_FLOP = 1.2e13  # 16384^3 is 8.8e12
 
 Shape = tuple[str, str, int, int, int]  # (family, source, m, n, k)
+SETS = ("train", "prospective", "classes", "unaligned")
 
 
 def anchor_shapes() -> list[Shape]:
@@ -136,6 +137,25 @@ def _odd(rng: random.Random, lo: int, hi: int) -> int:
     return _log_uniform(rng, lo, hi) | 1
 
 
+def _exactly(rng: random.Random, lo: int, hi: int, elems: int) -> int:
+    """A log-uniform size that is a multiple of ``elems`` but not of ``2 * elems``: rows of a
+    16-bit operand that start on ``2 * elems``-byte boundaries and no wider."""
+    return 2 * elems * (_log_uniform(rng, lo, hi) // (2 * elems)) + elems
+
+
+def _large_unaligned(rng: random.Random) -> tuple[int, int, int]:
+    """m, n, k in 2048-16384, exactly 2-, 4- or 8-byte aligned rows (16-bit): m, and n, k or
+    both (the other a multiple of 64), as in a long prompt's unaligned activations."""
+    elems = rng.choice((1, 2, 4))
+    odd = rng.choice(("n", "k", "nk"))
+    m = _exactly(rng, 2048, 16384, elems)
+    n, k = (
+        _exactly(rng, 2048, 16384, elems) if d in odd else _log_uniform(rng, 2048, 16384, 64)
+        for d in "nk"
+    )
+    return m, n, k
+
+
 # Classes of the stratified draw: name -> (m, n, k) sampler; counts in ``class_shapes``.
 _CLASSES: dict[str, Callable[[random.Random], tuple[int, int, int]]] = {
     "aligned": lambda r: tuple(_log_uniform(r, 256, 8192, 64) for _ in range(3)),
@@ -150,6 +170,9 @@ _CLASSES: dict[str, Callable[[random.Random], tuple[int, int, int]]] = {
     ),
     "tiny": lambda r: tuple(_log_uniform(r, 16, 256) for _ in range(3)),
     "huge": lambda r: tuple(_log_uniform(r, 8192, 16384, 256) for _ in range(3)),
+    # added after the draws of seeds 20261203-20261209 (appended, so their draws stand)
+    "unaligned8": lambda r: tuple(_exactly(r, 128, 8192, 4) for _ in range(3)),
+    "unaligned-large": _large_unaligned,
 }
 _CLASS_COUNTS = {
     "aligned": 6,
@@ -160,24 +183,30 @@ _CLASS_COUNTS = {
     "small-m": 4,
     "tiny": 4,
     "huge": 2,
+    "unaligned8": 3,
+    "unaligned-large": 3,
 }
+# The unaligned training draw (set ``unaligned``): its classes and shapes per class.
+_UNALIGNED_CLASSES = ("unaligned", "unaligned4", "unaligned8", "unaligned-large")
+_UNALIGNED_PER_CLASS = 8
 
 
-def class_shapes(seed: int) -> list[Shape]:
-    """A stratified seeded draw: a few shapes of every class (family ``classes:<seed>:<class>``).
+def class_shapes(seed: int, counts: dict[str, int] | None = None, set_name: str = "classes"):
+    """A stratified seeded draw: a few shapes of every class (family ``<set>:<seed>:<class>``).
 
-    Classes: 64-aligned, odd (2-byte aligned), even but not 8-aligned, GEMV m = 1 and n = 1,
-    small m (2-32), tiny (all dims 16-256) and huge (8192-16384, power-limited).
+    Classes: 64-aligned, odd (2-byte aligned), 2 mod 4 (4-byte), GEMV m = 1 and n = 1, small
+    m (2-32), tiny (all dims 16-256), huge (8192-16384, power-limited), 4 mod 8 (8-byte) and
+    large unaligned (2048-16384). ``counts``: shapes per class (default ``_CLASS_COUNTS``).
     """
     rng = random.Random(seed + 2_000_029)
     out: list[Shape] = []
-    for name, count in _CLASS_COUNTS.items():
+    for name, count in (counts or _CLASS_COUNTS).items():
         drawn = 0
         while drawn < count:
             m, n, k = _CLASSES[name](rng)
             if 2.0 * m * n * k > MAX_FLOP:
                 continue
-            fam = f"classes:{seed}:{name}"
+            fam = f"{set_name}:{seed}:{name}"
             out.append((fam, f"{fam}.{drawn}", m, n, k))
             drawn += 1
     return out
@@ -185,11 +214,15 @@ def class_shapes(seed: int) -> list[Shape]:
 
 def standard_shapes(set_name: str = "train", seed: int = 0, count: int = 30) -> list[Shape]:
     """The campaign's shape set: anchors + a seeded draw (``train``), a fresh draw only
-    (``prospective``) or a stratified fresh draw of every shape class (``classes``)."""
+    (``prospective``), a stratified fresh draw of every shape class (``classes``) or of the
+    unaligned classes only (``unaligned``, 8 shapes each)."""
     if set_name == "prospective":
         return random_shapes(count, seed + 1_000_003, family=f"prospective:{seed}")
     if set_name == "classes":
         return class_shapes(seed)
+    if set_name == "unaligned":
+        counts = dict.fromkeys(_UNALIGNED_CLASSES, _UNALIGNED_PER_CLASS)
+        return class_shapes(seed, counts, "unaligned")
     return anchor_shapes() + random_shapes(count, seed)
 
 
@@ -395,7 +428,7 @@ def add_measure_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "measure", help="time the standard dense GEMM shape set on the local GPU"
     )
     p.add_argument("-o", "--out", required=True, help="CSV file to write (appended if it exists)")
-    p.add_argument("--set", default="train", choices=("train", "prospective", "classes"))
+    p.add_argument("--set", default="train", choices=SETS)
     p.add_argument("--seed", type=int, default=0, help="seed of the random shape draw")
     p.add_argument("--dtypes", default=",".join(DENSE_DTYPES), help="comma-separated")
     p.add_argument("--quick", action="store_true", help="anchors only, bf16 and fp16")

@@ -477,7 +477,7 @@ def summary(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.environ.get("OUT", "runs/h200"))
-    p.add_argument("--set", default="train", choices=("train", "prospective", "classes"))
+    p.add_argument("--set", default="train", choices=gm.SETS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--part", default="all", help="dense|sparse|quant|tiles|all (comma list)")
     p.add_argument("--quick", action="store_true", help="a few points of each part")
