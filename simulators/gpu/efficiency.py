@@ -34,7 +34,11 @@ class Efficiency:
     (the timing harness flushes L2 by writing a buffer before every run, as a previous
     layer's output would); ``gemv_us``: extra fixed cost (us) of 16-bit n = 1 and aligned m = 1
     over the matrix-vector path's one HBM pass (cuBLAS runs 8-wide TMA tiles split along K
-    there, plus a split-K reduction kernel: the H200 kernel names).
+    there, plus a split-K reduction kernel: the H200 kernel names); ``sm80_mma``: share of the
+    datasheet math rate that the ``sm80`` path's ``mma.sync`` (m16n8k16) kernels reach on a
+    TMA device (the ``sm75`` path's m16n8k8 kernels reach ``misaligned``); 0: ``misaligned``
+    too (a fit from scratch on a campaign with few large unaligned shapes cannot tell the
+    two apart; a transfer fit on the new device's unaligned rows sets it).
     """
 
     mma: float = 0.8
@@ -54,12 +58,15 @@ class Efficiency:
     l2_dirty: float = 0.0
     pj_per_flop: float = 0.0
     gemv_us: float = 0.0
+    sm80_mma: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
+        if not 0 <= self.sm80_mma <= 1:
+            raise ValueError(f"`sm80_mma` must be in [0, 1], but got {self.sm80_mma!r}")
         if not 0 <= self.l2_dirty <= 1:
             raise ValueError(f"`l2_dirty` must be in [0, 1], but got {self.l2_dirty!r}")
         for name in ("sm_load_bytes_per_clk", "l2_scale", "legacy_bytes_per_clk"):

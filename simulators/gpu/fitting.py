@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from archgym.simulators.gpu.calibration import Key, calibration_json, fit_efficiency
 from archgym.simulators.gpu.measurements import load_measurements, tile_of
-from archgym.simulators.gpu.model import LEGACY_DTYPES, Efficiency
+from archgym.simulators.gpu.model import LEGACY_DTYPES, Efficiency, leading_dims, library_path
 from archgym.simulators.gpu.predictor import GemmModel
 
 __all__ = [
@@ -55,13 +55,19 @@ TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale
 FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
 # A transfer fit on every training row of the new device (``--start``) refits these per key.
 TRANSFER_PARAMS = ("hbm", "launch_us")
+# ... and, for the dense 16-bit library keys, the pre-Hopper paths' constants on the new
+# device's unaligned rows (the start device's own campaign may have had few large ones).
+TRANSFER_LEGACY_PARAMS = ("sm80_mma",)
 # The extra fixed cost of 16-bit n = 1 and aligned m = 1 (``Efficiency.gemv_us``: cuBLAS splits
 # K over 8-wide tiles there and adds a reduction kernel) is fitted for the dense bf16 / fp16
 # library keys, from scratch (the H100's m = 1 rows) and in a transfer fit (the new device's
 # m = 1 and n = 1 rows); fp32's matrix-vector kernels stream at the HBM rate without it (the
 # H100's m = 1 rows).
 GEMV_PARAMS = ("gemv_us",)
-START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
+# ``sm80_mma`` 0: the sm80 kernels at the sm75 share (``misaligned``) in a fit from scratch
+START = Efficiency(
+    sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5, sm80_mma=0.0
+)
 
 
 def row_key(row: dict) -> Key:
@@ -263,14 +269,35 @@ def calibrate(
             )
         else:
             first = base.get(key, START) if few_shot else START
-        measured = [r["time_us"] for r in sel]
 
-        def predict(eff, sel=sel, key=key):
-            return predict_rows(GemmModel(device, efficiency={**base, **out, key: eff}), sel)
+        def fit(first, sel, params, key=key):
+            def predict(cand):
+                return predict_rows(GemmModel(device, efficiency={**base, **out, key: cand}), sel)
 
-        params = _params(key, few_shot and key in base)
-        out[key] = fit_efficiency(predict, measured, first, params)
+            return fit_efficiency(predict, [r["time_us"] for r in sel], first, params)
+
+        transfer_legacy = few_shot and key in base and _gemv_key(key)
+        tiles = (
+            [r for r in sel if not _path_of(r, device).startswith("sm")] if transfer_legacy else sel
+        )
+        out[key] = fit(first, tiles, _params(key, few_shot and key in base))
+        legacy = [r for r in sel if _path_of(r, device) == "sm80"] if transfer_legacy else []
+        if legacy:
+            # second stage: the pre-Hopper paths' constants on the new device's unaligned
+            # rows, the sm80 share untied from the sm75 one (``START``'s tie)
+            eff = out[key]
+            eff = replace(eff, sm80_mma=eff.sm80_mma or eff.misaligned)
+            out[key] = fit(eff, legacy, TRANSFER_LEGACY_PARAMS)
     return out, train
+
+
+def _path_of(row: dict, device: str) -> str:
+    """The kernel path the library runs a row on (``model.PATHS``, or ``gemv`` where m or n
+    is 1)."""
+    if min(row["m"], row["n"]) == 1:
+        return "gemv"
+    ld = leading_dims(row["m"], row["n"], row["k"], row["a_major"], row["b_major"])
+    return str(library_path(row["n"], row["k"], row["dtype"], row["kind"], ld=ld, device=device))
 
 
 def calibrate_file(

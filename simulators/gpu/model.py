@@ -26,7 +26,9 @@ kernels (``mma.sync``, ``cp.async`` of 4 or 8 bytes, 2-6 stages) when every row 
 4-byte boundary, ``sm75`` kernels (``mma.sync`` with scalar 2-byte loads and two register
 stages, so each K step waits for one memory latency) when some row is only 2-byte aligned, and
 a small-M kernel for a few rows. Those paths use their own tile lists, a calibrated
-``mma.sync`` rate (``misaligned``), a load bandwidth proportional to the access width
+``mma.sync`` rate (``sm80_mma`` for the m16n8k16 sm80 kernels, ``misaligned`` for the m16n8k8
+sm75 ones: large unaligned shapes run near 250 and 140 TFLOP/s on the H200,
+data/gpu/raw/h200_kernels_unaligned.csv), a load bandwidth proportional to the access width
 (``legacy_bytes_per_clk`` per 2 bytes) and their own memory latency (``legacy_latency_us``).
 Other types keep one calibrated factor on rate and bandwidth for unaligned shapes.
 The library's kernel choice is stood in for by the fastest of ``library_candidates()``.
@@ -262,7 +264,8 @@ def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, r
 
     ``tma``: full rate and the calibrated per-SM load rate, both scaled by ``misaligned``
     where the leading dimensions break the alignment ``rule``; other paths: ``mma.sync`` at
-    the ``misaligned`` share of the rate, loads as wide as the alignment allows.
+    the ``sm80_mma`` (sm80) or ``misaligned`` (sm75) share of the rate, loads as wide as the
+    alignment allows.
     """
     ld_n, ld_k = ld
     if path == "tma":
@@ -270,7 +273,11 @@ def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, r
         bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
         latency_s = eff.latency_us * 1e-6 / align
         return align, bw_cap, latency_s
-    align = np.full(np.shape(n), eff.misaligned)
+    # mma.sync m16n8k16 (sm80 kernels) on Hopper: its own share of the rate; m16n8k8 (sm75)
+    # and the sm80 kernels of devices without TMA (below): ``misaligned``
+    sm80 = path == "sm80" and dev.has_tma and eff.sm80_mma > 0
+    rate = eff.sm80_mma if sm80 else eff.misaligned
+    align = np.full(np.shape(n), rate)
     bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
     latency_s = np.full(np.shape(n), eff.legacy_latency_us * 1e-6)
     if path == "sm80" and not dev.has_tma:
