@@ -140,6 +140,7 @@ _BOUNDS = {
     "pj_per_flop": (0.0, 5.0),
     "gemv_us": (0.0, 30.0),
     "sm80_mma": (0.02, 1.0),
+    "sm80_bytes_per_clk": (1.0, 256.0),
 }
 
 

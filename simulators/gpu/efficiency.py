@@ -36,9 +36,12 @@ class Efficiency:
     over the matrix-vector path's one HBM pass (cuBLAS runs 8-wide TMA tiles split along K
     there, plus a split-K reduction kernel: the H200 kernel names); ``sm80_mma``: share of the
     datasheet math rate that the ``sm80`` path's ``mma.sync`` (m16n8k16) kernels reach on a
-    TMA device (the ``sm75`` path's m16n8k8 kernels reach ``misaligned``); 0: ``misaligned``
-    too (a fit from scratch on a campaign with few large unaligned shapes cannot tell the
-    two apart; a transfer fit on the new device's unaligned rows sets it).
+    TMA device (the ``sm75`` path's m16n8k8 kernels reach ``misaligned``);
+    ``sm80_bytes_per_clk``: the sm80 kernels' load rate per 2 bytes of access width
+    (``cp.async``), where the sm75 ones' is ``legacy_bytes_per_clk``; the two paths share
+    ``legacy_latency_us``. 0 in either: the sm75 value (a fit from scratch on a campaign with
+    few large unaligned shapes cannot tell the two paths apart; a transfer fit on the new
+    device's unaligned rows sets them).
     """
 
     mma: float = 0.8
@@ -59,6 +62,7 @@ class Efficiency:
     pj_per_flop: float = 0.0
     gemv_us: float = 0.0
     sm80_mma: float = 0.0
+    sm80_bytes_per_clk: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mma", "hbm", "misaligned", "compressed_hbm"):
@@ -82,6 +86,7 @@ class Efficiency:
             "legacy_latency_us",
             "pj_per_flop",
             "gemv_us",
+            "sm80_bytes_per_clk",
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, but got {getattr(self, name)!r}")

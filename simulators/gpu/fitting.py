@@ -57,7 +57,7 @@ FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
 TRANSFER_PARAMS = ("hbm", "launch_us")
 # ... and, for the dense 16-bit library keys, the pre-Hopper paths' constants on the new
 # device's unaligned rows (the start device's own campaign may have had few large ones).
-TRANSFER_LEGACY_PARAMS = ("sm80_mma",)
+TRANSFER_LEGACY_PARAMS = ("sm80_mma", "sm80_bytes_per_clk")
 # The extra fixed cost of 16-bit n = 1 and aligned m = 1 (``Efficiency.gemv_us``: cuBLAS splits
 # K over 8-wide tiles there and adds a reduction kernel) is fitted for the dense bf16 / fp16
 # library keys, from scratch (the H100's m = 1 rows) and in a transfer fit (the new device's
@@ -286,7 +286,11 @@ def calibrate(
             # second stage: the pre-Hopper paths' constants on the new device's unaligned
             # rows, the sm80 share untied from the sm75 one (``START``'s tie)
             eff = out[key]
-            eff = replace(eff, sm80_mma=eff.sm80_mma or eff.misaligned)
+            eff = replace(
+                eff,
+                sm80_mma=eff.sm80_mma or eff.misaligned,
+                sm80_bytes_per_clk=eff.sm80_bytes_per_clk or eff.legacy_bytes_per_clk,
+            )
             out[key] = fit(eff, legacy, TRANSFER_LEGACY_PARAMS)
     return out, train
 

@@ -29,7 +29,8 @@ a small-M kernel for a few rows. Those paths use their own tile lists, a calibra
 ``mma.sync`` rate (``sm80_mma`` for the m16n8k16 sm80 kernels, ``misaligned`` for the m16n8k8
 sm75 ones: large unaligned shapes run near 250 and 140 TFLOP/s on the H200,
 data/gpu/raw/h200_kernels_unaligned.csv), a load bandwidth proportional to the access width
-(``legacy_bytes_per_clk`` per 2 bytes) and their own memory latency (``legacy_latency_us``).
+(``sm80_bytes_per_clk`` for cp.async, ``legacy_bytes_per_clk`` for the sm75 loads, per 2
+bytes) and their own memory latency (``legacy_latency_us``).
 Other types keep one calibrated factor on rate and bandwidth for unaligned shapes.
 The library's kernel choice is stood in for by the fastest of ``library_candidates()``.
 """
@@ -273,12 +274,14 @@ def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, r
         bw_cap = eff.sm_load_bytes_per_clk * dev.clock_hz * align
         latency_s = eff.latency_us * 1e-6 / align
         return align, bw_cap, latency_s
-    # mma.sync m16n8k16 (sm80 kernels) on Hopper: its own share of the rate; m16n8k8 (sm75)
-    # and the sm80 kernels of devices without TMA (below): ``misaligned``
-    sm80 = path == "sm80" and dev.has_tma and eff.sm80_mma > 0
-    rate = eff.sm80_mma if sm80 else eff.misaligned
+    # the sm80 kernels on Hopper (mma.sync m16n8k16, cp.async) have their own rate and load
+    # rate where calibrated (``Efficiency.sm80_*``; 0: the sm75 kernels' ones); devices
+    # without TMA: below
+    sm80 = path == "sm80" and dev.has_tma
+    rate = (sm80 and eff.sm80_mma) or eff.misaligned
+    per_2b = (sm80 and eff.sm80_bytes_per_clk) or eff.legacy_bytes_per_clk
     align = np.full(np.shape(n), rate)
-    bw_cap = eff.legacy_bytes_per_clk * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
+    bw_cap = per_2b * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
     latency_s = np.full(np.shape(n), eff.legacy_latency_us * 1e-6)
     if path == "sm80" and not dev.has_tma:
         # Before Hopper the sm80 kernels (cp.async, mma.sync) are the native ones: with

@@ -276,3 +276,42 @@ def test_triton_pick_on_fresh_h200_tile_shapes(n, measured):
     # v11's refit moved 5888x4672x8192's pick to 1.33x the best; the eighth set: 1.10, 1.17
     at_least = 6 if n in (6, 8) else 7
     assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= at_least, measured
+
+
+def test_sm80_kernels_run_at_their_own_rate_on_the_h200():
+    # Dense v13: large 4- and 8-byte aligned 16-bit GEMMs run cuBLAS's cutlass_80 kernels
+    # (mma.sync m16n8k16, cp.async) at 220-267 TFLOP/s, odd ones cutlass_75 (m16n8k8) at
+    # 99-148 (data/gpu/raw/h200_kernels_unaligned.csv); v12 ran both at the sm75 rate, 50-90 %
+    # slow on the large sm80 rows. A fit from scratch ties the two (the H100 campaign has two
+    # large sm80 rows); the H200 transfer fit unties them on its unaligned draw.
+    from archgym.simulators.gpu.calibration import load_calibration
+    from archgym.simulators.gpu.fitting import predict_rows
+    from archgym.simulators.gpu.measurements import load_measurements
+    from archgym.simulators.gpu.model import leading_dims, library_path
+
+    h100 = load_calibration("h100-sxm")[("bf16", "dense", "library")]
+    assert h100.sm80_mma == 0 and h100.sm80_bytes_per_clk == 0
+    for dtype in ("bf16", "fp16"):
+        h200 = load_calibration("h200-sxm")[(dtype, "dense", "library")]
+        assert 1.3 * h200.misaligned < h200.sm80_mma < 0.5
+    rows = [
+        r
+        for r in load_measurements(ROOT / "data" / "gpu" / "h200_dense.csv")
+        if r["family"] == "unaligned:20261210:unaligned-large"
+        and r["dtype"] in ("bf16", "fp16")
+        and library_path(
+            r["n"],
+            r["k"],
+            r["dtype"],
+            ld=leading_dims(r["m"], r["n"], r["k"], r["a_major"], r["b_major"]),
+            device="h200-sxm",
+        )
+        == "sm80"
+    ]
+    assert len(rows) == 24
+    err = predict_rows(GemmModel("h200-sxm"), rows) / np.array([r["time_us"] for r in rows]) - 1
+    assert np.abs(err).mean() < 0.12 and abs(err.mean()) < 0.08
+    # the same large shape, 8-byte aligned rows (sm80) vs odd ones (sm75): 1.6-1.9x measured
+    model = GemmModel("h200-sxm")
+    fast, slow = (model.predict_us(7556, 3260, kk, "bf16") for kk in (4620, 4621))
+    assert 1.4 < slow / fast < 2.2

@@ -490,13 +490,14 @@ def test_check_script_on_the_eighth_and_ninth_blind_sets():
 
 
 def test_check_script_on_the_tenth_blind_set():
-    # measured after data/gpu/raw/h200_frozen_model_v12.sha256 (the shipped model): 29.2 %
-    # pooled; the 2:4 kernel model holds (sparse-only 7.9 %), the dense model does not on the
-    # 2900-token layers (not 16-byte aligned: cuBLAS's non-TMA path, 40-85 % faster than the
-    # legacy-path constants say); docs/sparse_gpu.md. Guards the figure, not a target.
+    # measured after data/gpu/raw/h200_frozen_model_v12.sha256: 29.2 % pooled then; the 2:4
+    # kernel model held (sparse-only 7.9 %), the dense model did not on the 2900-token layers
+    # (8-byte aligned rows: cuBLAS's sm80 kernels, 40-85 % faster than the sm75 rate said).
+    # Dense v13 gives the sm80 kernels their own rate (fitted on the unaligned draw, seed
+    # 20261210, not on this set): 9.7 %; docs/sparse_gpu.md. Guards the figure, not a target.
     pooled = _check_lines("prospective10")["fp16+bf16"]
     assert int(pooled[1]) == 84
-    assert _pct(pooled[6]) < 9.0 and 25.0 < _pct(pooled[3]) < 35.0
+    assert _pct(pooled[6]) < 9.0 and _pct(pooled[3]) < 11.0
 
 
 def test_token_counts_off_a_multiple_of_16_run_slower_on_both_dtypes():
