@@ -55,8 +55,8 @@ TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale
 FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
 # A transfer fit on every training row of the new device (``--start``) refits these per key.
 TRANSFER_PARAMS = ("hbm", "launch_us")
-# ... and, for the dense 16-bit library keys, the pre-Hopper paths' constants on the new
-# device's unaligned rows (the start device's own campaign may have had few large ones).
+# ... and, for the dense 16-bit library keys, the sm80 kernels' own constants on the new
+# device's sm80 rows (the start device's own campaign may have had few large ones).
 TRANSFER_LEGACY_PARAMS = ("sm80_mma", "sm80_bytes_per_clk")
 # The extra fixed cost of 16-bit n = 1 and aligned m = 1 (``Efficiency.gemv_us``: cuBLAS splits
 # K over 8-wide tiles there and adds a reduction kernel) is fitted for the dense bf16 / fp16
@@ -64,10 +64,8 @@ TRANSFER_LEGACY_PARAMS = ("sm80_mma", "sm80_bytes_per_clk")
 # m = 1 and n = 1 rows); fp32's matrix-vector kernels stream at the HBM rate without it (the
 # H100's m = 1 rows).
 GEMV_PARAMS = ("gemv_us",)
-# ``sm80_mma`` 0: the sm80 kernels at the sm75 share (``misaligned``) in a fit from scratch
-START = Efficiency(
-    sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5, sm80_mma=0.0
-)
+# ``sm80_*`` stay 0 (the sm75 values) in a fit from scratch: ``Efficiency``'s defaults
+START = Efficiency(sm_load_bytes_per_clk=128.0, l2_scale=2.0, misaligned=0.2, pj_per_flop=0.5)
 
 
 def row_key(row: dict) -> Key:
@@ -276,15 +274,17 @@ def calibrate(
 
             return fit_efficiency(predict, [r["time_us"] for r in sel], first, params)
 
-        transfer_legacy = few_shot and key in base and _gemv_key(key)
-        tiles = (
-            [r for r in sel if not _path_of(r, device).startswith("sm")] if transfer_legacy else sel
-        )
-        out[key] = fit(first, tiles, _params(key, few_shot and key in base))
-        legacy = [r for r in sel if _path_of(r, device) == "sm80"] if transfer_legacy else []
+        if not (few_shot and key in base and _gemv_key(key)):
+            out[key] = fit(first, sel, _params(key, few_shot and key in base))
+            continue
+        # 16-bit transfer: hbm and launch on the TMA and matrix-vector rows, then the sm80
+        # kernels' own constants on the sm80 rows (the sm75 rows keep the start's constants)
+        paths = [_path_of(r, device) for r in sel]
+        tiles = [r for r, p in zip(sel, paths, strict=True) if p not in ("sm80", "sm75")]
+        out[key] = fit(first, tiles, _params(key, True))
+        legacy = [r for r, p in zip(sel, paths, strict=True) if p == "sm80"]
         if legacy:
-            # second stage: the pre-Hopper paths' constants on the new device's unaligned
-            # rows, the sm80 share untied from the sm75 one (``START``'s tie)
+            # untied from the sm75 values (``START``'s tie), then fitted
             eff = out[key]
             eff = replace(
                 eff,
