@@ -9,7 +9,8 @@ optionally ``a_major,b_major`` (dense: ``row``/``col``, blank: row, except fp8's
 ``block_m,block_n,block_k,num_warps,num_stages`` (a given dense tile; blank: the library's
 choice), and writes the same rows with ``predicted_us`` added.
 ``archgym gpu measure -o FILE.csv`` times the standard shape set on this machine's GPU (torch).
-``archgym gpu calibrate MEASUREMENTS.csv --device NAME -o FILE.json`` fits a calibration file.
+``archgym gpu calibrate MEASUREMENTS.csv [MORE.csv ...] --device NAME -o FILE.json`` fits a
+calibration file (several CSVs: their rows fitted together).
 ``archgym gpu validate [--device D] [--csv NEW.csv] [--few-shot N]`` prints validation tables
 from the measurements shipped with the package (no source checkout needed).
 """
@@ -46,7 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_measure_parser(sub)
     c = sub.add_parser("calibrate", help="fit a device's constants from measured kernels")
-    c.add_argument("measurements", help="measurement CSV (data/gpu format, archgym gpu measure)")
+    c.add_argument(
+        "measurements",
+        nargs="+",
+        help="measurement CSV(s) (data/gpu format, archgym gpu measure), fitted together",
+    )
     c.add_argument("--device", required=True, help="device name (see --device of predict)")
     c.add_argument("-o", "--out", required=True, help="calibration JSON to write")
     c.add_argument(
@@ -195,7 +200,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         _device_name(args.start)  # a bad --start is a user error before any fitting
     # The fit runs on pinned floating-point code paths (archgym.numerics): the same bytes on
     # every x86-64 CPU with AVX2.
-    argv = ["-m", "archgym.cli", "gpu", "calibrate", str(args.measurements), "--device",
+    argv = ["-m", "archgym.cli", "gpu", "calibrate", *map(str, args.measurements), "--device",
             args.device, "-o", str(args.out), "--seed", str(args.seed)]  # fmt: skip
     if args.start:
         argv += ["--start", args.start]
@@ -215,7 +220,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             start_device=args.start,
         )
     except (OSError, ValueError) as exc:
-        raise UserError(f"{args.measurements}: {exc}") from None
+        where = "" if len(args.measurements) > 1 else f"{args.measurements[0]}: "
+        raise UserError(f"{where}{exc}") from None
     try:
         Path(args.out).write_text(text)
     except OSError as exc:

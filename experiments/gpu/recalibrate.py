@@ -19,12 +19,18 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# (measurement CSV in data/gpu, device, library, extra arguments)
+#: The H200 Triton tile sets fitted together since dense v14: the training sweep and every
+#: tile set measured with a stratified draw (data/gpu/README.md, "Dense v14 data").
+H200_TRITON = (
+    "h200_triton_tiles.csv",
+    *(f"h200_triton_tiles_prospective{n}.csv" for n in (2, 3, 4, 5, 6, 8, 9)),
+)
+# (measurement CSVs in data/gpu, device, library, extra arguments)
 STEPS = (
-    ("h100_gemm.csv", "h100-sxm", "library", ()),
-    ("h100_triton_tiles.csv", "h100-sxm", "triton", ()),
-    ("h200_dense.csv", "h200-sxm", "library", ("--start", "h100-sxm")),
-    ("h200_triton_tiles.csv", "h200-sxm", "triton", ()),
+    (("h100_gemm.csv",), "h100-sxm", "library", ()),
+    (("h100_triton_tiles.csv",), "h100-sxm", "triton", ()),
+    (("h200_dense.csv",), "h200-sxm", "library", ("--start", "h100-sxm")),
+    (H200_TRITON, "h200-sxm", "triton", ()),
 )
 
 
@@ -34,14 +40,14 @@ def commands(out_dir: Path) -> list[list[str]]:
         [
             "gpu",
             "calibrate",
-            str(ROOT / "data" / "gpu" / csv_name),
+            *(str(ROOT / "data" / "gpu" / name) for name in csv_names),
             "--device",
             device,
             "-o",
             str(out_dir / f"{device}_{library}.json"),
             *extra,
         ]
-        for csv_name, device, library, extra in STEPS
+        for csv_names, device, library, extra in STEPS
     ]
 
 
@@ -66,22 +72,23 @@ def main(argv: list[str] | None = None) -> int:
 
         tmp = Path(tempfile.mkdtemp())
         changed = []
-        for cmd, (csv_name, device, _, _) in zip(commands(tmp), STEPS, strict=True):
+        for cmd, (csv_names, device, _, _) in zip(commands(tmp), STEPS, strict=True):
             # Later steps read earlier files from the package: check against shipped inputs.
             if archgym_main(cmd) != 0:
                 return 2
-            out = Path(cmd[6])
+            out = Path(cmd[cmd.index("-o") + 1])
+            csvs = [ROOT / "data" / "gpu" / name for name in csv_names]
             if out.read_bytes() == (shipped / out.name).read_bytes():
                 print(f"{out.name}: identical")
                 continue
             a = calibration_agreement(
-                device, (shipped / out.name).read_text(), out.read_text(), cmd[2]
+                device, (shipped / out.name).read_text(), out.read_text(), csvs
             )
             # on pinned code paths the fit must come back byte for byte (archgym.numerics)
             agree = a["agree"] and pinned_env() is None
             verdict = "equivalent" if agree else "CHANGED"
             print(f"{out.name}: {verdict}: mean |error| {a['err_shipped']:.2f} % shipped, "
-                  f"{a['err_regenerated']:.2f} % regenerated ({a['rows']} rows of {csv_name}); "
+                  f"{a['err_regenerated']:.2f} % regenerated ({a['rows']} rows of {'+'.join(csv_names)}); "
                   f"predictions differ by {a['median_pct']:.2f} % median, "
                   f"{a['p95_pct']:.2f} % p95")  # fmt: skip
             if not agree:

@@ -24,7 +24,8 @@ class Efficiency:
     ``misaligned_us``: extra fixed cost of the kernels that libraries use for unaligned
     operands; ``l2_scale``: effective over datasheet-estimate L2 bandwidth (TMA multicast
     within thread block clusters cuts L2 reads, so this can exceed 1); ``k_iter_ns``: fixed
-    cost per K step;
+    cost per K step of each CTA resident on an SM (loop control, barrier, wait: not hidden
+    behind the other CTAs' math; Triton's, 0 for the library kernels);
     ``latency_us``: memory latency the pipeline stages cover; ``compressed_hbm``: bandwidth
     share of the compressed 2:4 operand; ``legacy_bytes_per_clk``: per-SM load bytes per clock
     of the pre-Hopper paths per 2 bytes of access width; ``legacy_latency_us``: their latency;

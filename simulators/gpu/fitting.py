@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,8 +53,12 @@ TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale
 # refits these device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or
 # clocks.
 FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
-# A transfer fit on every training row of the new device (``--start``) refits these per key.
-TRANSFER_PARAMS = ("hbm", "launch_us")
+# A transfer fit on every training row of the new device (``--start``) refits these per key,
+# and the energy per operation (``pj_per_flop``): the 700 W limit is shared, but the power left
+# to the SMs is not (the H200's HBM3e and board differ), so the sustained clock of large
+# kernels is the device's own (dense v14: the H200's compute-bound 2:4 baselines, never
+# fitted, 4.9 / 6.9 -> 4.6 / 5.6 % for bf16 / fp16).
+TRANSFER_PARAMS = ("hbm", "launch_us", "pj_per_flop")
 # ... and, for the dense 16-bit library keys, the sm80 kernels' own constants on the new
 # device's sm80 rows (the start device's own campaign may have had few large ones).
 TRANSFER_LEGACY_PARAMS = ("sm80_mma", "sm80_bytes_per_clk")
@@ -101,14 +105,18 @@ AGREE_ERR_PP = 0.25
 AGREE_MEDIAN_PCT = 1.0
 
 
-def calibration_agreement(device: str, shipped: str, regenerated: str, csv: str | Path) -> dict:
-    """How two calibration files (JSON text) of ``device`` differ on the rows of ``csv``:
+def calibration_agreement(
+    device: str, shipped: str, regenerated: str, csv: str | Path | Sequence[str | Path]
+) -> dict:
+    """How two calibration files (JSON text) of ``device`` differ on the rows of ``csv`` (one
+    CSV or several):
     ``err_shipped`` / ``err_regenerated``, each one's mean |predicted / measured - 1| (%);
     ``median_pct`` / ``p95_pct``, the median and 95th percentile of |log ratio| of their
     row predictions (%); ``agree``: within ``AGREE_ERR_PP`` and ``AGREE_MEDIAN_PCT``."""
     from archgym.simulators.gpu.calibration import load_calibration, parse_calibration
 
-    rows = load_measurements(csv, holdout=())
+    paths = [csv] if isinstance(csv, (str, Path)) else list(csv)
+    rows = [r for path in paths for r in load_measurements(path, holdout=())]
     preds = []
     for text in (shipped, regenerated):
         eff = {**load_calibration(device), **parse_calibration(text)}
@@ -305,7 +313,7 @@ def _path_of(row: dict, device: str) -> str:
 
 
 def calibrate_file(
-    csv_path: str | Path,
+    csv_path: str | Path | Sequence[str | Path],
     device: str,
     *,
     start: Mapping[Key, Efficiency] | None = None,
@@ -313,14 +321,17 @@ def calibrate_file(
     seed: int = 0,
     start_device: str | None = None,
 ) -> str:
-    """The calibration file text (``calibration_json``) fitted from one measurement CSV.
+    """The calibration file text (``calibration_json``) fitted from measurement CSVs (one
+    path, or several whose rows are fitted together; each file is recorded with its hash).
 
     ``start_device``: the device ``start`` came from, for a transfer fit (recorded).
     """
-    path = Path(csv_path)
+    paths = [Path(csv_path)] if isinstance(csv_path, (str, Path)) else [Path(p) for p in csv_path]
+    if not paths:
+        raise ValueError("no measurement CSV given")
     # 2:4 kernels have their own model and fit (simulators/gpu/sparse.py, sparse-kernels.json):
     # the dense calibration leaves their rows out.
-    rows = [r for r in load_measurements(path) if r["kind"] != "sparse24"]
+    rows = [r for path in paths for r in load_measurements(path) if r["kind"] != "sparse24"]
     constants, train = calibrate(
         rows,
         device,
@@ -330,9 +341,10 @@ def calibrate_file(
         transfer=start_device is not None,
     )
     library = "triton" if all(r["backend"] == "triton" for r in rows) else "library"
+    digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in paths]
     source = {
-        "file": path.name,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "file": "+".join(path.name for path in paths),
+        "sha256": digests[0] if len(paths) == 1 else digests,
         "rows": len(rows),
         "fit_rows": len(train),
         "few_shot": max_kernels,

@@ -143,6 +143,30 @@ def test_calibrate_rejects_unknown_device(tmp_path):
         _run(["gpu", "calibrate", "x.csv", "--device", "h100-sx", "-o", str(tmp_path / "c.json")])
 
 
+def test_calibrate_fits_several_csvs_together_and_records_each(tmp_path, capfd):
+    # dense v14: the H200 Triton file fits several tile sets; each input is named and hashed
+    import hashlib
+    import json
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "data" / "gpu" / "h200_triton_tiles.csv"
+    lines = src.read_text().splitlines()
+    a = _write(tmp_path / "a.csv", "\n".join(lines[:61]) + "\n")  # one shape's 60 tiles
+    b = _write(tmp_path / "b.csv", "\n".join([lines[0], *lines[61:121]]) + "\n")
+    out = tmp_path / "c.json"
+    assert _run(["gpu", "calibrate", a, b, "--device", "h200-sxm", "-o", str(out)]) == 0
+    source = json.loads(out.read_text())["source"]
+    assert source["file"] == "a.csv+b.csv" and source["rows"] == 120
+    assert source["sha256"] == [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in (a, b)]
+    from archgym.cli import main
+
+    bad = _write(tmp_path / "bad.csv", "m,n\n1,2\n")
+    capfd.readouterr()
+    assert main(["gpu", "calibrate", a, bad, "--device", "h200-sxm", "-o", str(out)]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.csv: missing column" in err[0]
+
+
 def test_experiments_validate_wrapper_smoke(tmp_path):
     import subprocess
     import sys

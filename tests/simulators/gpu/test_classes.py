@@ -256,26 +256,57 @@ def test_a_one_row_a_is_a_vector_in_either_order():
     assert model.predict_us(1, 1920, 3264, "bf16", a_major="col") == pytest.approx(row)
 
 
-@pytest.mark.parametrize(
-    ("n", "measured"),
-    [
-        (2, "7/8"),
-        (3, "7/8"),
-        (4, "8/8"),
-        (5, "8/8"),
-        (6, "7/8 blind (v9), 6/8 since v11"),
-        (8, "6/8 blind (v11)"),
-    ],
-)
-def test_triton_pick_on_fresh_h200_tile_shapes(n, measured):
-    # data/gpu/h200_triton_tiles_prospective{n}.csv: 8 fresh seeded shapes x 60 configurations
+def test_h200_triton_tile_sets_are_fitted_together():
+    # Dense v14: the H200 Triton calibration fits the training sweep and every seeded tile set
+    # (experiments/gpu/recalibrate.py, H200_TRITON). Fitted on the sweep alone, the sets
+    # (each blind when measured) ran +5 to +9 % slow in the model; leave-one-set-out, 10.9 ->
+    # 8.3 % (docs/gpu.md, "Model v14"). The model's pick was within 10 % of the best on
+    # 50 / 56 shapes blind (v9-v13) and is on 50 / 56 now: the issue's 90 % is NOT met.
     from archgym.simulators.gpu.validation import csv_report
 
-    path = ROOT / "data" / "gpu" / f"h200_triton_tiles_prospective{n}.csv"
-    picks = [s["picked_over_best"] for s in csv_report(path, "h200-sxm")["triton"].values()]
-    # v11's refit moved 5888x4672x8192's pick to 1.33x the best; the eighth set: 1.10, 1.17
-    at_least = 6 if n in (6, 8) else 7
-    assert len(picks) == 8 and sum(p <= 1.10 for p in picks) >= at_least, measured
+    picks, mapes = [], []
+    for n in (2, 3, 4, 5, 6, 8, 9):
+        path = ROOT / "data" / "gpu" / f"h200_triton_tiles_prospective{n}.csv"
+        rep = csv_report(path, "h200-sxm", baseline=False)
+        picks += [s["picked_over_best"] for s in rep["triton"].values()]
+        mapes.append(np.mean([s["stats"]["mape"] for s in rep["triton"].values()]))
+    assert len(picks) == 56 and sum(p <= 1.10 for p in picks) >= 50
+    assert max(mapes) < 9.0 and np.mean(picks) < 1.05
+
+
+def test_triton_k_step_cost_is_paid_by_every_resident_cta():
+    # Dense v14: Triton's fixed cost per K step (loop control, barrier and wait on the stage)
+    # is issued by every CTA on the SM, so it adds up over the resident CTAs instead of hiding
+    # behind another CTA's math; the per-SM form cut the H200 sets' error and picked better
+    # tiles (docs/gpu.md, "Model v14").
+    eff = Efficiency(sm_load_bytes_per_clk=512.0, hbm=1.0, launch_us=0.0, l2_scale=4.0)
+    step = replace(eff, k_iter_ns=100.0)
+    one, three = TileConfig(128, 256, 64, 8, 4), TileConfig(64, 64, 64, 4, 4)  # 1 vs 3 per SM
+
+    def extra(tile):  # seconds the step cost adds, per K step of one CTA
+        k_steps = 8192 / 64 * np.ceil(8192 / tile.block_m * 8192 / tile.block_n / 132)
+        return (_time(8192, tile, "triton", step) - _time(8192, tile, "triton", eff)) / k_steps
+
+    assert extra(one) == pytest.approx(100e-9, rel=0.05)
+    assert extra(three) == pytest.approx(100e-9, rel=0.05)  # each CTA pays it, per its own step
+
+
+def test_transfer_fits_the_devices_own_energy_per_operation():
+    # Dense v14: the 700 W limit is shared, the power left to the SMs is not; the H200's
+    # transfer fit refits pj_per_flop (lower than the H100's for 16-bit: a higher sustained
+    # clock), which the compute-bound 2:4 baselines (never fitted) confirm: 4.9 / 6.9 -> 4.7 /
+    # 5.2 % for bf16 / fp16 (experiments/gpu/dense_checks.py).
+    from archgym.simulators.gpu.calibration import load_calibration
+    from archgym.simulators.gpu.fitting import TRANSFER_PARAMS
+
+    assert "pj_per_flop" in TRANSFER_PARAMS
+    h100, h200 = load_calibration("h100-sxm"), load_calibration("h200-sxm")
+    for dtype in ("bf16", "fp16"):
+        key = (dtype, "dense", "library")
+        assert 0.5 < h200[key].pj_per_flop < 0.95 * h100[key].pj_per_flop
+    model = GemmModel("h200-sxm")
+    big = 2 * 8192**3 / model.predict_us(8192, 8192, 8192, "fp16") / 1e6  # TFLOP/s
+    assert 600 < big < 800  # measured near 700 on the H200 (data/gpu/h200_dense.csv, huge)
 
 
 def test_sm80_kernels_run_at_their_own_rate_on_the_h200():
