@@ -54,6 +54,12 @@ def _row(label: str, pred, meas, roof) -> str:
     )
 
 
+def _set_number(path: Path) -> int:
+    """1 for ``..._prospective.csv``, N for ``..._prospectiveN.csv`` (the order measured)."""
+    tail = path.stem.rsplit("prospective", 1)[1]
+    return int(tail or 1)
+
+
 def dense_sets() -> list[tuple[str, str, Path, bool]]:
     """(label, device, CSV, held-out families only) of every dense set."""
     out = [("H100 held-out families", "h100-sxm", DATA / "h100_gemm.csv", True)]
@@ -62,7 +68,8 @@ def dense_sets() -> list[tuple[str, str, Path, bool]]:
     ]
     out.append(("H200 held-out families", "h200-sxm", DATA / "h200_dense.csv", True))
     out += [
-        (f"H200 {p.stem}", "h200-sxm", p, False) for p in sorted(DATA.glob("h200_dense_prosp*.csv"))
+        (f"H200 {p.stem}", "h200-sxm", p, False)
+        for p in sorted(DATA.glob("h200_dense_prosp*.csv"), key=_set_number)
     ]
     return out
 

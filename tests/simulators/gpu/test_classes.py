@@ -245,6 +245,27 @@ def test_eighth_h200_blind_set_measured_after_the_v11_freeze():
     assert st["mape"] < 8.6 and st["spearman"] > 0.99
 
 
+def test_ninth_and_tenth_h200_blind_sets_measured_after_the_v13_and_v14_freezes():
+    # data/gpu/h200_dense_prospective9.csv (classes seed 20261211, after
+    # h200_frozen_model_v13.sha256) and h200_dense_prospective10.csv (seed 20261212, after
+    # h200_frozen_model_v14.sha256). Guards docs/gpu.md: ninth pooled 9.2 %, tenth 10.3 %
+    # (Spearman 0.989 both); tenth per dtype bf16 11.0, fp16 10.6, fp32 9.8, fp8 6.5, int8 9.4;
+    # mid-size 8-byte aligned rows (unaligned8) are 19-20 % too fast on both (NOT fixed), and
+    # the 6 % target for 16-bit is NOT met.
+    for name, pooled_max in (
+        ("h200_dense_prospective9.csv", 9.6),
+        ("h200_dense_prospective10.csv", 10.8),
+    ):
+        rep = _h200_set(name)
+        pooled = rep["pooled"][("dense",)]
+        assert pooled["model"]["mape"] < pooled_max and pooled["model"]["spearman"] > 0.985
+        assert pooled["model"]["mape"] < pooled["roofline"]["mape"] / 5
+        for (dtype, _, layout), st in rep["all"].items():
+            assert st["model"]["mape"] < (13.0 if dtype in ("bf16", "fp16") else 12.0), layout
+        fam = next(v for k, v in rep["families"].items() if k[0].endswith(":unaligned8"))
+        assert fam["model"]["bias"] < -15.0  # the known miss, still there
+
+
 def test_a_one_row_a_is_a_vector_in_either_order():
     # cuBLAS runs the same kernels for a 1 x k A stored row- or column-major (kernel names)
     from archgym.simulators.gpu.model import leading_dims
@@ -272,6 +293,17 @@ def test_h200_triton_tile_sets_are_fitted_together():
         mapes.append(np.mean([s["stats"]["mape"] for s in rep["triton"].values()]))
     assert len(picks) == 56 and sum(p <= 1.10 for p in picks) >= 50
     assert max(mapes) < 9.0 and np.mean(picks) < 1.05
+
+
+def test_tenth_h200_triton_tile_set_measured_after_the_v14_freeze():
+    # data/gpu/h200_triton_tiles_prospective10.csv (seed 20261212, not in the fit): the pick
+    # within 10 % of the best on 7 / 8 (2176x6080x640 at 1.16), MAPE 8.3 % (v13: 7 / 8, 8.9 %)
+    from archgym.simulators.gpu.validation import csv_report
+
+    path = ROOT / "data" / "gpu" / "h200_triton_tiles_prospective10.csv"
+    tri = csv_report(path, "h200-sxm", baseline=False)["triton"].values()
+    assert len(tri) == 8 and sum(s["picked_over_best"] <= 1.10 for s in tri) >= 7
+    assert np.mean([s["stats"]["mape"] for s in tri]) < 9.0
 
 
 def test_triton_k_step_cost_is_paid_by_every_resident_cta():
