@@ -220,8 +220,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             start_device=args.start,
         )
     except (OSError, ValueError) as exc:
-        where = "" if len(args.measurements) > 1 else f"{args.measurements[0]}: "
-        raise UserError(f"{where}{exc}") from None
+        raise UserError(str(exc)) from None  # load_measurements and OSError name the file
     try:
         Path(args.out).write_text(text)
     except OSError as exc:

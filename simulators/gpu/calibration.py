@@ -168,7 +168,10 @@ def fit_efficiency(
         )
         for x in [x0, *_restarts(params, x0, lo, hi, restarts)]
     ]
-    fit = min(fits, key=lambda f: f.cost)  # the first of equal costs: deterministic
+    # the first of equal costs (within 1e-9): where a parameter does not change the loss (an
+    # energy per operation whose power limit never binds) it keeps its start value
+    best = min(f.cost for f in fits)
+    fit = next(f for f in fits if f.cost <= best * (1.0 + 1e-9))
     return replace(start, **{p: float(v) for p, v in zip(params, fit.x, strict=True)})
 
 

@@ -11,6 +11,7 @@ of at most ``max_kernels`` training rows in all.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -106,7 +107,10 @@ AGREE_MEDIAN_PCT = 1.0
 
 
 def calibration_agreement(
-    device: str, shipped: str, regenerated: str, csv: str | Path | Sequence[str | Path]
+    device: str,
+    shipped: str,
+    regenerated: str,
+    csv: str | os.PathLike | Sequence[str | os.PathLike],
 ) -> dict:
     """How two calibration files (JSON text) of ``device`` differ on the rows of ``csv`` (one
     CSV or several):
@@ -115,8 +119,7 @@ def calibration_agreement(
     row predictions (%); ``agree``: within ``AGREE_ERR_PP`` and ``AGREE_MEDIAN_PCT``."""
     from archgym.simulators.gpu.calibration import load_calibration, parse_calibration
 
-    paths = [csv] if isinstance(csv, (str, Path)) else list(csv)
-    rows = [r for path in paths for r in load_measurements(path, holdout=())]
+    rows = [r for path in _csv_paths(csv) for r in load_measurements(path, holdout=())]
     preds = []
     for text in (shipped, regenerated):
         eff = {**load_calibration(device), **parse_calibration(text)}
@@ -253,8 +256,10 @@ def calibrate(
     """Constants per calibration key fitted on the training rows; also returns those rows.
 
     ``start``: constants to fall back on for keys without rows; with ``transfer`` (another
-    device's constants) the fit starts from them and refits only ``FEW_SHOT_PARAMS`` where
-    ``start`` has the key; ``max_kernels``: few-shot mode (implies ``transfer``).
+    device's constants) the fit starts from them and, where ``start`` has the key, refits only
+    ``TRANSFER_PARAMS`` (plus ``gemv_us`` for the 16-bit library keys, then their sm80
+    constants, ``TRANSFER_LEGACY_PARAMS``, on their sm80 rows); ``max_kernels``: few-shot mode,
+    device-wide corrections ``FEW_SHOT_PARAMS`` on a sample (``_joint_transfer``).
     """
     train = [r for r in rows if not r["test"]]
     few_shot = transfer or max_kernels is not None
@@ -312,8 +317,21 @@ def _path_of(row: dict, device: str) -> str:
     return str(library_path(row["n"], row["k"], row["dtype"], row["kind"], ld=ld, device=device))
 
 
+def _csv_paths(csv: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """One path or several as Paths; ValueError for none or one file given twice."""
+    paths = [Path(csv)] if isinstance(csv, (str, os.PathLike)) else [Path(p) for p in csv]
+    if not paths:
+        raise ValueError("no measurement CSV given")
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.resolve(), path)
+        if first is not path:
+            raise ValueError(f"{path}: given twice (its rows would count double)")
+    return paths
+
+
 def calibrate_file(
-    csv_path: str | Path | Sequence[str | Path],
+    csv_path: str | os.PathLike | Sequence[str | os.PathLike],
     device: str,
     *,
     start: Mapping[Key, Efficiency] | None = None,
@@ -326,12 +344,12 @@ def calibrate_file(
 
     ``start_device``: the device ``start`` came from, for a transfer fit (recorded).
     """
-    paths = [Path(csv_path)] if isinstance(csv_path, (str, Path)) else [Path(p) for p in csv_path]
-    if not paths:
-        raise ValueError("no measurement CSV given")
+    paths = _csv_paths(csv_path)
     # 2:4 kernels have their own model and fit (simulators/gpu/sparse.py, sparse-kernels.json):
     # the dense calibration leaves their rows out.
     rows = [r for path in paths for r in load_measurements(path) if r["kind"] != "sparse24"]
+    if not rows:
+        raise ValueError(f"{'+'.join(map(str, paths))}: no timed rows (status ok, not 2:4) to fit")
     constants, train = calibrate(
         rows,
         device,

@@ -165,6 +165,13 @@ def test_calibrate_fits_several_csvs_together_and_records_each(tmp_path, capfd):
     assert main(["gpu", "calibrate", a, bad, "--device", "h200-sxm", "-o", str(out)]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.csv: missing column" in err[0]
+    for argv, says in (
+        ([a, a], "a.csv: given twice"),
+        ([_write(tmp_path / "h.csv", lines[0])], "no timed rows"),
+    ):
+        assert main(["gpu", "calibrate", *argv, "--device", "h200-sxm", "-o", str(out)]) == 2
+        err = capfd.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0]
 
 
 def test_experiments_validate_wrapper_smoke(tmp_path):
