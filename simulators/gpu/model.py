@@ -341,7 +341,11 @@ def _tiles_time_s(m, n, k, tile: dict, dev: GPUSpec, eff: Efficiency, lim: dict,
         # every resident CTA issues its own loop control, barrier and wait per K step: the
         # fixed cost adds up over them (dense v14; 0 for the library kernels)
         step = np.maximum(t_math, t_load) + eff.k_iter_ns * 1e-9 * ctas_on_sm
-        return k_iters * step + t_load + ctas_on_sm * lim["epi_bytes"] / bw
+        # Triton's kernels are not persistent: a slot takes its next CTA only once the last
+        # one's stores have drained, one memory latency per wave that no mainloop hides (the
+        # library's persistent kernels overlap their epilogue with the next tile; dense v15)
+        drain = lim["latency_s"] if rule == "triton" else 0.0
+        return k_iters * step + t_load + ctas_on_sm * lim["epi_bytes"] / bw + drain
 
     t = full_waves * wave_s(cps, float(dev.sm_count)) + wave_s(
         np.ceil(rem / dev.sm_count), np.minimum(rem, dev.sm_count)

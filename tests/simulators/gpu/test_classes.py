@@ -324,6 +324,21 @@ def test_triton_k_step_cost_is_paid_by_every_resident_cta():
     assert extra(three) == pytest.approx(100e-9, rel=0.05)  # each CTA pays it, per its own step
 
 
+def test_triton_waves_end_with_the_stores_drained_the_library_ones_do_not():
+    # Dense v15: Triton's non-persistent kernels expose one memory latency per wave (a slot
+    # takes its next CTA once the last one's stores have drained); the library's persistent
+    # kernels overlap their epilogue. Leave one H200 tile set out: 8.1 -> 7.9 %, picks 50 -> 53
+    # of 56 (experiments/gpu/triton_loso.py; docs/gpu.md, "Model v15").
+    # L2-bound pipeline fill, math-bound mainloop: the latency shows only in the drain
+    eff = Efficiency(sm_load_bytes_per_clk=512.0, hbm=1.0, launch_us=0.0, l2_scale=1.0)
+    slow = replace(eff, latency_us=eff.latency_us + 0.2)  # 0.2 us more per memory access
+    tile = TileConfig(128, 128, 64, 4, 6)  # one CTA per SM
+    waves = np.ceil(8192 / 128 * 8192 / 128 / 132)
+    extra = _time(8192, tile, "triton", slow) - _time(8192, tile, "triton", eff)
+    lib = _time(8192, tile, "library", slow) - _time(8192, tile, "library", eff)
+    assert extra - lib == pytest.approx(waves * 0.2e-6, rel=0.02)  # the drain, once per wave
+
+
 def test_transfer_fits_the_devices_own_energy_per_operation():
     # Dense v14: the 700 W limit is shared, the power left to the SMs is not; the H200's
     # transfer fit refits pj_per_flop (lower than the H100's for 16-bit: a higher sustained
