@@ -245,16 +245,18 @@ def test_eighth_h200_blind_set_measured_after_the_v11_freeze():
     assert st["mape"] < 8.6 and st["spearman"] > 0.99
 
 
-def test_ninth_and_tenth_h200_blind_sets_measured_after_the_v13_and_v14_freezes():
+def test_ninth_to_eleventh_h200_blind_sets_measured_after_their_freezes():
     # data/gpu/h200_dense_prospective9.csv (classes seed 20261211, after
-    # h200_frozen_model_v13.sha256) and h200_dense_prospective10.csv (seed 20261212, after
-    # h200_frozen_model_v14.sha256). Guards docs/gpu.md: ninth pooled 9.2 %, tenth 10.3 %
-    # (Spearman 0.989 both); tenth per dtype bf16 11.0, fp16 10.6, fp32 9.8, fp8 6.5, int8 9.4;
-    # mid-size 8-byte aligned rows (unaligned8) are 19-20 % too fast on both (NOT fixed), and
-    # the 6 % target for 16-bit is NOT met.
+    # h200_frozen_model_v13.sha256), h200_dense_prospective10.csv (seed 20261212, after
+    # h200_frozen_model_v14.sha256) and h200_dense_prospective11.csv (seed 20261213, after
+    # h200_frozen_model_v15.sha256, dense as v14). Guards docs/gpu.md: pooled 9.2, 10.3, 9.2 %
+    # (Spearman 0.989, 0.989, 0.994); tenth per dtype bf16 11.0, fp16 10.6, fp32 9.8, fp8 6.5,
+    # int8 9.4; mid-size 8-byte aligned rows (unaligned8) 13-20 % too fast on all three (NOT
+    # fixed), and the 6 % target for 16-bit is NOT met.
     for name, pooled_max in (
         ("h200_dense_prospective9.csv", 9.6),
         ("h200_dense_prospective10.csv", 10.8),
+        ("h200_dense_prospective11.csv", 9.6),
     ):
         rep = _h200_set(name)
         pooled = rep["pooled"][("dense",)]
@@ -263,7 +265,7 @@ def test_ninth_and_tenth_h200_blind_sets_measured_after_the_v13_and_v14_freezes(
         for (dtype, _, layout), st in rep["all"].items():
             assert st["model"]["mape"] < (13.0 if dtype in ("bf16", "fp16") else 12.0), layout
         fam = next(v for k, v in rep["families"].items() if k[0].endswith(":unaligned8"))
-        assert fam["model"]["bias"] < -15.0  # the known miss, still there
+        assert fam["model"]["bias"] < -10.0  # the known miss, still there
 
 
 def test_a_one_row_a_is_a_vector_in_either_order():
@@ -281,9 +283,10 @@ def test_h200_triton_tile_sets_are_fitted_together():
     # Dense v14: the H200 Triton calibration fits the training sweep and every seeded tile set
     # (experiments/gpu/recalibrate.py, H200_TRITON). Fitted on the sweep alone, the sets
     # (each blind when measured) ran +5 to +9 % slow in the model; leave one set out, 10.5 ->
-    # 8.1 % (experiments/gpu/triton_loso.py; docs/gpu.md, "Model v14"). The model's pick was
-    # within 10 % of the best on 50 / 56 shapes blind (v9-v13) and is on 50 / 56 now (52 / 56
-    # left out with the sweep-only fit, 50 with this one): the issue's 90 % is NOT met.
+    # 8.1 % (v14), 7.9 % with v15's drain (experiments/gpu/triton_loso.py; docs/gpu.md,
+    # "Model v14", "Model v15"). The model's pick was within 10 % of the best on 50 / 56
+    # shapes blind (v9-v13); left out one set at a time it is on 53 / 56 with v15, in this
+    # fit also 53 / 56.
     from archgym.simulators.gpu.validation import csv_report
 
     picks, mapes = [], []
@@ -292,16 +295,19 @@ def test_h200_triton_tile_sets_are_fitted_together():
         rep = csv_report(path, "h200-sxm", baseline=False)
         picks += [s["picked_over_best"] for s in rep["triton"].values()]
         mapes.append(np.mean([s["stats"]["mape"] for s in rep["triton"].values()]))
-    assert len(picks) == 56 and sum(p <= 1.10 for p in picks) >= 50
+    assert len(picks) == 56 and sum(p <= 1.10 for p in picks) >= 53
     assert max(mapes) < 9.0 and np.mean(picks) < 1.05
 
 
-def test_tenth_h200_triton_tile_set_measured_after_the_v14_freeze():
-    # data/gpu/h200_triton_tiles_prospective10.csv (seed 20261212, not in the fit): the pick
-    # within 10 % of the best on 7 / 8 (2176x6080x640 at 1.16), MAPE 8.3 % (v13: 7 / 8, 8.9 %)
+@pytest.mark.parametrize("n", [10, 11])
+def test_triton_tile_sets_measured_after_the_v14_and_v15_freezes(n):
+    # data/gpu/h200_triton_tiles_prospective{10,11}.csv (seeds 20261212, 20261213; not in the
+    # fit): blind, the pick within 10 % of the best on 7 / 8 each (v14 on the tenth:
+    # 2176x6080x640 at 1.16; v15 on the eleventh: 6912x3904x4672 at 1.16), MAPE 8.3 and
+    # 8.4 %. v15 was changed after the tenth set had been seen: 8 / 8 there now.
     from archgym.simulators.gpu.validation import csv_report
 
-    path = ROOT / "data" / "gpu" / "h200_triton_tiles_prospective10.csv"
+    path = ROOT / "data" / "gpu" / f"h200_triton_tiles_prospective{n}.csv"
     tri = csv_report(path, "h200-sxm", baseline=False)["triton"].values()
     assert len(tri) == 8 and sum(s["picked_over_best"] <= 1.10 for s in tri) >= 7
     assert np.mean([s["stats"]["mape"] for s in tri]) < 9.0
