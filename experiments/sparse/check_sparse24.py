@@ -83,6 +83,9 @@ def report(rows: list[dict]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv", nargs="+", type=Path, help="runs of the same points (campaign CSVs)")
+    ap.add_argument(
+        "--rows", action="store_true", help="also print every compute-bound row's 2:4 kernel error"
+    )
     args = ap.parse_args(argv)
     for p in args.csv:
         if not p.is_file():
@@ -96,7 +99,31 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print("\n".join(report(rows)))
+    if args.rows:
+        print("\n".join(row_lines(rows)))
     return 0
+
+
+def row_lines(rows: list[dict]) -> list[str]:
+    """Per compute-bound row: measured and predicted 2:4 kernel time (us), the error, and the
+    error without fp16's off-tile term (``mis_frac`` = 1)."""
+    from dataclasses import replace
+
+    from archgym.simulators.gpu.sparse import _sparse24_params
+
+    lines = ["dtype     m      n      k | 2:4 us measured  model  error | error without off-tile"]
+    for r in sorted(rows, key=lambda r: (r["dtype"], r["m"], r["n"], r["k"])):
+        if fsg._mnk(r) < fsg.CB:
+            continue
+        args = ("h200-sxm", r["m"], r["n"], r["k"], r["dtype"])
+        pred = float(sparse24_time_us(*args))
+        p, _ = _sparse24_params("h200-sxm", r["dtype"], "torch-default")
+        flat = float(sparse24_time_us(*args, params=replace(p, mis_frac=1.0)))
+        lines.append(
+            f"{r['dtype']:5s} {r['m']:5d} {r['n']:6d} {r['k']:6d} | {r['sparse']:15.1f} "
+            f"{pred:6.1f} {pred / r['sparse'] - 1:+6.1%} | {flat / r['sparse'] - 1:+6.1%}"
+        )
+    return lines
 
 
 if __name__ == "__main__":

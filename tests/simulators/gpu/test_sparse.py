@@ -512,6 +512,22 @@ def test_check_script_on_the_eleventh_and_twelfth_blind_sets():
     assert _pct(twelfth[3]) < _pct(twelfth[8]) / 4
 
 
+def test_check_script_rows_show_the_fp16_off_tile_term():
+    # --rows: every compute-bound row's 2:4 kernel error, with and without fp16's off-tile term
+    # (docs/sparse_gpu.md, "Where the misses are"); on the twelfth set m = 3333 and 2052 run
+    # slower than even the term says at n = 4544 and deep k
+    runs = sorted((ROOT / "data" / "gpu" / "raw").glob("h200_sparse24_prospective12_run_*.csv"))
+    out = subprocess.run(
+        [sys.executable, str(CHECK), "--rows", *map(str, runs)],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    rows = {tuple(c[:4]): c for c in (ln.split() for ln in out) if len(c) == 10 and c[4] == "|"}
+    assert len(rows) == 84
+    with_term, without = (_pct(c) for c in rows[("fp16", "3333", "4544", "18176")][7:10:2])
+    assert without < with_term < -0.1  # the term helps, not enough
+    assert rows[("bf16", "3333", "4544", "18176")][7] == rows[("bf16", "3333", "4544", "18176")][9]
+
+
 def test_token_counts_off_a_multiple_of_16_run_slower_on_both_dtypes():
     # alignment probe (data/gpu/h200_sparse24_align.csv, fitted): m = 1000 and 1016 take
     # 1.2-1.4x the time of 1008 and 1024 on both dtypes; the model orders them alike
