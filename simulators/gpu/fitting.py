@@ -322,11 +322,11 @@ def _csv_paths(csv: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Pat
     paths = [Path(csv)] if isinstance(csv, (str, os.PathLike)) else [Path(p) for p in csv]
     if not paths:
         raise ValueError("no measurement CSV given")
-    seen: dict[Path, Path] = {}
+    seen: set[Path] = set()
     for path in paths:
-        first = seen.setdefault(path.resolve(), path)
-        if first is not path:
+        if path.resolve() in seen:
             raise ValueError(f"{path}: given twice (its rows would count double)")
+        seen.add(path.resolve())
     return paths
 
 

@@ -514,8 +514,8 @@ def test_dense_checks_script_guards_the_quoted_figures():
     # docs/gpu.md "Model v9" / "Model v11" / "Model v14" quote this table: every dense set
     # pooled 9.40 % with the eleventh set (roofline 70.4 %), 16-bit m = 1 6.4 %, the 2:4
     # campaigns' bf16 / fp16 baselines 4.6 / 5.6 % (v13: 4.9 / 6.9; v14 transfers the energy
-    # per operation), the
-    # weight-only campaign's bf16 baselines 6.7 % (v9: 2.7 %, the cost of v11)
+    # per operation), the weight-only campaign's bf16 baselines 6.7 % (v9: 2.7 %, the cost of
+    # v11)
     import subprocess
     import sys
 
