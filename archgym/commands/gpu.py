@@ -61,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--max-kernels", type=int, help="few-shot: fit mma, hbm, launch on at most N kernels"
     )
-    c.add_argument("--seed", type=int, default=0, help="seed of the few-shot sample")
+    c.add_argument(
+        "--seed", type=int, help="seed of the few-shot sample (with --max-kernels; default 0)"
+    )
     c.set_defaults(func=_cmd_calibrate)
     v = sub.add_parser("validate", help="model vs measurements, next to roofline and learned")
     v.add_argument("--device", default="h100-sxm", help="h100-sxm (default) or h200-sxm")
@@ -198,14 +200,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     device = _device_name(args.device)
     if args.start:
         _device_name(args.start)  # a bad --start is a user error before any fitting
+    if args.seed is not None and args.max_kernels is None:
+        raise UserError("--seed: only the few-shot fit (--max-kernels N) samples rows")
     # The fit runs on pinned floating-point code paths (archgym.numerics): the same bytes on
     # every x86-64 CPU with AVX2.
     argv = ["-m", "archgym.cli", "gpu", "calibrate", *map(str, args.measurements), "--device",
-            args.device, "-o", str(args.out), "--seed", str(args.seed)]  # fmt: skip
+            args.device, "-o", str(args.out)]  # fmt: skip
     if args.start:
         argv += ["--start", args.start]
     if args.max_kernels is not None:
         argv += ["--max-kernels", str(args.max_kernels)]
+    if args.seed is not None:
+        argv += ["--seed", str(args.seed)]
     code = run_pinned(argv)
     if code is not None:
         return code
@@ -216,7 +222,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             device,
             start=start,
             max_kernels=args.max_kernels,
-            seed=args.seed,
+            seed=args.seed or 0,
             start_device=args.start,
         )
     except (OSError, ValueError) as exc:

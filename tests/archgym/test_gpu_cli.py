@@ -138,6 +138,13 @@ def test_predict_layout_columns(tmp_path):
         _run(["gpu", "predict", bad, "-o", str(out)])
 
 
+def test_calibrate_refuses_a_seed_it_would_ignore(tmp_path):
+    # --seed picks the few-shot sample; without --max-kernels every row is fitted
+    out = str(tmp_path / "c.json")
+    with pytest.raises(UserError, match="--seed: only the few-shot fit"):
+        _run(["gpu", "calibrate", "x.csv", "--device", "h200-sxm", "--seed", "3", "-o", out])
+
+
 def test_calibrate_rejects_unknown_device(tmp_path):
     with pytest.raises(UserError, match="did you mean 'h100-sxm'"):
         _run(["gpu", "calibrate", "x.csv", "--device", "h100-sx", "-o", str(tmp_path / "c.json")])
