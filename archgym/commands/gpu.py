@@ -56,10 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("-o", "--out", required=True, help="calibration JSON to write")
     c.add_argument(
         "--start",
-        help="transfer: start from this device's shipped constants, refit mma, hbm, launch",
+        help="transfer: start from this device's shipped constants, refit hbm, launch, power",
     )
     c.add_argument(
-        "--max-kernels", type=int, help="few-shot: fit mma, hbm, launch on at most N kernels"
+        "--max-kernels",
+        type=int,
+        help="few-shot: device-wide hbm, launch, gemv and sm80 corrections from <= N kernels",
     )
     c.add_argument(
         "--seed", type=int, help="seed of the few-shot sample (with --max-kernels; default 0)"

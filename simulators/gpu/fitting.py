@@ -50,10 +50,11 @@ TRITON_PARAMS = ("mma", "sm_load_bytes_per_clk", "launch_us", "spill", "l2_scale
 # The physical quantities that differ between two GPUs of one architecture (the H100 and the
 # H200 share the SM, its clocks and the 700 W limit): the achieved share of the memory's
 # bandwidth and the fixed cost per kernel (driver, launch path), plus the extra fixed cost of
-# 16-bit split-K matrix-vector kernels (``gemv_us``; an offset). A few-shot fit
-# refits these device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or
-# clocks.
-FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us")
+# 16-bit split-K matrix-vector kernels (``gemv_us``; an offset) and the rate and load rate of
+# the sm80 (cp.async, mma.sync) kernels of 4/8-byte aligned 16-bit rows (``sm80_*``: factors on
+# the start's values, or on its sm75 ones where the start has none). A few-shot fit refits
+# these device-wide; ``mma`` (math efficiency) can be added for GPUs with other SMs or clocks.
+FEW_SHOT_PARAMS = ("hbm", "launch_us", "gemv_us", "sm80_mma", "sm80_bytes_per_clk")
 # A transfer fit on every training row of the new device (``--start``) refits these per key,
 # and the energy per operation (``pj_per_flop``): the 700 W limit is shared, but the power left
 # to the SMs is not (the H200's HBM3e and board differ), so the sustained clock of large
@@ -153,13 +154,15 @@ def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
     return params + (LEGACY_PARAMS if legacy else ()) + gemv
 
 
-def _sample(rows: list[dict], max_kernels: int, seed: int) -> list[dict]:
-    """At most ``max_kernels`` rows, spread over the calibration keys (seeded)."""
+def _sample(rows: list[dict], max_kernels: int, seed: int, device: str) -> list[dict]:
+    """At most ``max_kernels`` rows, spread over the calibration keys and, within a key, over
+    the kernel paths the library takes (``_path_of``: TMA, sm80, sm75, matrix-vector), so that
+    every device-wide correction of ``FEW_SHOT_PARAMS`` sees the kernels it acts on (seeded)."""
     rng = random.Random(seed)
     rows = sorted(rows, key=lambda r: (row_key(r), r["m"], r["n"], r["k"], r["b_major"]))
     rng.shuffle(rows)
-    keys = sorted({row_key(r) for r in rows})
-    per_key = {key: [r for r in rows if row_key(r) == key] for key in keys}
+    keys = sorted({(row_key(r), _path_of(r, device)) for r in rows})
+    per_key = {key: [r for r in rows if (row_key(r), _path_of(r, device)) == key] for key in keys}
     out: list[dict] = []
     while len(out) < max_kernels and any(per_key.values()):
         for key in keys:
@@ -174,6 +177,8 @@ _TRANSFER = {
     "hbm": (1.0, 0.5, 2.0),
     "launch_us": (0.0, -3.0, 10.0),
     "gemv_us": (0.0, -15.0, 15.0),  # an offset: the start's own cost can shrink (not below 0)
+    "sm80_mma": (1.0, 0.5, 3.0),
+    "sm80_bytes_per_clk": (1.0, 0.3, 3.0),
 }
 # Constants a few-shot fit refits per key for a kernel the start device never ran (int8 nn).
 NEW_KEY_PARAMS = ("misaligned", "legacy_latency_us", "launch_us")
@@ -181,18 +186,27 @@ NEW_KEY_PARAMS = ("misaligned", "legacy_latency_us", "launch_us")
 
 def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[Key, Efficiency]:
     """``start`` with the device-wide corrections ``x`` (factors on mma and hbm, offsets on
-    launch_us and, for the 16-bit dense library keys, gemv_us) for the ``params`` given."""
+    launch_us and, for the 16-bit dense library keys, gemv_us, and factors on their sm80
+    constants, untied from the sm75 ones where the start has none) for the ``params`` given."""
     fix = dict(zip(params, x, strict=True))
-    return {
-        key: replace(
+    out = {}
+    for key, eff in start.items():
+        eff = replace(
             eff,
             mma=min(1.0, eff.mma * fix.get("mma", 1.0)),
             hbm=min(1.0, eff.hbm * fix.get("hbm", 1.0)),
             launch_us=max(0.0, eff.launch_us + fix.get("launch_us", 0.0)),
-            gemv_us=max(0.0, eff.gemv_us + (fix.get("gemv_us", 0.0) if _gemv_key(key) else 0.0)),
         )
-        for key, eff in start.items()
-    }
+        if _gemv_key(key):
+            eff = replace(
+                eff,
+                gemv_us=max(0.0, eff.gemv_us + fix.get("gemv_us", 0.0)),
+                sm80_mma=min(1.0, (eff.sm80_mma or eff.misaligned) * fix.get("sm80_mma", 1.0)),
+                sm80_bytes_per_clk=(eff.sm80_bytes_per_clk or eff.legacy_bytes_per_clk)
+                * fix.get("sm80_bytes_per_clk", 1.0),
+            )
+        out[key] = eff
+    return out
 
 
 def _gemv_key(key: Key) -> bool:
@@ -264,7 +278,7 @@ def calibrate(
     train = [r for r in rows if not r["test"]]
     few_shot = transfer or max_kernels is not None
     if max_kernels is not None:
-        train = _sample(train, max_kernels, seed)
+        train = _sample(train, max_kernels, seed, device)
         return _joint_transfer(train, device, dict(start or {})), train
     out: dict[Key, Efficiency] = {}
     base = dict(start or {})
