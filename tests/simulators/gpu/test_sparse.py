@@ -590,3 +590,80 @@ def test_fp16_off_tile_token_counts_match_the_stress_set():
     assert times[(320, 16384, 8192)] > times[(512, 16384, 8192)]
     t320, t512 = sparse24_time_us("h200-sxm", [320, 512], 16384, 8192, "fp16")
     assert t320 > t512
+
+
+def test_thirteenth_blind_set_shapes_are_new_to_every_fitted_2to4_file():
+    # the set measured after data/gpu/raw/h200_frozen_model_v16.sha256 (seed 2037): none of its
+    # 66 shapes is in a file any 2:4 fit reads (the training CSVs, the sets 10-12 of the
+    # align8_frac fit); two (1184 tokens: 4096 x 4096 and 4608 x 4096) repeat the eighth
+    # blind set's, which no fit reads
+    import csv
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "sparse" / "prospective_sparse24.py"),
+         "--set", "13", "--dry-run"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    shapes = {tuple(map(int, line.split()[2:5])) for line in out[:-1]}
+    assert len(shapes) == 66
+
+    def seen(paths) -> set:
+        return {
+            (int(r["m"]), int(r["n"]), int(r["k"])) for p in paths for r in csv.DictReader(p.open())
+        }
+
+    earlier = [
+        p
+        for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
+        if "prospective13" not in p.name
+    ]
+    eighth = [p for p in earlier if "prospective8_" in p.name]
+    assert len(earlier) >= 25 and len(eighth) == 2
+    assert (
+        seen(earlier) & shapes == seen(eighth) & shapes == {(1184, 4096, 4096), (1184, 4608, 4096)}
+    )
+
+
+def test_check_script_on_the_thirteenth_blind_set():
+    # measured after data/gpu/raw/h200_frozen_model_v16.sha256 (2:4 v10): 8.8 % pooled (rho
+    # 0.92; fp16 8.7, bf16 9.0; constant 27.7 %), the 3300-token layers (rows of X^T off 16
+    # bytes) -12.7 % (bf16) and -7.5 % (fp16) too fast. 2:4 v11's second alignment level
+    # (align8_frac, fitted on sets 10-12 only; this set is held out of that fit): 7.5 % (fp16
+    # 8.0, bf16 6.9). docs/sparse_gpu.md. Guards the figure; issue 13's 7 % is not met here.
+    pooled = _check_lines("prospective13")["fp16+bf16"]
+    assert int(pooled[1]) == 88 and _pct(pooled[3]) < 8.0 and float(pooled[4]) >= 0.9
+    assert _pct(pooled[3]) < _pct(pooled[8]) / 3
+
+
+def test_rows_off_16_bytes_run_slower_than_rows_off_32_bytes():
+    # the thirteenth blind set (held out of the align8_frac fit): the layers at 3300 tokens
+    # (m % 8 = 4: X^T's rows off 16 bytes) are predicted better with the second alignment level
+    # than with v10's one level, on both dtypes, and the 2600-token ones (m % 16 = 8) are not
+    # changed; growing m onto a multiple of 8 may be faster by at most 1 / align8_frac (the
+    # cliff a padded X^T would avoid; fp16 also leaves the off-tile term, 1 / mis_frac)
+    from dataclasses import replace
+
+    from archgym.simulators.gpu.sparse import _sparse24_params, sparse24_time_us
+
+    raw = ROOT / "data" / "gpu" / "raw"
+    t = _default_2to4_times(*sorted(raw.glob("h200_sparse24_prospective13_run_*.csv")))
+    for dtype in ("fp16", "bf16"):
+        p, _ = _sparse24_params("h200-sxm", dtype, "torch-default")
+        assert p.align8_frac < p.align_frac < 1.0
+        v10 = replace(p, align8_frac=None)  # None: one level, as in v10
+        for m, better in ((3300, True), (2600, False)):
+            keys = [key for key in t if key[:2] == (dtype, m)]
+            assert len(keys) == 12
+            meas = np.array([t[key] for key in keys])
+            n, k = (np.array([key[i] for key in keys]) for i in (2, 3))
+            err = [
+                np.abs(np.log(sparse24_time_us("h200-sxm", m, n, k, dtype, params=q) / meas)).mean()
+                for q in (p, v10)
+            ]
+            assert (err[0] < 0.8 * err[1]) if better else (err[0] == err[1]), (dtype, m, err)
+        m = np.arange(2041, 4096)
+        m = m[m % 8 != 0]
+        up = (m // 8 + 1) * 8
+        off, on = (sparse24_time_us("h200-sxm", x, 6144, 6144, dtype) for x in (m, up))
+        assert np.all(on >= off * p.align8_frac * p.mis_frac * 0.999)
+        assert np.all(sparse24_time_us("h200-sxm", m, 6144, 6144, dtype, params=v10) <= off)
