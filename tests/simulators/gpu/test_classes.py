@@ -258,18 +258,20 @@ def test_eighth_h200_blind_set_measured_after_the_v11_freeze():
     assert st["mape"] < 8.6 and st["spearman"] > 0.99
 
 
-def test_ninth_to_eleventh_h200_blind_sets_measured_after_their_freezes():
+def test_ninth_to_twelfth_h200_blind_sets_measured_after_their_freezes():
     # data/gpu/h200_dense_prospective9.csv (classes seed 20261211, after
     # h200_frozen_model_v13.sha256), h200_dense_prospective10.csv (seed 20261212, after
-    # h200_frozen_model_v14.sha256) and h200_dense_prospective11.csv (seed 20261213, after
-    # h200_frozen_model_v15.sha256, dense as v14). Guards docs/gpu.md: pooled 9.2, 10.3, 9.2 %
-    # (Spearman 0.989, 0.989, 0.994); tenth per dtype bf16 11.0, fp16 10.6, fp32 9.8, fp8 6.5,
-    # int8 9.4; mid-size 8-byte aligned rows (unaligned8) 13-20 % too fast on all three (NOT
-    # fixed), and the 6 % target for 16-bit is NOT met.
+    # h200_frozen_model_v14.sha256), h200_dense_prospective11.csv (seed 20261213, after
+    # h200_frozen_model_v15.sha256, dense as v14) and h200_dense_prospective12.csv (seed
+    # 20261214, after h200_frozen_model_v16.sha256, dense as v15). Guards docs/gpu.md: pooled
+    # 9.2, 10.3, 9.2, 9.3 % (Spearman 0.989, 0.989, 0.994, 0.988); tenth per dtype bf16 11.0,
+    # fp16 10.6, fp32 9.8, fp8 6.5, int8 9.4; mid-size 8-byte aligned rows (unaligned8) 12-20 %
+    # too fast on all four (NOT fixed), and the 6 % target for 16-bit is NOT met.
     for name, pooled_max in (
         ("h200_dense_prospective9.csv", 9.6),
         ("h200_dense_prospective10.csv", 10.8),
         ("h200_dense_prospective11.csv", 9.6),
+        ("h200_dense_prospective12.csv", 9.7),
     ):
         rep = _h200_set(name)
         pooled = rep["pooled"][("dense",)]
@@ -316,7 +318,8 @@ def test_h200_triton_tile_sets_are_fitted_together():
 def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     # experiments/gpu/triton_loso.py (docs/gpu.md "Model v15", README): left out one set at a
     # time, sweep-only 10.0 %, all other sets 7.9 %, picks 53 / 56 each; roofline 70.6 %, the
-    # best constant configuration 17 / 56; every Triton file 100 / 105
+    # best constant configuration 17 / 56; every Triton file 107 / 113 (100 / 105 before the
+    # twelfth set)
     script = ROOT / "experiments" / "gpu" / "triton_loso.py"
     out = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=True
@@ -327,15 +330,16 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     roof, const = float(mean[4]), int(mean[5].split("/")[0])
     assert fitted < 8.5 < sweep and picks >= 53 and roof > 60.0 and const < picks / 2
     ok, total = (int(x) for x in out.split("best on ")[1].split(" shapes")[0].split(" of "))
-    assert total == 105 and ok >= 100
+    assert total == 113 and ok >= 107
 
 
-@pytest.mark.parametrize("n", [10, 11])
-def test_triton_tile_sets_measured_after_the_v14_and_v15_freezes(n):
-    # data/gpu/h200_triton_tiles_prospective{10,11}.csv (seeds 20261212, 20261213; not in the
+@pytest.mark.parametrize("n", [10, 11, 12])
+def test_triton_tile_sets_measured_after_the_v14_to_v16_freezes(n):
+    # data/gpu/h200_triton_tiles_prospective{10,11,12}.csv (seeds 20261212-20261214; not in the
     # fit): blind, the pick within 10 % of the best on 7 / 8 each (v14 on the tenth:
-    # 2176x6080x640 at 1.16; v15 on the eleventh: 6912x3904x4672 at 1.16), MAPE 8.3 and
-    # 8.4 %. v15 was changed after the tenth set had been seen: 8 / 8 there now.
+    # 2176x6080x640 at 1.16; v15 on the eleventh: 6912x3904x4672 at 1.16; v15 on the twelfth:
+    # 7232x4288x4800 at 1.22), MAPE 8.3, 8.4 and 8.2 %. v15 was changed after the tenth set had
+    # been seen: 8 / 8 there now.
     from archgym.simulators.gpu.validation import csv_report
 
     path = ROOT / "data" / "gpu" / f"h200_triton_tiles_prospective{n}.csv"
@@ -451,3 +455,23 @@ def test_few_shot_seeds_script_guards_the_quoted_figures():
     few = first("**few-shot 50, mean")
     assert first("full transfer") < few < first("zero-shot") - 0.2
     assert few < 10.6 and first("learned") > 3 * few and first("naive roofline") > 50.0
+
+
+def test_few_shot_v2_on_the_twelfth_blind_set():
+    # h200_dense_prospective12.csv (after h200_frozen_model_v16.sha256, which froze few-shot v2):
+    # 50 H200 training kernels (seed 0) give 11.5 % pooled, bf16 11.1 and fp16 11.2 % (v1 on
+    # the same rows 15.8 / 17.1), below zero-shot (14.1) and above the full transfer (9.3); the
+    # issue-12 target of 8 % on 16-bit is NOT met
+    from archgym.simulators.gpu.validation import csv_report
+
+    rep = csv_report(
+        ROOT / "data" / "gpu" / "h200_dense_prospective12.csv",
+        "h200-sxm",
+        few_shot=50,
+        baseline=False,
+    )
+    pooled = rep["pooled"][("dense",)]
+    assert pooled["model"]["mape"] < pooled["few_shot"]["mape"] < pooled["zero_shot"]["mape"] - 2.0
+    for dtype in ("bf16", "fp16"):
+        st = rep["by_dtype"][(dtype,)]
+        assert st["few_shot"]["mape"] < 12.0 < st["zero_shot"]["mape"]
