@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("-o", "--out", required=True, help="calibration JSON to write")
     c.add_argument(
         "--start",
-        help="transfer: start from this device's shipped constants, refit hbm, launch, power",
+        help="transfer: start from this device's constants; refit hbm, launch, power, gemv, sm80",
     )
     c.add_argument(
         "--max-kernels",

@@ -8,7 +8,9 @@ The 2:4 constants of torch's default kernel are fitted on ALL rows of each devic
 has been looked at); the form per dtype (``SELECTED``) is chosen by grouped k-fold cross-
 validation over all rows (``experiments/sparse/sparse24_cv.py``, the selection figure). The
 fixed-split tables below are therefore in-sample for the 2:4 model (their constant and GBM
-columns are still trained on the training split only).
+columns are still trained on the training split only). One H200 constant, ``align8_frac``
+(token counts off a multiple of 8), is fitted afterwards on the blind sets 10-12
+(``H200_ROW_ALIGN_SETS``), every other constant held: the training files have no such m.
 
 Data and splits:
 * 2:4, H200: data/gpu/h200_sparse24.csv (cuSPARSELt vs cuBLASLt, graph replay); held out: the
@@ -239,7 +241,7 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
     return entry
 
 
-def load_row_align_rows(dtype: str, sets=H200_ROW_ALIGN_SETS) -> list[dict]:
+def load_row_align_rows(dtype: str, sets: tuple[int, ...] = H200_ROW_ALIGN_SETS) -> list[dict]:
     """Torch's default 2:4 kernel on the H200 blind sets ``sets`` (both runs of each, the lower
     median per shape): rows with m off a multiple of ``ROW_ALIGN_TOKENS`` and m*n*k >=
     ``FIT_MIN_MNK``, as dicts with m, n, k and ``sparse`` (us)."""

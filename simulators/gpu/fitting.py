@@ -161,8 +161,9 @@ def _sample(rows: list[dict], max_kernels: int, seed: int, device: str) -> list[
     rng = random.Random(seed)
     rows = sorted(rows, key=lambda r: (row_key(r), r["m"], r["n"], r["k"], r["b_major"]))
     rng.shuffle(rows)
-    keys = sorted({(row_key(r), _path_of(r, device)) for r in rows})
-    per_key = {key: [r for r in rows if (row_key(r), _path_of(r, device)) == key] for key in keys}
+    group = [(row_key(r), _path_of(r, device)) for r in rows]
+    keys = sorted(set(group))
+    per_key = {key: [r for r, g in zip(rows, group, strict=True) if g == key] for key in keys}
     out: list[dict] = []
     while len(out) < max_kernels and any(per_key.values()):
         for key in keys:
@@ -210,7 +211,8 @@ def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[
 
 
 def _gemv_key(key: Key) -> bool:
-    """Keys whose n = 1 kernels pay ``Efficiency.gemv_us`` (the dense bf16 / fp16 library)."""
+    """Keys whose n = 1 kernels pay ``Efficiency.gemv_us`` (the dense bf16 / fp16 library);
+    the same keys run the sm80 kernels of 4/8-byte aligned rows (``sm80_*``)."""
     return key[0] in LEGACY_DTYPES and key[1:] == ("dense", "library")
 
 
@@ -219,9 +221,11 @@ def _joint_transfer(
 ) -> dict[Key, Efficiency]:
     """Few-shot: device-wide corrections of ``start`` (``FEW_SHOT_PARAMS``) fitted at once.
 
-    A factor on every math efficiency, a factor on every HBM efficiency and an offset on
-    every launch cost: what changes between two GPUs of one architecture (clocks under power,
-    memory technology, driver), not per-kernel detail that a few kernels cannot pin down.
+    A factor on every HBM efficiency, an offset on every launch cost and, for the bf16 / fp16
+    library keys, an offset on the split-K matrix-vector cost and factors on the sm80 kernels'
+    rate and load rate (a factor on every math efficiency where ``mma`` is listed): what
+    changes between two GPUs of one architecture (memory technology, driver, the pre-Hopper
+    kernels' share of the new SM), not per-kernel detail that a few kernels cannot pin down.
     Rows of a kernel that ``start`` has no constants for (the int8 nn kernel where the start
     device never ran it) stay out of that fit; their key then refits ``NEW_KEY_PARAMS`` on
     its own rows, from the same dtype's library constants.

@@ -139,6 +139,12 @@ class Sparse24Params:
     align_frac: float = 1.0
     align8_frac: float | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("mis_frac", "align_frac", "align8_frac"):
+            v = getattr(self, name)
+            if v is not None and np.ndim(v) == 0 and not 0 < v <= 1:
+                raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
+
 
 #: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
 #: cluster must fit in one, so at most ``GPCS * floor(sms / GPCS / cluster)`` clusters run at once.
