@@ -304,7 +304,7 @@ def test_tma_tiles_cover_the_large_nvjet_tiles_cublas_ran():
     # candidates, except the 80-wide tiles the v14 profile added (64 x 80, 80 x 128: 1.1 and
     # 1.5 % of the calls): as candidates they move the H100 fit, the blind tenth dense set
     # reads 10.3 -> 10.6 % and the twelfth 2:4 set 8.0 -> 9.3 %; not taken (docs/gpu.md,
-    # "Model v14").
+    # "Model v14"). With the twelfth and thirteenth sets' names 64 x 80 falls below 1 %.
     import collections
     import re
 
@@ -317,7 +317,7 @@ def test_tma_tiles_cover_the_large_nvjet_tiles_cublas_ran():
     common = {t for t, c in seen.items() if c >= 0.01 * seen.total() and min(t) >= 64}
     assert {(128, 256), (192, 192), (128, 320)} <= common  # the data still says so
     missing = {t for t in common if t not in TMA_TILES and t[::-1] not in TMA_TILES}
-    assert missing == {(64, 80), (80, 128)}
+    assert missing <= {(64, 80), (80, 128)}
 
 
 def test_unaligned_16bit_shapes_take_the_legacy_paths_and_cost_more():
