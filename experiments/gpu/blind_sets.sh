@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One device call of H200 blind sets, after a model freeze (data/gpu/README.md): a classes draw
-# (dense in every layout, two runs, and its Triton tile set), its kernel names and, when a 2:4
+# (dense in every layout and its Triton tile set, two runs each: merge them with
+# experiments/gpu/merge_runs.py), its kernel names and, when a 2:4
 # blind set is named, that set twice; everything lands in $OUT/blind.tgz with the console log.
 #
 #   bash experiments/gpu/blind_sets.sh SEED [SPARSE_SET]
@@ -12,7 +13,7 @@ W=$(mktemp -d)
 {
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv
   python3 experiments/gpu/campaign_h200.py --out "$W/a" --set classes --seed "$SEED" --part dense,tiles --budget-s 150
-  python3 experiments/gpu/campaign_h200.py --out "$W/b" --set classes --seed "$SEED" --part dense --budget-s 150
+  python3 experiments/gpu/campaign_h200.py --out "$W/b" --set classes --seed "$SEED" --part dense,tiles --budget-s 150
   if [ -n "$SPARSE" ]; then
     python3 experiments/sparse/prospective_sparse24.py --set "$SPARSE" --out "$W/s/a" --dtypes fp16,bf16 --budget-s 150
     python3 experiments/sparse/prospective_sparse24.py --set "$SPARSE" --out "$W/s/b" --dtypes fp16,bf16 --budget-s 150
