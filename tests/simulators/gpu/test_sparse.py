@@ -594,36 +594,42 @@ def test_fp16_off_tile_token_counts_match_the_stress_set():
     assert t320 > t512
 
 
+def _blind_set_shapes(n_set: int) -> set[tuple[int, int, int]]:
+    """(m, n, k) of ``prospective_sparse24.py --set n_set`` (its dry run)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "sparse" / "prospective_sparse24.py"),
+         "--set", str(n_set), "--dry-run"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    return {tuple(map(int, line.split()[2:5])) for line in out[:-1]}
+
+
+def _shapes_in(paths) -> set[tuple[int, int, int]]:
+    import csv
+
+    return {
+        (int(r["m"]), int(r["n"]), int(r["k"])) for p in paths for r in csv.DictReader(p.open())
+    }
+
+
+def _sparse_files_but(n_set: int) -> list[Path]:
+    return [
+        p
+        for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
+        if f"prospective{n_set}" not in p.name
+    ]
+
+
 def test_thirteenth_blind_set_shapes_are_new_to_every_fitted_2to4_file():
     # the set measured after data/gpu/raw/h200_frozen_model_v16.sha256 (seed 2037): none of its
     # 66 shapes is in a file any 2:4 fit reads (the training CSVs, the sets 10-12 of the
     # align8_frac fit); two (1184 tokens: 4096 x 4096 and 4608 x 4096) repeat the eighth
     # blind set's, which no fit reads
-    import csv
-
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "sparse" / "prospective_sparse24.py"),
-         "--set", "13", "--dry-run"],
-        capture_output=True, text=True, timeout=60, cwd=ROOT, check=True,
-    ).stdout.splitlines()  # fmt: skip
-    shapes = {tuple(map(int, line.split()[2:5])) for line in out[:-1]}
-    assert len(shapes) == 66
-
-    def seen(paths) -> set:
-        return {
-            (int(r["m"]), int(r["n"]), int(r["k"])) for p in paths for r in csv.DictReader(p.open())
-        }
-
-    earlier = [
-        p
-        for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
-        if "prospective13" not in p.name
-    ]
+    shapes, earlier = _blind_set_shapes(13), _sparse_files_but(13)
     eighth = [p for p in earlier if "prospective8_" in p.name]
-    assert len(earlier) >= 25 and len(eighth) == 2
-    assert (
-        seen(earlier) & shapes == seen(eighth) & shapes == {(1184, 4096, 4096), (1184, 4608, 4096)}
-    )
+    assert len(shapes) == 66 and len(earlier) >= 25 and len(eighth) == 2
+    repeated = {(1184, 4096, 4096), (1184, 4608, 4096)}
+    assert _shapes_in(earlier) & shapes == _shapes_in(eighth) & shapes == repeated
 
 
 def test_check_script_on_the_fourteenth_blind_set():
@@ -689,20 +695,5 @@ def test_rows_off_16_bytes_run_slower_than_rows_off_32_bytes(blind_set, off16, a
 def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     # the set measured after data/gpu/raw/h200_frozen_model_v17.sha256 (seed 2038): none of its
     # 66 shapes is in any earlier 2:4 file
-    import csv
-
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "sparse" / "prospective_sparse24.py"),
-         "--set", "14", "--dry-run"],
-        capture_output=True, text=True, timeout=60, cwd=ROOT, check=True,
-    ).stdout.splitlines()  # fmt: skip
-    shapes = {tuple(map(int, line.split()[2:5])) for line in out[:-1]}
-    earlier = [
-        p
-        for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
-        if "prospective14" not in p.name
-    ]
-    seen = {
-        (int(r["m"]), int(r["n"]), int(r["k"])) for p in earlier for r in csv.DictReader(p.open())
-    }
-    assert len(shapes) == 66 and len(earlier) >= 27 and not seen & shapes
+    shapes, earlier = _blind_set_shapes(14), _sparse_files_but(14)
+    assert len(shapes) == 66 and len(earlier) >= 27 and not _shapes_in(earlier) & shapes
