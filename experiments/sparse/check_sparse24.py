@@ -13,7 +13,6 @@ m*n*k < 2^33" (all rows) and the model with the measured dense time ("sparse-onl
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -23,25 +22,8 @@ from archgym.simulators.gpu.sparse import sparse24_time_us
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fit_sparse_gpu as fsg
 
-
-def load_runs(paths: list[Path]) -> list[dict]:
-    """One row per (shape, dtype) with the lower median of the runs for dense and 2:4."""
-    times: dict = {}
-    for path in paths:
-        for r in csv.DictReader(path.open()):
-            if r["status"] != "ok" or r["dtype"] not in ("fp16", "bf16"):
-                continue
-            if r["kind"] != "dense" and r["variant"] != "default":
-                continue
-            key = (int(r["m"]), int(r["n"]), int(r["k"]), r["dtype"])
-            kind = "dense" if r["kind"] == "dense" else "sparse"
-            t = float(r["time_us"])
-            times.setdefault(key, {})[kind] = min(t, times.get(key, {}).get(kind, np.inf))
-    return [
-        dict(device="h200-sxm", m=m, n=n, k=k, dtype=dt, kernel="torch-default", **t)
-        for (m, n, k, dt), t in times.items()
-        if {"dense", "sparse"} <= t.keys()
-    ]
+#: One row per (shape, dtype) with the lower median of the runs (``fit_sparse_gpu.load_runs``).
+load_runs = fsg.load_runs
 
 
 def report(rows: list[dict]) -> list[str]:

@@ -241,32 +241,43 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
     return entry
 
 
+def load_runs(paths: list[Path]) -> list[dict]:
+    """One row per (shape, dtype) of blind-set run CSVs (fp16 / bf16; dense and torch's default
+    2:4 kernel): the lower median of the runs as ``dense`` and ``sparse`` (us), shapes timed
+    both ways only."""
+    times: dict = {}
+    for path in paths:
+        with Path(path).open() as f:
+            runs = list(csv.DictReader(f))
+        for r in runs:
+            if r["status"] != "ok" or r["dtype"] not in ("fp16", "bf16"):
+                continue
+            if r["kind"] != "dense" and r["variant"] != "default":
+                continue
+            key = (int(r["m"]), int(r["n"]), int(r["k"]), r["dtype"])
+            kind = "dense" if r["kind"] == "dense" else "sparse"
+            t = float(r["time_us"])
+            times.setdefault(key, {})[kind] = min(t, times.get(key, {}).get(kind, np.inf))
+    return [
+        dict(device="h200-sxm", m=m, n=n, k=k, dtype=dt, kernel="torch-default", **t)
+        for (m, n, k, dt), t in times.items()
+        if {"dense", "sparse"} <= t.keys()
+    ]
+
+
 def load_row_align_rows(dtype: str, sets: tuple[int, ...] = H200_ROW_ALIGN_SETS) -> list[dict]:
-    """Torch's default 2:4 kernel on the H200 blind sets ``sets`` (both runs of each, the lower
-    median per shape): rows with m off a multiple of ``ROW_ALIGN_TOKENS`` and m*n*k >=
-    ``FIT_MIN_MNK``, as dicts with m, n, k and ``sparse`` (us)."""
+    """``load_runs`` of the H200 blind sets ``sets`` (both runs of each): the ``dtype`` rows
+    with m off a multiple of ``ROW_ALIGN_TOKENS`` and m*n*k >= ``FIT_MIN_MNK``, by shape."""
     from archgym.simulators.gpu.sparse import ROW_ALIGN_TOKENS
 
-    best: dict = {}
-    for n_set in sets:
-        for path in sorted(
-            (ROOT / "data" / "gpu" / "raw").glob(f"h200_sparse24_prospective{n_set}_run_*.csv")
-        ):
-            for r in csv.DictReader(path.open()):
-                if (r["status"], r["dtype"], r["kind"], r["variant"]) != (
-                    "ok",
-                    dtype,
-                    "sparse24",
-                    "default",
-                ):
-                    continue
-                key = (int(r["m"]), int(r["n"]), int(r["k"]))
-                best[key] = min(float(r["time_us"]), best.get(key, np.inf))
-    return [
-        dict(m=m, n=n, k=k, sparse=t)
-        for (m, n, k), t in sorted(best.items())
-        if m % ROW_ALIGN_TOKENS and m * n * k >= FIT_MIN_MNK
-    ]  # fmt: skip
+    raw = ROOT / "data" / "gpu" / "raw"
+    paths = [p for n in sets for p in sorted(raw.glob(f"h200_sparse24_prospective{n}_run_*.csv"))]
+    rows = [
+        r
+        for r in load_runs(paths)
+        if r["dtype"] == dtype and r["m"] % ROW_ALIGN_TOKENS and _mnk(r) >= FIT_MIN_MNK
+    ]
+    return sorted(rows, key=lambda r: (r["m"], r["n"], r["k"]))
 
 
 def fit_align8(dev: str, dtype: str, p: Sparse24Params) -> float:

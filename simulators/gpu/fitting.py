@@ -144,7 +144,7 @@ def calibration_agreement(
 
 
 def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
-    gemv = GEMV_PARAMS if _gemv_key(key) else ()
+    gemv = GEMV_PARAMS if _library16_key(key) else ()
     if few_shot:
         return TRANSFER_PARAMS + gemv
     if key[2] == "triton":
@@ -198,7 +198,7 @@ def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[
             hbm=min(1.0, eff.hbm * fix.get("hbm", 1.0)),
             launch_us=max(0.0, eff.launch_us + fix.get("launch_us", 0.0)),
         )
-        if _gemv_key(key):
+        if _library16_key(key):
             eff = replace(
                 eff,
                 gemv_us=max(0.0, eff.gemv_us + fix.get("gemv_us", 0.0)),
@@ -210,9 +210,9 @@ def _scaled(start: Mapping[Key, Efficiency], x, params=FEW_SHOT_PARAMS) -> dict[
     return out
 
 
-def _gemv_key(key: Key) -> bool:
-    """Keys whose n = 1 kernels pay ``Efficiency.gemv_us`` (the dense bf16 / fp16 library);
-    the same keys run the sm80 kernels of 4/8-byte aligned rows (``sm80_*``)."""
+def _library16_key(key: Key) -> bool:
+    """The dense bf16 / fp16 library keys: their n = 1 kernels pay ``Efficiency.gemv_us`` and
+    their 4/8-byte aligned rows run the sm80 kernels (``sm80_*``)."""
     return key[0] in LEGACY_DTYPES and key[1:] == ("dense", "library")
 
 
@@ -305,7 +305,7 @@ def calibrate(
 
             return fit_efficiency(predict, [r["time_us"] for r in sel], first, params)
 
-        if not (few_shot and key in base and _gemv_key(key)):
+        if not (few_shot and key in base and _library16_key(key)):
             out[key] = fit(first, sel, _params(key, few_shot and key in base))
             continue
         # 16-bit transfer: hbm and launch on the TMA and matrix-vector rows, then the sm80

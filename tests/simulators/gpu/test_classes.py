@@ -319,16 +319,21 @@ def test_h200_triton_tile_sets_are_fitted_together():
     assert max(mapes) < 9.0 and np.mean(picks) < 1.05
 
 
+def _gpu_script_stdout(name: str) -> str:
+    """What ``python experiments/gpu/NAME`` prints (it must exit 0)."""
+    script = ROOT / "experiments" / "gpu" / name
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+
+
 @pytest.mark.slow
 def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     # experiments/gpu/triton_loso.py (docs/gpu.md "Model v15", README): left out one set at a
     # time, sweep-only 10.0 %, all other sets 7.9 %, picks 53 / 56 each; roofline 70.6 %, the
     # best constant configuration 17 / 56; every Triton file 115 / 121 (100 / 105 before the
     # twelfth and thirteenth sets: 7 / 8 and 8 / 8, two runs merged)
-    script = ROOT / "experiments" / "gpu" / "triton_loso.py"
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=True
-    ).stdout
+    out = _gpu_script_stdout("triton_loso.py")
     mean = next(ln for ln in out.splitlines() if ln.startswith("| mean")).split("|")
     sweep, fitted = (float(c.split("/")[0]) for c in mean[2:4])
     picks = int(mean[3].split("/")[2])
@@ -448,10 +453,7 @@ def test_few_shot_seeds_script_guards_the_quoted_figures():
     # sampled over every calibration key and kernel path, with device-wide sm80 factors: mean
     # 16-bit MAPE over 8 seeds 10.3 % on every dense blind set (v1: 11.7), below zero-shot
     # (11.4) and above the full transfer (9.5); the random forest on the same 50 kernels ~68 %
-    script = ROOT / "experiments" / "gpu" / "few_shot_seeds.py"
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=True
-    ).stdout
+    out = _gpu_script_stdout("few_shot_seeds.py")
     rows = {ln.split("|")[1].strip(): ln.split("|")[2:4] for ln in out.splitlines() if "|" in ln}
 
     def first(name: str) -> float:
