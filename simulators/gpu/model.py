@@ -22,8 +22,8 @@ splitting K over ``split_k`` CTAs whose partial sums a second kernel adds up. Th
 Leading dimensions that are not 16-byte aligned (k or n not a multiple of 16 / element size)
 keep libraries off their TMA kernels. For the 16-bit types the library then runs pre-Hopper
 kernels (seen in the H100 kernel names, data/gpu/raw/h100_kernels_train.csv): ``sm80`` CUTLASS
-kernels (``mma.sync``, ``cp.async`` of 4 or 8 bytes, 2-6 stages) when every row starts on a
-4-byte boundary, ``sm75`` kernels (``mma.sync`` with scalar 2-byte loads and two register
+kernels (``mma.sync``, 4-byte ``cp.async``, also for 8-byte aligned rows, 2-6 stages) when
+every row starts on a 4-byte boundary, ``sm75`` kernels (``mma.sync`` with scalar 2-byte loads and two register
 stages, so each K step waits for one memory latency) when some row is only 2-byte aligned, and
 a small-M kernel for a few rows. Those paths use their own tile lists, a calibrated
 ``mma.sync`` rate (``sm80_mma`` for the m16n8k16 sm80 kernels, ``misaligned`` for the m16n8k8
@@ -51,6 +51,7 @@ __all__ = [
     "MEMORY_LATENCY_S",
     "NVJET_DTYPES",
     "PATHS",
+    "SM80_ACCESS_BYTES",
     "SMALL_M",
     "TMA_TILES",
     "Efficiency",
@@ -131,6 +132,11 @@ _SM75_TILES = (
 )
 # fp16 (not bf16, which has no sm75 tensor-core path) also has 2-byte aligned wmma kernels.
 _SM75_FP16_TILES = ((32, 32, 64, 4, 2), (32, 32, 128, 4, 2))
+# Widest load (bytes) of the sm80 kernels cuBLAS runs on a TMA device: their names end in
+# ``align2`` (two 16-bit elements) for 8-byte aligned rows as for 4-byte ones, on the H100 and
+# the H200 alike (every such row of data/gpu/raw/*kernels*.csv; tests/simulators/gpu), so rows
+# aligned to 8 bytes load no faster than rows aligned to 4 (dense v18).
+SM80_ACCESS_BYTES = 4.0
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,7 @@ def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, r
     ``tma``: full rate and the calibrated per-SM load rate, both scaled by ``misaligned``
     where the leading dimensions break the alignment ``rule``; other paths: ``mma.sync`` at
     the ``sm80_mma`` (sm80) or ``misaligned`` (sm75) share of the rate, loads as wide as the
-    alignment allows.
+    alignment allows (on a TMA device's sm80 path at most ``SM80_ACCESS_BYTES``).
     """
     ld_n, ld_k = ld
     if path == "tma":
@@ -281,7 +287,10 @@ def _load_limits(n, eff: Efficiency, dev: GPUSpec, in_b: float, path: str, ld, r
     rate = (sm80 and eff.sm80_mma) or eff.misaligned
     per_2b = (sm80 and eff.sm80_bytes_per_clk) or eff.legacy_bytes_per_clk
     align = np.full(np.shape(n), rate)
-    bw_cap = per_2b * access_bytes(ld_n, ld_k, in_b) / 2.0 * dev.clock_hz
+    width = access_bytes(ld_n, ld_k, in_b)
+    if sm80:
+        width = np.minimum(width, SM80_ACCESS_BYTES)
+    bw_cap = per_2b * width / 2.0 * dev.clock_hz
     latency_s = np.full(np.shape(n), eff.legacy_latency_us * 1e-6)
     if path == "sm80" and not dev.has_tma:
         # Before Hopper the sm80 kernels (cp.async, mma.sync) are the native ones: with

@@ -254,10 +254,11 @@ def test_seventh_h200_blind_set_measured_after_the_v10_freeze():
 def test_eighth_h200_blind_set_measured_after_the_v11_freeze():
     # data/gpu/h200_dense_prospective8.csv: stratified classes (seed 20261209), measured after
     # data/gpu/raw/h200_frozen_model_v11.sha256. Guards docs/gpu.md: pooled 8.2 %, Spearman
-    # 0.995; 16-bit 6.1-9.9 per layout (the 6 % target is NOT met); fp8 4.7 %; int8 6.6 / 7.1
-    st = _check_blind_set("h200_dense_prospective8.csv", 10.5, 0.985)
+    # 0.995; 16-bit 6.1-9.9 per layout (the 6 % target is NOT met); fp8 4.7 %; int8 6.6 / 7.1.
+    # Dense v18 (sm80 loads at most 4 bytes wide) reads 8.9 % here (bf16 col,col 11.4)
+    st = _check_blind_set("h200_dense_prospective8.csv", 12.0, 0.98)
     assert st["fp8"] <= 6.0 and st["n1"]["model"]["mape"] < 10.0
-    assert st["mape"] < 8.6 and st["spearman"] > 0.99
+    assert st["mape"] < 9.3 and st["spearman"] > 0.99
 
 
 def test_ninth_to_thirteenth_h200_blind_sets_measured_after_their_freezes():
@@ -269,14 +270,17 @@ def test_ninth_to_thirteenth_h200_blind_sets_measured_after_their_freezes():
     # (seed 20261215, after h200_frozen_model_v17.sha256, dense as v15). Guards docs/gpu.md:
     # pooled 9.2, 10.3, 9.2, 9.3, 9.2 % (Spearman 0.989, 0.989, 0.994, 0.988, 0.987); tenth per
     # dtype bf16 11.0, fp16 10.6, fp32 9.8, fp8 6.5, int8 9.4; mid-size 8-byte aligned rows
-    # (unaligned8) 12-20 % too fast on all five (NOT fixed), and the 6 % target for 16-bit is
-    # NOT met.
+    # (unaligned8) 12-20 % too fast on all five. Dense v18, fitted after all five were
+    # measured (so no longer blind for it): cuBLAS's sm80 kernels load 4 bytes wide for 8-byte
+    # aligned rows too (align2 in every kernel name); pooled 8.5, 9.7, 8.8, 8.9, 8.3 %, the
+    # unaligned8 bias -4.6, -0.5, +5.9, -3.8 and -12.3 %. The 6 % target for 16-bit is NOT met.
+    biases = []
     for name, pooled_max in (
-        ("h200_dense_prospective9.csv", 9.6),
-        ("h200_dense_prospective10.csv", 10.8),
-        ("h200_dense_prospective11.csv", 9.6),
-        ("h200_dense_prospective12.csv", 9.7),
-        ("h200_dense_prospective13.csv", 9.6),
+        ("h200_dense_prospective9.csv", 9.0),
+        ("h200_dense_prospective10.csv", 10.2),
+        ("h200_dense_prospective11.csv", 9.3),
+        ("h200_dense_prospective12.csv", 9.4),
+        ("h200_dense_prospective13.csv", 8.8),
     ):
         rep = _h200_set(name)
         pooled = rep["pooled"][("dense",)]
@@ -285,7 +289,9 @@ def test_ninth_to_thirteenth_h200_blind_sets_measured_after_their_freezes():
         for (dtype, _, layout), st in rep["all"].items():
             assert st["model"]["mape"] < (13.0 if dtype in ("bf16", "fp16") else 12.0), layout
         fam = next(v for k, v in rep["families"].items() if k[0].endswith(":unaligned8"))
-        assert fam["model"]["bias"] < -10.0  # the known miss, still there
+        biases.append(fam["model"]["bias"])
+    # the known miss mostly gone: within 7 % on four sets, still -12 % on the thirteenth
+    assert max(abs(b) for b in biases[:4]) < 7.0 and -14.0 < biases[4] < -10.0
 
 
 def test_a_one_row_a_is_a_vector_in_either_order():
@@ -470,7 +476,8 @@ def test_triton_tile_set_measured_after_the_v17_freeze():
     # 960x896x576 at 1.85: near-ties whose own p20-p80 spread is 40-70 %); a second run of the
     # tiles alone reads 7 / 8; both merged as the dense sets are (lower median per tile,
     # data/gpu/h200_triton_tiles_prospective13.csv) 8 / 8, MAPE 3.8-15.6 % per shape
-    # (docs/gpu.md, "Few-shot v2")
+    # (docs/gpu.md, "Few-shot v2"). Dense v18's Triton refit (it starts from the fp16 library
+    # constants, which the H100 refit moved) picks 7 / 8 on the merged file (1.21x on one)
     from archgym.simulators.gpu.validation import csv_report
 
     def picks(path) -> list:
@@ -481,7 +488,7 @@ def test_triton_tile_set_measured_after_the_v17_freeze():
     raw = ROOT / "data" / "gpu" / "raw"
     assert sum(picks(raw / "h200_triton_tiles_s20261215_run_a.csv")) == 4
     assert sum(picks(raw / "h200_triton_tiles_s20261215_run_b.csv")) == 7
-    assert sum(picks(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective13.csv")) == 8
+    assert sum(picks(ROOT / "data" / "gpu" / "h200_triton_tiles_prospective13.csv")) == 7
 
 
 def test_few_shot_v2_on_the_twelfth_blind_set():
@@ -502,3 +509,37 @@ def test_few_shot_v2_on_the_twelfth_blind_set():
     for dtype in ("bf16", "fp16"):
         st = rep["by_dtype"][(dtype,)]
         assert st["few_shot"]["mape"] < 12.0 < st["zero_shot"]["mape"]
+
+
+def _kernel_name_files() -> list[Path]:
+    return sorted((ROOT / "data" / "gpu" / "raw").glob("h[12]00_kernels_*.csv"))
+
+
+def test_sm80_kernels_load_4_bytes_wide_for_8_byte_aligned_rows():
+    # Dense v18: every 16-bit row whose A, B and C rows start on 8 bytes (not 16) ran a cutlass_80
+    # kernel whose name ends in align2 (two elements, 4 bytes), on the H100 and the H200; the
+    # model therefore caps the sm80 path's load width at SM80_ACCESS_BYTES (v17 loaded such rows
+    # twice as fast as 4-byte ones and ran mid-size 8-byte aligned shapes 12-20 % too fast)
+    import csv
+    import re
+
+    from archgym.simulators.gpu.model import SM80_ACCESS_BYTES, leading_dims
+
+    widths: dict[str, set[str]] = {}
+    for path in _kernel_name_files():
+        for r in csv.DictReader(path.open()):
+            if r["dtype"] not in ("bf16", "fp16") or "cutlass_80" not in r["kernels"]:
+                continue
+            m, n, k = (int(r[x]) for x in ("m", "n", "k"))
+            if 1 in (m, n):
+                continue
+            ld = int(leading_dims(m, n, k, r.get("a_major", "row"), r.get("b_major", "row")))
+            if ld % 4 == 0 and ld % 8:  # 8-byte aligned rows
+                widths.setdefault(path.name, set()).update(re.findall(r"align(\d+)", r["kernels"]))
+    assert len(widths) >= 6 and all(w == {"2"} for w in widths.values()), widths
+    assert any(p.name.startswith("h100") for p in _kernel_name_files() if p.name in widths)
+    assert SM80_ACCESS_BYTES == 4.0
+    # the model: 8-byte and 4-byte aligned rows of one size take the same sm80 load time
+    model = GemmModel("h200-sxm")
+    t8, t4 = (model.predict_us(4096, 4096, kk, "bf16") for kk in (4092, 4094))
+    assert abs(t8 / t4 - 1.0) < 0.01

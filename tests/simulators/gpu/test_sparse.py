@@ -505,12 +505,13 @@ def test_check_script_on_the_eleventh_and_twelfth_blind_sets():
     # eleventh: measured after data/gpu/raw/h200_frozen_model_v13.sha256, 10.9 % pooled then
     # (rho 0.84; fp16 13.0, bf16 8.8); twelfth: after h200_frozen_model_v14.sha256 (dense v14,
     # 2:4 v10), 8.0 % (rho 0.96; fp16 7.8, bf16 8.1; v13 would have said 7.8 %), constant
-    # 43.7 %. 2:4 v11's align8_frac (fitted on both and the tenth): 9.6 and 7.1 %.
+    # 43.7 %. 2:4 v11's align8_frac (fitted on both and the tenth): 9.6 and 7.1 %; with dense
+    # v18's baselines (4-byte sm80 loads for the m % 8 = 4 token counts) 9.6 and 8.0 %.
     # docs/sparse_gpu.md. Guards the figures; issue 13's 7 % is NOT met on either.
     eleventh = _check_lines("prospective11")["fp16+bf16"]
     assert int(eleventh[1]) == 88 and _pct(eleventh[3]) < 10.0 and _pct(eleventh[8]) > 40.0
     twelfth = _check_lines("prospective12")["fp16+bf16"]
-    assert int(twelfth[1]) == 84 and _pct(twelfth[3]) < 7.5 and float(twelfth[4]) >= 0.9
+    assert int(twelfth[1]) == 84 and _pct(twelfth[3]) < 8.5 and float(twelfth[4]) >= 0.9
     assert _pct(twelfth[3]) < _pct(twelfth[8]) / 4
 
 
@@ -697,3 +698,11 @@ def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     # 66 shapes is in any earlier 2:4 file
     shapes, earlier = _blind_set_shapes(14), _sparse_files_but(14)
     assert len(shapes) == 66 and len(earlier) >= 27 and not _shapes_in(earlier) & shapes
+
+
+def test_fifteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
+    # the set measured after data/gpu/raw/h200_frozen_model_v18.sha256 (seed 2039; Qwen2-72B,
+    # a DBRX expert, MiniCPM3-4B at 1320 / 2470 / 3210 tokens): none of its 66 shapes is in any
+    # earlier 2:4 file
+    shapes, earlier = _blind_set_shapes(15), _sparse_files_but(15)
+    assert len(shapes) == 66 and len(earlier) >= 29 and not _shapes_in(earlier) & shapes
