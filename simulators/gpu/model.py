@@ -113,15 +113,20 @@ NVJET_DTYPES = ("bf16", "fp16", "fp8")
 # tile is the sm75 one with block_m = SMALL_M, which no other shape may take.
 SMALL_M = 16
 # Tiles of the pre-Hopper paths as (block_m, block_n, block_k, warps, stages), from the CUTLASS
-# kernel names cuBLAS ran on the H100.
+# kernel names cuBLAS ran on the H100. cuBLAS is column-major: torch computes C^T = B^T A^T,
+# so a name's ``AxB`` tile is A along our n and B along our m (cutlass_80 ``256x64`` and
+# ``128x64`` run at m <= 32 with n in the thousands, 24 of 24 such names: data/gpu/raw/
+# *kernels*.csv). The sm80 tiles are read that way since dense v19 (v18 and before took A as
+# block_m, which put 256 rows of padding on every small-m sm80 shape); the sm75 list keeps the
+# older reading, which its constants were fitted with (transposed, small-m sm75 rows get worse).
 _SM80_TILES = (
     (32, 32, 64, 4, 2),
     (32, 32, 128, 4, 2),
     (64, 64, 32, 4, 6),
-    (128, 64, 64, 4, 3),
-    (256, 64, 32, 4, 4),
-    (256, 128, 32, 8, 3),
-    (128, 256, 64, 8, 3),
+    (64, 128, 64, 4, 3),
+    (64, 256, 32, 4, 4),
+    (128, 256, 32, 8, 3),
+    (256, 128, 64, 8, 3),
 )
 _SM75_TILES = (
     (64, 64, 32, 4, 2),

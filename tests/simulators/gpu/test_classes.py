@@ -255,8 +255,9 @@ def test_eighth_h200_blind_set_measured_after_the_v11_freeze():
     # data/gpu/h200_dense_prospective8.csv: stratified classes (seed 20261209), measured after
     # data/gpu/raw/h200_frozen_model_v11.sha256. Guards docs/gpu.md: pooled 8.2 %, Spearman
     # 0.995; 16-bit 6.1-9.9 per layout (the 6 % target is NOT met); fp8 4.7 %; int8 6.6 / 7.1.
-    # Dense v18 (sm80 loads at most 4 bytes wide) reads 8.9 % here (bf16 col,col 11.4)
-    st = _check_blind_set("h200_dense_prospective8.csv", 12.0, 0.98)
+    # Dense v19 (sm80 loads at most 4 bytes wide, sm80 tiles read column-major) reads 8.7 % here
+    # (bf16 col,col 10.7), fitted after it was measured
+    st = _check_blind_set("h200_dense_prospective8.csv", 11.5, 0.98)
     assert st["fp8"] <= 6.0 and st["n1"]["model"]["mape"] < 10.0
     assert st["mape"] < 9.3 and st["spearman"] > 0.99
 
@@ -270,17 +271,18 @@ def test_ninth_to_thirteenth_h200_blind_sets_measured_after_their_freezes():
     # (seed 20261215, after h200_frozen_model_v17.sha256, dense as v15). Guards docs/gpu.md:
     # pooled 9.2, 10.3, 9.2, 9.3, 9.2 % (Spearman 0.989, 0.989, 0.994, 0.988, 0.987); tenth per
     # dtype bf16 11.0, fp16 10.6, fp32 9.8, fp8 6.5, int8 9.4; mid-size 8-byte aligned rows
-    # (unaligned8) 12-20 % too fast on all five. Dense v18, fitted after all five were
-    # measured (so no longer blind for it): cuBLAS's sm80 kernels load 4 bytes wide for 8-byte
-    # aligned rows too (align2 in every kernel name); pooled 8.5, 9.7, 8.8, 8.9, 8.3 %, the
-    # unaligned8 bias -4.6, -0.5, +5.9, -3.8 and -12.3 %. The 6 % target for 16-bit is NOT met.
+    # (unaligned8) 12-20 % too fast on all five. Dense v19, made after all five were measured
+    # (so no longer blind for it): cuBLAS's sm80 kernels load 4 bytes wide for 8-byte aligned
+    # rows too (align2 in every kernel name) and their tile names are column-major; pooled 8.4,
+    # 9.2, 8.8, 8.9, 8.1 %, the unaligned8 bias -4.7, -4.1, +5.8, -4.3 and -12.6 %. The 6 %
+    # target for 16-bit is NOT met.
     biases = []
     for name, pooled_max in (
-        ("h200_dense_prospective9.csv", 9.0),
-        ("h200_dense_prospective10.csv", 10.2),
+        ("h200_dense_prospective9.csv", 8.9),
+        ("h200_dense_prospective10.csv", 9.7),
         ("h200_dense_prospective11.csv", 9.3),
         ("h200_dense_prospective12.csv", 9.4),
-        ("h200_dense_prospective13.csv", 8.8),
+        ("h200_dense_prospective13.csv", 8.6),
     ):
         rep = _h200_set(name)
         pooled = rep["pooled"][("dense",)]
@@ -338,7 +340,8 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     # experiments/gpu/triton_loso.py (docs/gpu.md "Model v15", README): left out one set at a
     # time, sweep-only 10.0 %, all other sets 7.9 %, picks 53 / 56 each; roofline 70.6 %, the
     # best constant configuration 17 / 56; every Triton file 115 / 121 (100 / 105 before the
-    # twelfth and thirteenth sets: 7 / 8 and 8 / 8, two runs merged)
+    # twelfth and thirteenth sets: 7 / 8 and 8 / 8, two runs merged); 114 / 121 since dense v18
+    # (the Triton fit starts from the library constants, which the H100 refit moved)
     out = _gpu_script_stdout("triton_loso.py")
     mean = next(ln for ln in out.splitlines() if ln.startswith("| mean")).split("|")
     sweep, fitted = (float(c.split("/")[0]) for c in mean[2:4])
@@ -346,7 +349,7 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     roof, const = float(mean[4]), int(mean[5].split("/")[0])
     assert fitted < 8.5 < sweep and picks >= 53 and roof > 60.0 and const < picks / 2
     ok, total = (int(x) for x in out.split("best on ")[1].split(" shapes")[0].split(" of "))
-    assert total == 121 and ok >= 115
+    assert total == 121 and ok >= 114
 
 
 @pytest.mark.parametrize("n", [10, 11, 12])
@@ -477,7 +480,8 @@ def test_triton_tile_set_measured_after_the_v17_freeze():
     # tiles alone reads 7 / 8; both merged as the dense sets are (lower median per tile,
     # data/gpu/h200_triton_tiles_prospective13.csv) 8 / 8, MAPE 3.8-15.6 % per shape
     # (docs/gpu.md, "Few-shot v2"). Dense v18's Triton refit (it starts from the fp16 library
-    # constants, which the H100 refit moved) picks 7 / 8 on the merged file (1.21x on one)
+    # constants, which the H100 refit moved) picks 7 / 8 on the merged file (1.21x on one);
+    # v19 likewise
     from archgym.simulators.gpu.validation import csv_report
 
     def picks(path) -> list:
@@ -520,6 +524,7 @@ def test_sm80_kernels_load_4_bytes_wide_for_8_byte_aligned_rows():
     # kernel whose name ends in align2 (two elements, 4 bytes), on the H100 and the H200; the
     # model therefore caps the sm80 path's load width at SM80_ACCESS_BYTES (v17 loaded such rows
     # twice as fast as 4-byte ones and ran mid-size 8-byte aligned shapes 12-20 % too fast)
+    # and, since v19, takes the sm80 tile names column-major (A x B: A along n)
     import csv
     import re
 
@@ -543,3 +548,7 @@ def test_sm80_kernels_load_4_bytes_wide_for_8_byte_aligned_rows():
     model = GemmModel("h200-sxm")
     t8, t4 = (model.predict_us(4096, 4096, kk, "bf16") for kk in (4092, 4094))
     assert abs(t8 / t4 - 1.0) < 0.01
+    # a small-m sm80 shape runs a tile 64 rows tall (cutlass_80 ``256x64``: 256 along n), not 256
+    # (col,row ran cutlass_80 128x64_64x3 there; v18 took a 32 x 32 tile)
+    tile = model.library_tile(10, 10560, 1792, "bf16", a_major="col")
+    assert tile.block_m == 64 and tile.block_n >= 128
