@@ -18,6 +18,7 @@ campaign's shape distribution, not the GPU (docs/gpu.md, "Model v19").
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -72,7 +73,8 @@ def _mape(pred, rows) -> float:
     return float(np.mean(np.abs(np.asarray(pred) / t - 1.0)) * 100.0)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     warnings.filterwarnings("ignore")  # spearmanr on constant columns in load_measurements
     h200 = GemmModel("h200-sxm")
     sets = {}

@@ -22,8 +22,8 @@ splitting K over ``split_k`` CTAs whose partial sums a second kernel adds up. Th
 Leading dimensions that are not 16-byte aligned (k or n not a multiple of 16 / element size)
 keep libraries off their TMA kernels. For the 16-bit types the library then runs pre-Hopper
 kernels (seen in the H100 kernel names, data/gpu/raw/h100_kernels_train.csv): ``sm80`` CUTLASS
-kernels (``mma.sync``, 4-byte ``cp.async``, also for 8-byte aligned rows, 2-6 stages) when
-every row starts on a 4-byte boundary, ``sm75`` kernels (``mma.sync`` with scalar 2-byte loads and two register
+kernels (``mma.sync``, 4-byte ``cp.async`` even for 8-byte rows, 2-6 stages) when every row
+starts on 4 bytes, ``sm75`` kernels (``mma.sync``, scalar 2-byte loads and two register
 stages, so each K step waits for one memory latency) when some row is only 2-byte aligned, and
 a small-M kernel for a few rows. Those paths use their own tile lists, a calibrated
 ``mma.sync`` rate (``sm80_mma`` for the m16n8k16 sm80 kernels, ``misaligned`` for the m16n8k8
@@ -113,12 +113,8 @@ NVJET_DTYPES = ("bf16", "fp16", "fp8")
 # tile is the sm75 one with block_m = SMALL_M, which no other shape may take.
 SMALL_M = 16
 # Tiles of the pre-Hopper paths as (block_m, block_n, block_k, warps, stages), from the CUTLASS
-# kernel names cuBLAS ran on the H100. cuBLAS is column-major: torch computes C^T = B^T A^T,
-# so a name's ``AxB`` tile is A along our n and B along our m (cutlass_80 ``256x64`` and
-# ``128x64`` run at m <= 32 with n in the thousands, 24 of 24 such names: data/gpu/raw/
-# *kernels*.csv). The sm80 tiles are read that way since dense v19 (v18 and before took A as
-# block_m, which put 256 rows of padding on every small-m sm80 shape); the sm75 list keeps the
-# older reading, which its constants were fitted with (transposed, small-m sm75 rows get worse).
+# kernel names cuBLAS ran on the H100. A name's ``AxB`` is A along our n (cuBLAS is column-major):
+# the sm80 list reads it so since v19 (docs/gpu.md); the sm75 list keeps the older reading.
 _SM80_TILES = (
     (32, 32, 64, 4, 2),
     (32, 32, 128, 4, 2),
@@ -137,10 +133,8 @@ _SM75_TILES = (
 )
 # fp16 (not bf16, which has no sm75 tensor-core path) also has 2-byte aligned wmma kernels.
 _SM75_FP16_TILES = ((32, 32, 64, 4, 2), (32, 32, 128, 4, 2))
-# Widest load (bytes) of the sm80 kernels cuBLAS runs on a TMA device: their names end in
-# ``align2`` (two 16-bit elements) for 8-byte aligned rows as for 4-byte ones, on the H100 and
-# the H200 alike (every such row of data/gpu/raw/*kernels*.csv; tests/simulators/gpu), so rows
-# aligned to 8 bytes load no faster than rows aligned to 4 (dense v18).
+# Widest load (bytes) of the sm80 kernels cuBLAS runs on a TMA device: ``align2`` (4 bytes) in
+# every name for 8-byte aligned rows too, H100 and H200 (dense v18; tests/simulators/gpu).
 SM80_ACCESS_BYTES = 4.0
 
 
