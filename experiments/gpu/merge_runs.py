@@ -15,15 +15,42 @@ import csv
 import sys
 
 KEY = ("m", "n", "k", "dtype", "kind", "backend")
-LAYOUT = ("a_major", "b_major")  # part of the key where the runs record operand layouts
+# Also part of the key where the runs record them: operand layouts, the kernel variant and a
+# Triton point's tile (every tile of one shape is its own point).
+OPTIONAL_KEY = (
+    "a_major",
+    "b_major",
+    "variant",
+    "block_m",
+    "block_n",
+    "block_k",
+    "num_warps",
+    "num_stages",
+)
+
+
+def _keyed(rows: list[dict], key: tuple[str, ...], path: str) -> dict[tuple, dict]:
+    """Rows by point; ValueError naming the file and the point where one appears twice."""
+    out: dict[tuple, dict] = {}
+    for i, r in enumerate(rows, start=2):
+        point = tuple(r[c] for c in key)
+        if point in out:
+            raise ValueError(
+                f"{path}:{i}: point {dict(zip(key, point, strict=True))} appears twice"
+            )
+        out[point] = r
+    return out
 
 
 def merge(path_a: str, path_b: str, out: str) -> int:
     with open(path_a) as f:
         rows_a = list(csv.DictReader(f))
-    key = KEY + tuple(c for c in LAYOUT if c in rows_a[0])
+    key = KEY + tuple(c for c in OPTIONAL_KEY if c in rows_a[0])
+    _keyed(rows_a, key, path_a)
     with open(path_b) as f:
-        rows_b = {tuple(r[c] for c in key): r for r in csv.DictReader(f)}
+        rows_b = _keyed(list(csv.DictReader(f)), key, path_b)
+    if set(rows_b) != {tuple(r[c] for c in key) for r in rows_a}:
+        raise ValueError(f"{path_a} and {path_b} do not hold the same points")
     fields = [*list(rows_a[0].keys()), "time_us_a", "time_us_b"]
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)

@@ -706,3 +706,14 @@ def test_fifteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     # earlier 2:4 file
     shapes, earlier = _blind_set_shapes(15), _sparse_files_but(15)
     assert len(shapes) == 66 and len(earlier) >= 29 and not _shapes_in(earlier) & shapes
+
+
+def test_check_script_on_the_fifteenth_blind_set():
+    # measured after data/gpu/raw/h200_frozen_model_v19.sha256 (2:4 v11, dense v19): 10.3 %
+    # pooled (rho 0.88; fp16 10.5, bf16 10.1; constant 44.7 %; with v17's dense baselines 9.8),
+    # the 2:4 kernel alone 8.2 %: the 3210-token rows (off 16 bytes) run 13-17 % faster than
+    # the alignment term says, as 3100 did on the eleventh set. docs/sparse_gpu.md. Issue 13's
+    # 7 % is NOT met.
+    pooled = _check_lines("prospective15")["fp16+bf16"]
+    assert int(pooled[1]) == 90 and _pct(pooled[3]) < 10.8 and float(pooled[4]) >= 0.85
+    assert _pct(pooled[6]) < 8.7 and _pct(pooled[3]) < _pct(pooled[8]) / 4

@@ -1,0 +1,54 @@
+"""experiments/gpu/merge_runs.py: two runs of one measurement set merged point by point."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW = ROOT / "data" / "gpu" / "raw"
+
+
+def _merge_module():
+    spec = importlib.util.spec_from_file_location(
+        "merge_runs", ROOT / "experiments/gpu/merge_runs.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_triton_runs_merge_tile_by_tile(tmp_path):
+    # every tile of a shape is its own point: before the fix the key had no tile fields, so all
+    # 60 tiles of a shape met the same run-b row and the merged file held copies of one tile
+    # (the thirteenth set's merge read 8 / 8 picks, the correct one 7 / 8)
+    out = tmp_path / "merged.csv"
+    a, b = (RAW / f"h200_triton_tiles_s20261216_run_{r}.csv" for r in "ab")
+    assert _merge_module().merge(str(a), str(b), str(out)) == 0
+    rows_a, rows_b, merged = _read(a), _read(b), _read(out)
+    tile = ("source", "block_m", "block_n", "block_k", "num_warps", "num_stages")
+    assert len({tuple(r[c] for c in tile) for r in merged}) == len(rows_a) == len(merged)
+    for ra, rb, rm in zip(rows_a, rows_b, merged, strict=True):
+        assert tuple(ra[c] for c in tile) == tuple(rm[c] for c in tile)
+        assert float(rm["time_us"]) == min(float(ra["time_us"]), float(rb["time_us"]))
+    shipped = ROOT / "data" / "gpu" / "h200_triton_tiles_prospective14.csv"
+    assert out.read_bytes() == shipped.read_bytes()
+
+
+def test_a_point_measured_twice_in_one_run_is_an_error(tmp_path):
+    src = _read(RAW / "h200_classes_s20261216_run_a.csv")
+    twice = tmp_path / "twice.csv"
+    with twice.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(src[0]))
+        w.writeheader()
+        w.writerows([src[0], src[1], src[0]])
+    with pytest.raises(ValueError, match=r"twice.csv:4: point .* appears twice"):
+        _merge_module().merge(str(twice), str(twice), str(tmp_path / "out.csv"))
