@@ -717,3 +717,11 @@ def test_check_script_on_the_fifteenth_blind_set():
     pooled = _check_lines("prospective15")["fp16+bf16"]
     assert int(pooled[1]) == 90 and _pct(pooled[3]) < 10.8 and float(pooled[4]) >= 0.85
     assert _pct(pooled[6]) < 8.7 and _pct(pooled[3]) < _pct(pooled[8]) / 4
+
+
+def test_sixteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
+    # the second set measured under the v19 freeze (seed 2040; Gemma-2-2B, Yi-1.5-6B and
+    # Llama-3.2-1B layers at 1728 / 2836 / 3480 tokens): none of its 66 shapes is in any
+    # earlier 2:4 file
+    shapes, earlier = _blind_set_shapes(16), _sparse_files_but(16)
+    assert len(shapes) == 66 and len(earlier) >= 31 and not _shapes_in(earlier) & shapes
