@@ -15,12 +15,12 @@ import csv
 import sys
 
 KEY = ("m", "n", "k", "dtype", "kind", "backend")
-# Also part of the key where the runs record them: operand layouts, the kernel variant and a
-# Triton point's tile (every tile of one shape is its own point).
+# Also part of the key where the runs record them: operand layouts and a Triton point's tile
+# (every tile of one shape is its own point). Not ``variant``: a 2:4 run records the algorithm
+# its search picked there, which differs between runs (2:4 runs: fit_sparse_gpu.load_runs).
 OPTIONAL_KEY = (
     "a_major",
     "b_major",
-    "variant",
     "block_m",
     "block_n",
     "block_k",

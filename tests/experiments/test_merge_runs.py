@@ -26,20 +26,28 @@ def _read(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_triton_runs_merge_tile_by_tile(tmp_path):
+@pytest.mark.parametrize(("seed", "n_set"), [(20261215, 13), (20261216, 14)])
+def test_triton_runs_merge_tile_by_tile(tmp_path, seed, n_set):
     # every tile of a shape is its own point: before the fix the key had no tile fields, so all
     # 60 tiles of a shape met the same run-b row and the merged file held copies of one tile
     # (the thirteenth set's merge read 8 / 8 picks, the correct one 7 / 8)
     out = tmp_path / "merged.csv"
-    a, b = (RAW / f"h200_triton_tiles_s20261216_run_{r}.csv" for r in "ab")
+    a, b = (RAW / f"h200_triton_tiles_s{seed}_run_{r}.csv" for r in "ab")
     assert _merge_module().merge(str(a), str(b), str(out)) == 0
-    rows_a, rows_b, merged = _read(a), _read(b), _read(out)
     tile = ("source", "block_m", "block_n", "block_k", "num_warps", "num_stages")
-    assert len({tuple(r[c] for c in tile) for r in merged}) == len(rows_a) == len(merged)
-    for ra, rb, rm in zip(rows_a, rows_b, merged, strict=True):
+    rows_b = {tuple(r[c] for c in tile): r for r in _read(b)}
+    rows_a, merged = _read(a), _read(out)
+    assert (
+        len(rows_b)
+        == len(rows_a)
+        == len(merged)
+        == len({tuple(r[c] for c in tile) for r in merged})
+    )
+    for ra, rm in zip(rows_a, merged, strict=True):
+        rb = rows_b[tuple(ra[c] for c in tile)]
         assert tuple(ra[c] for c in tile) == tuple(rm[c] for c in tile)
         assert float(rm["time_us"]) == min(float(ra["time_us"]), float(rb["time_us"]))
-    shipped = ROOT / "data" / "gpu" / "h200_triton_tiles_prospective14.csv"
+    shipped = ROOT / "data" / "gpu" / f"h200_triton_tiles_prospective{n_set}.csv"
     assert out.read_bytes() == shipped.read_bytes()
 
 

@@ -340,8 +340,8 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     # experiments/gpu/triton_loso.py (docs/gpu.md "Model v15", README): left out one set at a
     # time, sweep-only 10.0 %, all other sets 7.9 %, picks 53 / 56 each; roofline 70.6 %, the
     # best constant configuration 17 / 56; every Triton file 115 / 121 (100 / 105 before the
-    # twelfth and thirteenth sets); 120 / 129 with the fourteenth set (two runs merged tile by
-    # tile: the thirteenth's merge had copied one tile over all, see merge_runs.py)
+    # twelfth and thirteenth sets); 128 / 137 with the fourteenth and fifteenth sets (two runs
+    # merged tile by tile: the thirteenth's merge had copied one tile over all, merge_runs.py)
     out = _gpu_script_stdout("triton_loso.py")
     mean = next(ln for ln in out.splitlines() if ln.startswith("| mean")).split("|")
     sweep, fitted = (float(c.split("/")[0]) for c in mean[2:4])
@@ -349,7 +349,7 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     roof, const = float(mean[4]), int(mean[5].split("/")[0])
     assert fitted < 8.5 < sweep and picks >= 53 and roof > 60.0 and const < picks / 2
     ok, total = (int(x) for x in out.split("best on ")[1].split(" shapes")[0].split(" of "))
-    assert total == 129 and ok >= 120
+    assert total == 137 and ok >= 128
 
 
 @pytest.mark.parametrize("n", [10, 11, 12])
@@ -540,7 +540,7 @@ def test_sm80_kernels_load_4_bytes_wide_for_8_byte_aligned_rows():
             ld = int(leading_dims(m, n, k, r.get("a_major", "row"), r.get("b_major", "row")))
             if ld % 4 == 0 and ld % 8:  # 8-byte aligned rows
                 widths.setdefault(path.name, set()).update(re.findall(r"align(\d+)", r["kernels"]))
-    assert len(widths) >= 6 and all(w == {"2"} for w in widths.values()), widths
+    assert len(widths) >= 11 and all(w == {"2"} for w in widths.values()), widths
     assert any(p.name.startswith("h100") for p in _kernel_name_files() if p.name in widths)
     assert SM80_ACCESS_BYTES == 4.0
     # the model: 8-byte and 4-byte aligned rows of one size take the same sm80 load time
@@ -555,18 +555,29 @@ def test_sm80_kernels_load_4_bytes_wide_for_8_byte_aligned_rows():
 
 def test_a_learned_correction_helps_only_inside_the_campaign_it_was_trained_on():
     # experiments/gpu/residual_learner.py (docs/gpu.md, "Model v19"): a gradient-boosted
-    # correction of the model's log error, trained on the H200 blind sets (one generator), cuts
-    # a left-out set's error by about a quarter but makes every other campaign worse (the H200
-    # training file's held-out families, both H100 prospective sets): it learns the
-    # generator's shapes, not the GPU, so the package does not ship one
+    # correction of the model's log error, trained on the H200 blind sets 2-13 (one generator),
+    # cuts a left-out set's error 8.65 -> 6.32 % and the two sets measured after it (14, 15)
+    # 8.30 / 8.35 -> 6.57 / 6.07, but makes every other campaign worse (the H200 training file's
+    # held-out families 11.89 -> 12.91, the H100 prospective sets 9.03 / 9.24 -> 10.18 / 10.32):
+    # it learns the generator's shapes, not the GPU, so the package does not ship one
     out = _gpu_script_stdout("residual_learner.py")
-    rows = {ln.split("|")[1].strip(): ln.split("|")[3:5] for ln in out.splitlines() if "|" in ln}
-    model, hybrid = (float(x) for x in rows["**H200 blind sets, each left out**"])
-    assert hybrid < model - 1.5
+    rows = {ln.split("|")[1].strip(): ln.split("|")[2:5] for ln in out.splitlines() if "|" in ln}
+
+    def pair(label: str) -> tuple[float, float]:
+        model, hybrid = (float(x) for x in rows[label][1:3])
+        return model, hybrid
+
+    # within 0.2: the regressor may move a little with library versions
+    assert pair("**H200 sets 2-13, each left out**") == pytest.approx((8.65, 6.32), abs=0.2)
+    assert int(rows["**H200 sets 2-13, each left out**"][0]) == 3478
+    for n, expected in ((14, (8.30, 6.57)), (15, (8.35, 6.07))):
+        got = pair(f"H200 blind set {n} (measured after, trained on 2-13)")
+        assert got == pytest.approx(expected, abs=0.2)
     others = [k for k in rows if k.startswith(("H200 training", "H100 "))]
     assert len(others) == 3
     for key in others:
-        assert float(rows[key][1]) > float(rows[key][0]), key
+        model, hybrid = pair(key)
+        assert hybrid > model + 0.5, key
 
 
 def test_fourteenth_h200_blind_sets_measured_after_the_v19_freeze():
@@ -586,3 +597,19 @@ def test_fourteenth_h200_blind_sets_measured_after_the_v19_freeze():
         assert st["model"]["mape"] < min(12.0, st["roofline"]["mape"] / 4), (dtype, layout)
     tiles = _h200_set("h200_triton_tiles_prospective14.csv")["triton"].values()
     assert len(tiles) == 8 and sum(s["picked_over_best"] <= 1.10 for s in tiles) == 6
+
+
+def test_fifteenth_h200_blind_sets_measured_under_the_v19_freeze():
+    # data/gpu/h200_dense_prospective15.csv (classes seed 20261217), the second set measured
+    # under raw/h200_frozen_model_v19.sha256: pooled 8.3 %, Spearman 0.995 (v17 on the same rows
+    # 9.13, 0.988); bf16 8.5, fp16 8.3, fp32 8.8, fp8 5.6, int8 8.0; tiny 12.9 % (+10.8). The
+    # 16-bit 6 % target is NOT met. Its Triton tile set (two runs merged) 8 / 8.
+    rep = _h200_set("h200_dense_prospective15.csv")
+    pooled = rep["pooled"][("dense",)]["model"]
+    assert pooled["mape"] < 8.6 and pooled["spearman"] > 0.99
+    by = {k[0]: v["model"]["mape"] for k, v in rep["by_dtype"].items()}
+    assert by["bf16"] < 9.0 and by["fp16"] < 9.0 and by["fp32"] < 9.3 and by["fp8"] < 6.0
+    for (dtype, _, layout), st in rep["all"].items():
+        assert st["model"]["mape"] < min(11.0, st["roofline"]["mape"] / 4), (dtype, layout)
+    tiles = _h200_set("h200_triton_tiles_prospective15.csv")["triton"].values()
+    assert len(tiles) == 8 and sum(s["picked_over_best"] <= 1.10 for s in tiles) == 8

@@ -506,7 +506,7 @@ def test_check_script_on_the_eleventh_and_twelfth_blind_sets():
     # (rho 0.84; fp16 13.0, bf16 8.8); twelfth: after h200_frozen_model_v14.sha256 (dense v14,
     # 2:4 v10), 8.0 % (rho 0.96; fp16 7.8, bf16 8.1; v13 would have said 7.8 %), constant
     # 43.7 %. 2:4 v11's align8_frac (fitted on both and the tenth): 9.6 and 7.1 %; with dense
-    # v18's baselines (4-byte sm80 loads for the m % 8 = 4 token counts) 9.6 and 8.0 %.
+    # v19's baselines (4-byte sm80 loads, column-major sm80 tiles) 9.6 and 8.1 %.
     # docs/sparse_gpu.md. Guards the figures; issue 13's 7 % is NOT met on either.
     eleventh = _check_lines("prospective11")["fp16+bf16"]
     assert int(eleventh[1]) == 88 and _pct(eleventh[3]) < 10.0 and _pct(eleventh[8]) > 40.0
@@ -701,7 +701,7 @@ def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
 
 
 def test_fifteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
-    # the set measured after data/gpu/raw/h200_frozen_model_v18.sha256 (seed 2039; Qwen2-72B,
+    # the set measured after data/gpu/raw/h200_frozen_model_v19.sha256 (seed 2039; Qwen2-72B,
     # a DBRX expert, MiniCPM3-4B at 1320 / 2470 / 3210 tokens): none of its 66 shapes is in any
     # earlier 2:4 file
     shapes, earlier = _blind_set_shapes(15), _sparse_files_but(15)
@@ -725,3 +725,15 @@ def test_sixteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     # earlier 2:4 file
     shapes, earlier = _blind_set_shapes(16), _sparse_files_but(16)
     assert len(shapes) == 66 and len(earlier) >= 31 and not _shapes_in(earlier) & shapes
+
+
+def test_check_script_on_the_sixteenth_blind_set():
+    # the second 2:4 set measured under data/gpu/raw/h200_frozen_model_v19.sha256: 11.1 % pooled
+    # (rho 0.93; fp16 14.2, bf16 8.0; constant 27.5 %; v17's dense baselines 9.9 %); the 2:4
+    # kernel alone 10.4 %, fp16's off-tile term the main miss (1728 tokens +27.5 % with it,
+    # 11.3 % off without). docs/sparse_gpu.md. Issue 13's 7 % is NOT met.
+    pooled = _check_lines("prospective16")["fp16+bf16"]
+    assert int(pooled[1]) == 90 and _pct(pooled[3]) < 11.5 and float(pooled[4]) >= 0.9
+    assert _pct(pooled[3]) < _pct(pooled[8]) / 2
+    bf16 = _check_lines("prospective16")["bf16"]
+    assert _pct(bf16[3]) < 8.5
