@@ -300,19 +300,40 @@ def test_more_filter_sram_is_not_slower_the_former_fill_artefact():
     pattern=st.sampled_from(["dense", "2:8", "64:2:16", "64:2:32"]),
     operand=st.sampled_from(["ifmap", "filter", "ofmap"]),
 )
+# found by CI: 4 -> 16 kB of ofmap SRAM makes dense the fastest mode for this 2:8 layer (25800
+# against 27984 cycles), and dense reads the whole weights (45312 against 41856 DRAM bytes)
+@example(
+    shapes=[(129, 3, 1)],
+    array_kw={
+        "rows": 8,
+        "cols": 16,
+        "dataflow": "ws",
+        "ifmap_sram_kib": 32,
+        "filter_sram_kib": 4,
+        "ofmap_sram_kib": 4,
+        "read_bw_words": 1.0,
+    },
+    pattern="2:8",
+    operand="ofmap",
+)
 def test_more_sram_is_never_slower(shapes, array_kw, pattern, operand):
+    # never slower; never more DRAM traffic in the same execution mode. The engine runs each
+    # layer in its fastest mode (chosen_patterns), so more SRAM may switch a layer to a faster
+    # mode that moves more bytes (a denser one): then only the time has to fall.
     layers = _workload(shapes, pattern)
     key = f"{operand}_sram_kib"
+    kw = {**array_kw, "write_bw_words": array_kw["read_bw_words"]}
+    small = SparseConfig(ArrayConfig(**kw), patterns=_ALL_HW, metadata_sram_kib=4)
+    big = SparseConfig(
+        ArrayConfig(**{**kw, key: 4 * kw[key]}), patterns=_ALL_HW, metadata_sram_kib=4
+    )
+    same_modes = chosen_patterns(small, layers) == chosen_patterns(big, layers)
     for fidelity in ("analytical", "cycle"):
-        kw = {**array_kw, "write_bw_words": array_kw["read_bw_words"]}
-        small = SparseConfig(ArrayConfig(**kw), patterns=_ALL_HW, metadata_sram_kib=4)
-        big = SparseConfig(
-            ArrayConfig(**{**kw, key: 4 * kw[key]}), patterns=_ALL_HW, metadata_sram_kib=4
-        )
         slow = evaluate(small, layers, fidelity=fidelity)
         fast = evaluate(big, layers, fidelity=fidelity)
         assert fast["cycles"] <= slow["cycles"], fidelity
-        assert fast["dram_bytes"] <= slow["dram_bytes"] * (1 + 1e-12), fidelity
+        if same_modes:
+            assert fast["dram_bytes"] <= slow["dram_bytes"] * (1 + 1e-12), fidelity
 
 
 @settings(max_examples=30, deadline=None)
