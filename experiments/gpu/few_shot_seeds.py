@@ -25,7 +25,7 @@ import numpy as np
 from archgym.simulators.gpu import GemmModel
 from archgym.simulators.gpu.fitting import predict_rows
 from archgym.simulators.gpu.measurements import load_measurements, roofline_us
-from archgym.simulators.gpu.validation import _add_baselines, _few_shot_model, _zero_shot
+from archgym.simulators.gpu.validation import add_baselines, few_shot_model, zero_shot_model
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "gpu"
 DEVICE = "h200-sxm"
@@ -65,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     few, learned = [], []
     for seed in range(args.seeds):
-        model, sample, _ = _few_shot_model(DEVICE, args.kernels, seed)
+        model, sample, _ = few_shot_model(DEVICE, args.kernels, seed)
         few.append(both(model))
-        if len(sample) >= 10:  # the forest needs ten kernels (validation._add_baselines)
-            _add_baselines(rows, sample, DEVICE)
+        if len(sample) >= 10:  # the forest needs ten kernels (validation.add_baselines)
+            add_baselines(rows, sample, DEVICE)
             learned.append([mape([r["pred_learned"] for r in sel], sel) for sel in sets.values()])
         print(f"| few-shot {args.kernels}, seed {seed} | {few[-1][0]:.2f} | {few[-1][1]:.2f} |")
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| learned (random forest on the same {args.kernels}), mean (range) | {spread(learned)} |"
         )
-    for name, model in (("zero-shot (H100 constants)", _zero_shot(DEVICE)),
+    for name, model in (("zero-shot (H100 constants)", zero_shot_model(DEVICE)),
                         ("full transfer (shipped)", GemmModel(DEVICE))):  # fmt: skip
         print(f"| {name} | {' | '.join(f'{x:.2f}' for x in both(model))} |")
     roof = [

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from archgym.simulators.gpu import GemmModel
-from archgym.simulators.gpu.fitting import _path_of, predict_rows
+from archgym.simulators.gpu.fitting import kernel_path, predict_rows
 from archgym.simulators.gpu.measurements import load_measurements, shape_class
 from scipy.stats import ConstantInputWarning
 
@@ -60,7 +60,7 @@ def _features(rows: list[dict], device: str, pred: np.ndarray) -> np.ndarray:
     """log2 m, n, k and FLOPs, log predicted time, one-hot categories, alignment bytes."""
     cols = []
     for r, p in zip(rows, pred, strict=True):
-        row = {**r, "path": _path_of(r, device)}
+        row = {**r, "path": kernel_path(r, device)}
         f = [np.log2(r["m"]), np.log2(r["n"]), np.log2(r["k"])]
         f += [np.log2(2.0 * r["m"] * r["n"] * r["k"]), np.log(p)]
         f += [float(row[c] == v) for c, vals in CATEGORIES.items() for v in vals]

@@ -29,6 +29,7 @@ __all__ = [
     "calibrate",
     "calibrate_file",
     "calibration_agreement",
+    "kernel_path",
     "row_key",
 ]
 
@@ -156,12 +157,12 @@ def _params(key: Key, few_shot: bool) -> tuple[str, ...]:
 
 def _sample(rows: list[dict], max_kernels: int, seed: int, device: str) -> list[dict]:
     """At most ``max_kernels`` rows, spread over the calibration keys and, within a key, over
-    the kernel paths the library takes (``_path_of``: TMA, sm80, sm75, matrix-vector), so that
+    the kernel paths the library takes (``kernel_path``: TMA, sm80, sm75, matrix-vector), so that
     every device-wide correction of ``FEW_SHOT_PARAMS`` sees the kernels it acts on (seeded)."""
     rng = random.Random(seed)
     rows = sorted(rows, key=lambda r: (row_key(r), r["m"], r["n"], r["k"], r["b_major"]))
     rng.shuffle(rows)
-    group = [(row_key(r), _path_of(r, device)) for r in rows]
+    group = [(row_key(r), kernel_path(r, device)) for r in rows]
     keys = sorted(set(group))
     per_key = {key: [r for r, g in zip(rows, group, strict=True) if g == key] for key in keys}
     out: list[dict] = []
@@ -310,7 +311,7 @@ def calibrate(
             continue
         # 16-bit transfer: hbm and launch on the TMA and matrix-vector rows, then the sm80
         # kernels' own constants on the sm80 rows (the sm75 rows keep the start's constants)
-        paths = [_path_of(r, device) for r in sel]
+        paths = [kernel_path(r, device) for r in sel]
         tiles = [r for r, p in zip(sel, paths, strict=True) if p not in ("sm80", "sm75")]
         out[key] = fit(first, tiles, _params(key, True))
         legacy = [r for r, p in zip(sel, paths, strict=True) if p == "sm80"]
@@ -326,7 +327,7 @@ def calibrate(
     return out, train
 
 
-def _path_of(row: dict, device: str) -> str:
+def kernel_path(row: dict, device: str) -> str:
     """The kernel path the library runs a row on (``model.PATHS``, or ``gemv`` where m or n
     is 1)."""
     if min(row["m"], row["n"]) == 1:

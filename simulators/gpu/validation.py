@@ -33,12 +33,15 @@ from archgym.simulators.gpu.predictor import GemmModel
 
 __all__ = [
     "DATASETS",
+    "add_baselines",
     "csv_report",
     "data_path",
     "device_report",
+    "few_shot_model",
     "few_shot_report",
     "format_tables",
     "triton_report",
+    "zero_shot_model",
 ]
 
 # Packaged measurement sets per device: (dense library CSV, Triton tiles CSV, prospective CSVs).
@@ -64,7 +67,7 @@ def _layout(r: dict) -> str:
     return f"{r['a_major'][0]}{r['b_major'][0]}"  # rr, rc, cr, cc
 
 
-def _add_baselines(rows: list[dict], train: list[dict], device: str, learned: bool = True) -> None:
+def add_baselines(rows: list[dict], train: list[dict], device: str, learned: bool = True) -> None:
     """``pred_roofline`` and ``pred_learned`` (random forest on ``train``) on every row."""
     from archgym.cost_models.gpu_regression import GemmRegressor
 
@@ -93,7 +96,7 @@ def _features(rows):
     )
 
 
-def _zero_shot(device: str) -> GemmModel:
+def zero_shot_model(device: str) -> GemmModel:
     """The H100 constants only (no constants borrowed from another device's campaign)."""
     return GemmModel(device, efficiency=load_calibration("h100-sxm", borrow=False))
 
@@ -134,9 +137,9 @@ def device_report(device: str = "h100-sxm", *, refit: bool = False, baseline: bo
         model = GemmModel(device)
     _predict(model, rows, "model")
     if device != "h100-sxm":
-        _predict(_zero_shot(device), rows, "zero_shot")
+        _predict(zero_shot_model(device), rows, "zero_shot")
     train = [r for r in rows if not r["test"]]
-    _add_baselines(rows, train, device, baseline)
+    add_baselines(rows, train, device, baseline)
     test = [r for r in rows if r["test"]]
     report = {
         "device": device,
@@ -177,12 +180,12 @@ def csv_report(
         return report
     _predict(model, rows, "model")
     if device != "h100-sxm":
-        _predict(_zero_shot(device), rows, "zero_shot")
+        _predict(zero_shot_model(device), rows, "zero_shot")
     if few_shot:
-        _predict(_few_shot_model(device, few_shot, seed)[0], rows, "few_shot")
+        _predict(few_shot_model(device, few_shot, seed)[0], rows, "few_shot")
     dense_name = DATASETS.get(device, DATASETS["h100-sxm"])[0]
     train_path = data_path(dense_name) or data_path(DATASETS["h100-sxm"][0])
-    _add_baselines(rows, load_measurements(train_path, holdout=()), device, baseline)
+    add_baselines(rows, load_measurements(train_path, holdout=()), device, baseline)
     return {
         **report,
         "pooled": _tables(rows, ("kind",)),
@@ -194,7 +197,9 @@ def csv_report(
     }
 
 
-def _few_shot_model(device: str, max_kernels: int, seed: int):
+def few_shot_model(
+    device: str, max_kernels: int, seed: int
+) -> tuple[GemmModel, list[dict], list[dict]]:
     """(model, sample, rows): ``device`` calibrated from <= ``max_kernels`` of its packaged
     training kernels, starting from the H100 constants."""
     rows = load_measurements(data_path(DATASETS[device][0]))
@@ -213,12 +218,12 @@ def few_shot_report(
     fitted on every training row), the roofline and the learned baseline (trained on the
     same few kernels).
     """
-    model, sample, rows = _few_shot_model(device, max_kernels, seed)
+    model, sample, rows = few_shot_model(device, max_kernels, seed)
     test = [r for r in rows if r["test"] and r["kind"] == "dense" and r["backend"] != "triton"]
     _predict(model, test, "model")
-    _predict(_zero_shot(device), test, "zero_shot")
+    _predict(zero_shot_model(device), test, "zero_shot")
     _predict(GemmModel(device), test, "full")
-    _add_baselines(test, sample, device, baseline)
+    add_baselines(test, sample, device, baseline)
     return {
         "device": device,
         "kernels": len(sample),

@@ -94,9 +94,9 @@ def test_few_shot_refits_only_device_wide_quantities_and_learns_new_kernels():
     assert all(1.0 < v < 10.0 for v in n1.values())
     # the sample covers every kernel path, and the sm80 kernels' rate and load rate get one
     # factor each for bf16 and fp16 (on the start's sm75 values where it has no sm80 ones)
-    from archgym.simulators.gpu.fitting import _path_of
+    from archgym.simulators.gpu.fitting import kernel_path
 
-    assert {"tma", "sm80", "sm75", "gemv"} <= {_path_of(r, "h200-sxm") for r in sample}
+    assert {"tma", "sm80", "sm75", "gemv"} <= {kernel_path(r, "h200-sxm") for r in sample}
     for name, tied in (("sm80_mma", "misaligned"), ("sm80_bytes_per_clk", "legacy_bytes_per_clk")):
         factors = {
             round(
