@@ -42,21 +42,31 @@ def _keyed(rows: list[dict], key: tuple[str, ...], path: str) -> dict[tuple, dic
     return out
 
 
+def _read(path: str) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
 def merge(path_a: str, path_b: str, out: str) -> int:
-    with open(path_a) as f:
-        rows_a = list(csv.DictReader(f))
+    """Write ``out``: each point of run ``path_a`` with the run holding its lower median.
+
+    ValueError (nothing written) where a run holds a point twice, lacks a key column the other
+    has, or the two runs do not hold the same points.
+    """
+    rows_a, rows_b = _read(path_a), _read(path_b)
     key = KEY + tuple(c for c in OPTIONAL_KEY if c in rows_a[0])
-    _keyed(rows_a, key, path_a)
-    with open(path_b) as f:
-        rows_b = _keyed(list(csv.DictReader(f)), key, path_b)
-    if set(rows_b) != {tuple(r[c] for c in key) for r in rows_a}:
+    missing = [c for c in key if rows_b and c not in rows_b[0]]
+    if missing:
+        raise ValueError(f"{path_b}: no column {', '.join(missing)} (which {path_a} has)")
+    keyed_a, keyed_b = _keyed(rows_a, key, path_a), _keyed(rows_b, key, path_b)
+    if keyed_a.keys() != keyed_b.keys():
         raise ValueError(f"{path_a} and {path_b} do not hold the same points")
     fields = [*list(rows_a[0].keys()), "time_us_a", "time_us_b"]
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        for ra in rows_a:
-            rb = rows_b[tuple(ra[c] for c in key)]
+        for point, ra in keyed_a.items():
+            rb = keyed_b[point]
             if ra["status"] != "ok" or rb["status"] != "ok":
                 row = dict(ra if ra["status"] != "ok" else rb)
                 row.update(time_us_a=ra["time_us"], time_us_b=rb["time_us"])
@@ -73,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_b")
     p.add_argument("-o", "--out", required=True)
     args = p.parse_args(argv)
-    return merge(args.run_a, args.run_b, args.out)
+    try:
+        return merge(args.run_a, args.run_b, args.out)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"merge_runs: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from archgym.simulators.gpu import GemmModel
 from archgym.simulators.gpu.fitting import kernel_path, predict_rows
-from archgym.simulators.gpu.measurements import load_measurements, shape_class
+from archgym.simulators.gpu.measurements import error_stats, load_measurements, shape_class
 from scipy.stats import ConstantInputWarning
 
 from archgym.threads import limit_threads
@@ -48,12 +48,11 @@ CATEGORIES = {
 
 
 def _rows(path: Path, held_out_only: bool = False) -> list[dict]:
-    rows = [
+    return [
         r
         for r in load_measurements(path)
         if r["backend"] != "triton" and r["kind"] == "dense" and (r["test"] or not held_out_only)
     ]
-    return rows
 
 
 def _features(rows: list[dict], device: str, pred: np.ndarray) -> np.ndarray:
@@ -77,9 +76,8 @@ def _learner():
     )
 
 
-def _mape(pred, rows) -> float:
-    t = np.array([r["time_us"] for r in rows])
-    return float(np.mean(np.abs(np.asarray(pred) / t - 1.0)) * 100.0)
+def _mape(pred: np.ndarray, rows: list[dict]) -> float:
+    return error_stats(pred, [r["time_us"] for r in rows])["mape"]
 
 
 def _frame(rows: list[dict], device: str) -> tuple[list[dict], np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,24 @@ def test_a_point_measured_twice_in_one_run_is_an_error(tmp_path):
         w.writerows([src[0], src[1], src[0]])
     with pytest.raises(ValueError, match=r"twice.csv:4: point .* appears twice"):
         _merge_module().merge(str(twice), str(twice), str(tmp_path / "out.csv"))
+
+
+def test_runs_of_other_points_exit_2_with_one_line_and_write_nothing(tmp_path):
+    out = tmp_path / "merged.csv"
+    a = RAW / "h200_classes_s20261216_run_a.csv"
+    b = RAW / "h200_classes_s20261217_run_b.csv"  # another seed: other shapes
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments/gpu/merge_runs.py"),
+            str(a),
+            str(b),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and not out.exists()
+    assert done.stderr.count("\n") == 1 and "do not hold the same points" in done.stderr
