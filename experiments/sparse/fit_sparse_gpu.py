@@ -8,9 +8,9 @@ The 2:4 constants of torch's default kernel are fitted on ALL rows of each devic
 has been looked at); the form per dtype (``SELECTED``) is chosen by grouped k-fold cross-
 validation over all rows (``experiments/sparse/sparse24_cv.py``, the selection figure). The
 fixed-split tables below are therefore in-sample for the 2:4 model (their constant and GBM
-columns are still trained on the training split only). One H200 constant, ``align8_frac``
-(token counts off a multiple of 8), is fitted afterwards on the blind sets 10-12
-(``H200_ROW_ALIGN_SETS``), every other constant held: the training files have no such m.
+columns are still trained on the training split only). The shares of the HBM bandwidth of
+torch's pad kernels (token counts off a multiple of 8: ``sparse.pad_time_s``) come first, from
+the profiled kernels of ``PAD_PROFILE`` (``fit_pad``); no constant is fitted on a blind set.
 
 Data and splits:
 * 2:4, H200: data/gpu/h200_sparse24.csv (cuSPARSELt vs cuBLASLt, graph replay); held out: the
@@ -35,7 +35,6 @@ import argparse
 import csv
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +56,6 @@ H200_PROSPECTIVE = ROOT / "data" / "gpu" / "h200_sparse24_prospective.csv"
 H200_WAVES = ROOT / "data" / "gpu" / "h200_sparse24_waves.csv"
 #: The alignment probe (experiments/sparse/align_sparse24.py): m in steps of 8 near 1024, 3072.
 H200_ALIGN = ROOT / "data" / "gpu" / "h200_sparse24_align.csv"
-#: The 2:4 blind sets whose token counts include m off a multiple of 8 (X^T's rows off 16
-#: bytes: 2900, 2050, 3100, 2052, 3333), measured after the v8-v14 freezes and already reported
-#: blind (docs/sparse_gpu.md): the second alignment level (``align8_frac``) is fitted on their
-#: rows with such m, every other constant held; the thirteenth set stays held out.
-H200_ROW_ALIGN_SETS = (10, 11, 12)
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 # measured after the dense model's freezes of issue 5; never used by any 2:4 fit
 H100_PROSPECTIVE = (
@@ -71,6 +65,7 @@ H100_PROSPECTIVE = (
 H200_W4A16 = ROOT / "data" / "gpu" / "h200_w4a16.csv"
 VENOM_CSV = ROOT / "data" / "sparse" / "venom_spatha_rtx3090.csv"
 CONSTANTS = ROOT / "simulators" / "gpu" / "data" / "sparse-kernels.json"
+PAD_PROFILE = ROOT / "data" / "gpu" / "raw" / "h200_sparse24_residues_kernels.csv"
 H100_TEST = {"llm:llama3-8b", "llm:gpt2", "cnn:resnet50", "random:1", "random:3", "random:5"}
 CB = 2.0**33  # compute-bound threshold on m*n*k
 FIT_MIN_MNK = (
@@ -233,9 +228,6 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
     p_rounded = Sparse24Params(
         **{k: v for k, v in entry.items() if k not in ("tile", "form")}, tile=p.tile
     )
-    if p.align_frac < 1.0 and dev == "h200-sxm":
-        entry["align8_frac"] = fit_align8(dev, dtype, p_rounded)
-        p_rounded = replace(p_rounded, align8_frac=entry["align8_frac"])
     entry["train_loss"] = round(float(_loss(dev, dtype, rows, p_rounded)[0]), 4)
     entry["train_rows"] = len(rows)
     return entry
@@ -265,36 +257,38 @@ def load_runs(paths: list[Path]) -> list[dict]:
     ]
 
 
-def load_row_align_rows(dtype: str, sets: tuple[int, ...] = H200_ROW_ALIGN_SETS) -> list[dict]:
-    """``load_runs`` of the H200 blind sets ``sets`` (both runs of each): the ``dtype`` rows
-    with m off a multiple of ``ROW_ALIGN_TOKENS`` and m*n*k >= ``FIT_MIN_MNK``, by shape."""
-    from archgym.simulators.gpu.sparse import ROW_ALIGN_TOKENS
+def fit_pad(path: Path) -> dict:
+    """``fill_frac`` / ``copy_frac``: median share of the H200's HBM bandwidth of torch's pad
+    kernels (the zero fill of the padded X^T, bytes written; the strided copy of X^T, bytes
+    read plus written) over the profiled 2:4 calls whose token count is off a multiple of
+    ``PAD_TOKENS`` (``sparse.pad_time_s``)."""
+    from archgym.simulators.gpu.devices import get_device, get_dtype
+    from archgym.simulators.gpu.sparse import PAD_TOKENS
 
-    raw = ROOT / "data" / "gpu" / "raw"
-    paths = [p for n in sets for p in sorted(raw.glob(f"h200_sparse24_prospective{n}_run_*.csv"))]
-    rows = [
-        r
-        for r in load_runs(paths)
-        if r["dtype"] == dtype and r["m"] % ROW_ALIGN_TOKENS and _mnk(r) >= FIT_MIN_MNK
-    ]
-    return sorted(rows, key=lambda r: (r["m"], r["n"], r["k"]))
-
-
-def fit_align8(dev: str, dtype: str, p: Sparse24Params) -> float:
-    """``align8_frac`` of ``p`` (every other constant held) minimising the mean |log(pred /
-    measured)| of the sparse time over ``load_row_align_rows``: a grid in steps of 0.0025 from
-    0.4 to ``p.align_frac`` (never above it: rows off 16 bytes are never faster than rows off
-    32 bytes)."""
-    rows = load_row_align_rows(dtype)
-    if not rows:
-        return p.align_frac
-    m, n, k, t = (_arr(rows, c)[None, :] for c in ("m", "n", "k", "sparse"))
-    grid = np.arange(0.4, p.align_frac + 1e-9, 0.0025)
-    loss = [
-        np.abs(np.log(sparse24_time_us(dev, m, n, k, dtype, params=replace(p, align8_frac=a)) / t)).mean()
-        for a in grid
-    ]  # fmt: skip
-    return round(float(grid[int(np.argmin(loss))]), 4)
+    hbm = get_device("h200-sxm").hbm_bytes_per_s
+    fill, copy = [], []
+    for r in csv.DictReader(path.open()):
+        m, k = int(r["m"]), int(r["k"])
+        if r["kind"] == "dense" or m % PAD_TOKENS == 0:
+            continue
+        times = dict(part.rsplit("=", 1) for part in r["kernels"].split(" | "))
+        fill_us = [float(t) for name, t in times.items() if "FillFunctor" in name]
+        copy_us = [
+            float(t)
+            for name, t in times.items()
+            if name.startswith("void at::native::elementwise_kernel")
+        ]
+        if len(fill_us) != 1 or len(copy_us) != 1:
+            raise ValueError(f"{path}: row m={m} k={k} lacks one fill and one copy kernel")
+        nbytes = get_dtype(r["dtype"]).in_bytes * k
+        m_pad = -(-m // PAD_TOKENS) * PAD_TOKENS
+        fill.append(m_pad * nbytes / (fill_us[0] * 1e-6) / hbm)
+        copy.append(2 * m * nbytes / (copy_us[0] * 1e-6) / hbm)
+    return {
+        "fill_frac": round(float(np.median(fill)), 4),
+        "copy_frac": round(float(np.median(copy)), 4),
+        "calls": len(fill),
+    }
 
 
 def add_dense_predictions(rows: list[dict]) -> None:
@@ -744,15 +738,22 @@ def main(argv: list[str] | None = None) -> int:
         build_venom(args.venom_source)
     sparse_rows, venom_rows, quant_rows = load_sparse24(), load_venom(), load_w4a16()
     if args.fit and not args.quick:
+        from archgym.simulators.gpu.sparse import load_constants
+
+        # the pad constants first: the 2:4 fit predicts the padded token counts with them
+        pad = {"h200-sxm": fit_pad(PAD_PROFILE)}
+        CONSTANTS.write_text(
+            json.dumps({**json.loads(CONSTANTS.read_text()), "pad": pad}, indent=1) + "\n"
+        )
+        load_constants.cache_clear()
         consts = {
-            "provenance": "python experiments/sparse/fit_sparse_gpu.py --fit (all rows; form per dtype by sparse24_cv.py; H200 align8_frac on the m % 8 != 0 rows of the 2:4 blind sets 10-12)",
+            "provenance": "python experiments/sparse/fit_sparse_gpu.py --fit (all rows; form per dtype by sparse24_cv.py; pad on the profiled pad kernels of data/gpu/raw/h200_sparse24_residues_kernels.csv)",
+            "pad": pad,
             "sparse24": fit_sparse24(sparse_rows),
             "vnm": {"rtx3090": fit_vnm(venom_rows)},
             "quant": fit_quant(quant_rows),
         }
         CONSTANTS.write_text(json.dumps(consts, indent=1) + "\n")
-        from archgym.simulators.gpu.sparse import load_constants
-
         load_constants.cache_clear()
         print(f"wrote {CONSTANTS}")
     if not args.quick:

@@ -26,8 +26,8 @@ non-monotone (H100 fp16 3760 x 1552 x 1040 at 40 us, 3856 tokens at 28 us) and w
 cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). fp16's mainloop runs at
 ``mis_frac`` of its rate where m is off the 256-wide token tile, in the waves where most SMs load
 at once (``_off_tile_share``; fitted 0.71 on the H100, 0.68 on the H200), and both dtypes at
-``align_frac`` where m is off a multiple of ``ALIGN_TOKENS`` (``align8_frac`` where it is off a
-multiple of ``ROW_ALIGN_TOKENS``: X^T's rows off 16 bytes). The library's tile is the physics
+``align_frac`` where m is off a multiple of ``ALIGN_TOKENS``. torch pads a token count off a
+multiple of ``PAD_TOKENS`` up to one (``pad_time_s``), so its kernel runs the padded m. The library's tile is the physics
 that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
 alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
@@ -94,15 +94,17 @@ SEGK_SPLIT = 2
 #: ``data/gpu/h200_sparse24_align.csv``: m = 1000, 1016, 1032 ... 1.2-1.4x slower than 1008,
 #: 1024, 1040 on both dtypes).
 ALIGN_TOKENS = 16
-#: Token counts off a multiple of this leave X^T's rows off 16 bytes (fp16 / bf16): the default
-#: kernels run at ``align8_frac`` there, below ``align_frac`` (H200 2:4 blind sets 10-12:
-#: m = 2050, 2052, 2900, 3333 measured 1.39-1.43x the unpenalised bf16 model and 1.23-1.25x
-#: fp16, where the probe's m = 8 (mod 16) points are 1.26-1.32x and 1.06-1.12x; 3100 is the
-#: exception, docs/sparse_gpu.md).
-ROW_ALIGN_TOKENS = 8
 #: The last wave of an off-tile fp16 kernel runs at ``mis_frac`` where more than this share of
 #: the SMs load at once (``_off_tile_share``).
 OFF_TILE_FILL = 0.5
+#: torch's semi-structured matmul (the ``torch-default`` kernel) pads the dense operand's token
+#: count up to a multiple of this: a zero fill of the padded X^T, a strided copy of X^T into
+#: it, then the 2:4 kernel on the padded shape, whose own alignment sets its rate (H200 kernel
+#: names, data/gpu/raw/h200_sparse24_residues_kernels.csv: m = 2049-2055 run the m = 2056
+#: kernel, 2057-2063 the m = 2064 one). Dense v20 / 2:4 v12 (docs/sparse_gpu.md).
+PAD_TOKENS = 8
+#: The types whose padding was profiled (int8 / fp8 2:4 ran cuSPARSELt directly, unpadded).
+PAD_DTYPES = ("fp16", "bf16")
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,7 @@ class Sparse24Params:
     ``mis_frac``: fraction of the mainloop rate when the token count m is not a multiple of
     the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect), in the
     waves where more than half the SMs load at once (``_off_tile_share``); ``align_frac``: the
-    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes); ``align8_frac``: the
-    same where m is not even a multiple of ``ROW_ALIGN_TOKENS`` (``None``: ``align_frac``).
+    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes).
     """
 
     rate_frac: float
@@ -137,12 +138,11 @@ class Sparse24Params:
     cluster: int = 1
     mis_frac: float = 1.0
     align_frac: float = 1.0
-    align8_frac: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("mis_frac", "align_frac", "align8_frac"):
+        for name in ("mis_frac", "align_frac"):
             v = getattr(self, name)
-            if v is not None and np.ndim(v) == 0 and not 0 < v <= 1:
+            if np.any(~((np.asarray(v) > 0) & (np.asarray(v) <= 1))):
                 raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
 
 
@@ -212,7 +212,6 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "cluster",
                 "mis_frac",
                 "align_frac",
-                "align8_frac",
             )
             unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
             if unknown:
@@ -261,11 +260,8 @@ def sparse24_tile_time_s(
         seg = off_tile(_segment_k_s(tiles, k, slots, bm, bn, rate_sm, dev, p), SEGK_SPLIT * tiles)
         on = _segment_k_on(tiles, k, slots, p.segk_min_k, p.segk_multiwave)
         compute = np.where(on, np.minimum(compute, seg), compute)
-    a16 = np.asarray(p.align_frac)
-    a8 = a16 if p.align8_frac is None else np.asarray(p.align8_frac)
-    if np.any(a16 < 1.0) or np.any(a8 < 1.0):
-        frac = np.where(np.mod(m, ALIGN_TOKENS) != 0, a16, 1.0)
-        compute = compute / np.where(np.mod(m, ROW_ALIGN_TOKENS) != 0, a8, frac)
+    if np.any(np.asarray(p.align_frac) < 1.0):
+        compute = compute / np.where(np.mod(m, ALIGN_TOKENS) != 0, p.align_frac, 1.0)
     compute = compute * _power_slowdown(2.0 * m * n * k, compute, dev, p.pj_per_flop)
     w_bytes = n * k * (0.5 * dt.in_bytes + 0.125)
     traffic = w_bytes + m * k * dt.in_bytes + m * n * dt.out_bytes
@@ -358,6 +354,10 @@ def sparse24_time_us(
     m, n, k = _check_shape(m, n, k)
     if params is None:
         params, _ = _sparse24_params(dev.name, dtype, kernel)
+    pad_s = 0.0
+    if kernel == "torch-default" and dtype in PAD_DTYPES:
+        pad_s = pad_time_s(m, k, dtype, dev)
+        m = np.ceil(m / PAD_TOKENS) * PAD_TOKENS
     if params.tile is not None:
         bm, bn = params.tile
         t = sparse24_tile_time_s(m, n, k, bm, bn, 1, dev=dev, dtype=dtype, p=params)
@@ -368,7 +368,23 @@ def sparse24_time_us(
                 t = np.minimum(
                     t, sparse24_tile_time_s(m, n, k, bm, bn, split, dev=dev, dtype=dtype, p=params)
                 )
-    return t * 1e6
+    return (t + pad_s) * 1e6
+
+
+def pad_time_s(m, k, dtype: str, device: str | GPUSpec) -> np.ndarray:
+    """Time (s) torch spends padding X^T (k x m) to a multiple of ``PAD_TOKENS`` tokens: 0 where
+    m is one. The zero fill writes the padded buffer and the copy reads and writes X^T, each at
+    its measured share of the HBM bandwidth (``pad`` in the constants file, fitted on the
+    profiled pad kernels by ``fit_sparse_gpu.py --fit``; the H200's for other devices)."""
+    dev = get_device(device)
+    table = load_constants().get("pad", {})
+    entry = table.get(dev.name) or table["h200-sxm"]
+    m, k = np.asarray(m, dtype=float), np.asarray(k, dtype=float)
+    m_pad = np.ceil(m / PAD_TOKENS) * PAD_TOKENS
+    in_b = get_dtype(dtype).in_bytes
+    fill = m_pad * k * in_b / (dev.hbm_bytes_per_s * entry["fill_frac"])
+    copy = 2.0 * m * k * in_b / (dev.hbm_bytes_per_s * entry["copy_frac"])
+    return np.where(m_pad != m, fill + copy, 0.0)
 
 
 def _vnm_params(device: str) -> VNMParams:

@@ -617,7 +617,9 @@ def _sparse_files_but(n_set: int) -> list[Path]:
     return [
         p
         for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
-        if f"prospective{n_set}" not in p.name
+        # the pad-kernel profile came after every blind set up to the seventeenth (m = 3111 and
+        # 3870 from them); no fit reads its 2:4 times
+        if f"prospective{n_set}" not in p.name and "residues" not in p.name
     ]
 
 
@@ -653,44 +655,51 @@ def test_check_script_on_the_thirteenth_blind_set():
     assert _pct(pooled[3]) < _pct(pooled[8]) / 3
 
 
-@pytest.mark.parametrize(
-    "blind_set, off16, aligned16", [(13, (3300,), (2600,)), (14, (2308, 3111), (1400,))]
-)
-def test_rows_off_16_bytes_run_slower_than_rows_off_32_bytes(blind_set, off16, aligned16):
-    # the thirteenth blind set (held out of the align8_frac fit) and the fourteenth (measured
-    # after freezing it, h200_frozen_model_v17.sha256): the layers whose token count leaves
-    # X^T's rows off 16 bytes (m % 8 != 0) are predicted better with the second alignment level
-    # than with v10's one level, on both dtypes, and those with rows 16-byte aligned (m % 16 =
-    # 8) are not changed; growing m onto a multiple of 8 may be faster by at most
-    # 1 / align8_frac (the cliff a padded X^T would avoid; fp16 also leaves the off-tile term,
-    # 1 / mis_frac)
-    from dataclasses import replace
+def test_torch_pads_token_counts_to_a_multiple_of_8():
+    # 2:4 v12: torch's semi-structured matmul zero-fills a padded X^T, copies X^T into it and
+    # runs the 2:4 kernel on m rounded up to a multiple of 8 (the kernel names of
+    # data/gpu/raw/h200_sparse24_residues_kernels.csv); the pad constants come back from that
+    # profile, and the model's time is the padded kernel's plus the pad kernels'
+    import json
 
-    from archgym.simulators.gpu.sparse import _sparse24_params, sparse24_time_us
+    from archgym.simulators.gpu.sparse import PAD_TOKENS, pad_time_s, sparse24_time_us
+
+    fsg = _script()
+    shipped = json.loads((ROOT / "simulators" / "gpu" / "data" / "sparse-kernels.json").read_text())
+    assert fsg.fit_pad(fsg.PAD_PROFILE) == shipped["pad"]["h200-sxm"]
+    assert shipped["pad"]["h200-sxm"]["calls"] == 68
+    m = np.arange(2041, 2100)
+    up = -(-m // PAD_TOKENS) * PAD_TOKENS
+    for dtype in ("fp16", "bf16"):
+        pad = pad_time_s(m, 8192, dtype, "h200-sxm")
+        assert np.all((pad == 0) == (m % PAD_TOKENS == 0)) and np.all(pad < 60e-6)
+        t = sparse24_time_us("h200-sxm", m, 8192, 8192, dtype)
+        np.testing.assert_allclose(
+            t, sparse24_time_us("h200-sxm", up, 8192, 8192, dtype) + pad * 1e6
+        )
+
+
+@pytest.mark.parametrize(
+    ("blind_set", "tokens"), [(13, 3300), (14, 2308), (14, 3111), (17, 2650), (17, 3870)]
+)
+def test_padded_token_counts_on_the_blind_sets(blind_set, tokens):
+    # the layers whose token count is off a multiple of 8: m % 16 <= 7 pads onto the slower
+    # m % 16 = 8 kernel (2308, 3111, 3300: 1.4x the aligned bf16 rate), m % 16 >= 9 onto a
+    # multiple of 16 (2650, 3870: the aligned rate plus the pad kernels). 2:4 v11's
+    # align8_frac charged both alike (set 17: +15 to +40 % at 2650 and 3870 tokens). The 2:4
+    # kernel's mean |log error| on each layer set (12 layers): bf16 0.01-0.06, fp16 0.05-0.08
+    # but 0.13 at 3870 tokens (fp16's off-tile term, docs/sparse_gpu.md)
+    from archgym.simulators.gpu.sparse import sparse24_time_us
 
     raw = ROOT / "data" / "gpu" / "raw"
     t = _default_2to4_times(*sorted(raw.glob(f"h200_sparse24_prospective{blind_set}_run_*.csv")))
-    cases = [(m, True) for m in off16] + [(m, False) for m in aligned16]
     for dtype in ("fp16", "bf16"):
-        p, _ = _sparse24_params("h200-sxm", dtype, "torch-default")
-        assert p.align8_frac < p.align_frac < 1.0
-        v10 = replace(p, align8_frac=None)  # None: one level, as in v10
-        for m, better in cases:
-            keys = [key for key in t if key[:2] == (dtype, m)]
-            assert len(keys) == 12
-            meas = np.array([t[key] for key in keys])
-            n, k = (np.array([key[i] for key in keys]) for i in (2, 3))
-            err = [
-                np.abs(np.log(sparse24_time_us("h200-sxm", m, n, k, dtype, params=q) / meas)).mean()
-                for q in (p, v10)
-            ]
-            assert (err[0] < 0.8 * err[1]) if better else (err[0] == err[1]), (dtype, m, err)
-        m = np.arange(2041, 4096)
-        m = m[m % 8 != 0]
-        up = (m // 8 + 1) * 8
-        off, on = (sparse24_time_us("h200-sxm", x, 6144, 6144, dtype) for x in (m, up))
-        assert np.all(on >= off * p.align8_frac * p.mis_frac * 0.999)
-        assert np.all(sparse24_time_us("h200-sxm", m, 6144, 6144, dtype, params=v10) <= off)
+        keys = [key for key in t if key[:2] == (dtype, tokens)]
+        assert len(keys) == 12
+        meas = np.array([t[key] for key in keys])
+        n, k = (np.array([key[i] for key in keys]) for i in (2, 3))
+        err = np.abs(np.log(sparse24_time_us("h200-sxm", tokens, n, k, dtype) / meas)).mean()
+        assert err < (0.15 if dtype == "fp16" else 0.1), (dtype, err)
 
 
 def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
@@ -700,14 +709,15 @@ def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     assert len(shapes) == 66 and len(earlier) >= 27 and not _shapes_in(earlier) & shapes
 
 
-@pytest.mark.parametrize("n_set", [15, 16, 17])
+@pytest.mark.parametrize("n_set", [15, 16, 17, 18])
 def test_v19_blind_set_shapes_are_new_to_every_earlier_2to4_file(n_set):
     # the sets measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15: seed 2039;
     # Qwen2-72B, a DBRX expert, MiniCPM3-4B at 1320 / 2470 / 3210 tokens; 16: seed 2040;
     # Gemma-2-2B, Yi-1.5-6B, Llama-3.2-1B at 1728 / 2836 / 3480) and after
     # h200_frozen_model_v19r.sha256 (17: seed 2041; Qwen2.5-32B, CodeLlama-34B,
-    # Mistral-Large-123B at 1496 / 2650 / 3870): none of the 66 shapes of any is in any other
-    # 2:4 file
+    # Mistral-Large-123B at 1496 / 2650 / 3870) and after h200_frozen_model_v20.sha256 (18:
+    # seed 2042; Llama-2-13B, MPT-7B, StableLM-2-1.6B at 1811 / 2765 / 3592, m mod 16 = 3, 13,
+    # 8): none of the 66 shapes of any is in any other 2:4 file
     shapes, others = _blind_set_shapes(n_set), _sparse_files_but(n_set)
     assert len(shapes) == 66 and len(others) >= 31 and not _shapes_in(others) & shapes
 
@@ -733,3 +743,14 @@ def test_check_script_on_the_v19_blind_sets(n_set, pooled_max, rho_min, sparse_o
     assert int(pooled[1]) == 90 and _pct(pooled[3]) < pooled_max and float(pooled[4]) >= rho_min
     assert _pct(pooled[6]) < sparse_only_max and _pct(pooled[3]) < _pct(pooled[8]) / 2
     assert _pct(lines["bf16"][3]) < bf16_max
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.5, np.array([0.8, 1.2]), np.array([[0.5], [-0.1]])])
+def test_sparse24_params_reject_fractions_outside_0_1_scalar_or_array(bad):
+    # the fits pass array-valued fractions (one per candidate); every element is checked
+    from archgym.simulators.gpu.sparse import Sparse24Params
+
+    for name in ("mis_frac", "align_frac"):
+        with pytest.raises(ValueError, match=name):
+            Sparse24Params(0.9, 0.6, 8.0, 2.0, **{name: bad})
+    Sparse24Params(0.9, 0.6, 8.0, 2.0, mis_frac=np.array([0.5, 1.0]))
