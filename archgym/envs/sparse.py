@@ -30,10 +30,18 @@ from archgym.simulators.sparse.evaluate import (
     evaluate,
     evaluate_batch,
 )
+from archgym.simulators.sparse.modes import MODE_POLICIES, check_mode_policy
 from archgym.space import Categorical, DesignSpace, PowerOfTwo
 from archgym.workloads.sparse import WORKLOADS, sparsify
 
-__all__ = ["FIDELITIES", "METRICS", "PATTERN_SETS", "SparseTensorCoreEnv", "sparse_workload"]
+__all__ = [
+    "FIDELITIES",
+    "METRICS",
+    "MODE_POLICIES",
+    "PATTERN_SETS",
+    "SparseTensorCoreEnv",
+    "sparse_workload",
+]
 
 
 #: The design that normalises observations: 32x32 os, 2:4, 64 KiB scratchpads, 16 words/cycle.
@@ -125,12 +133,17 @@ class SparseTensorCoreEnv(ArchGymEnv):
     * ``fidelity``: ``"analytical"`` (default) or ``"cycle"`` (fold-level stalls).
     * ``objective``, ``max_pes`` (16384), ``max_area_mm2``, ``precision`` (int8), ``clock_mhz``
       (1000), ``table``, ``dense_fallback`` (False).
+    * ``mode_policy``: what each layer's execution mode minimises (:data:`MODE_POLICIES`):
+      ``"latency"`` (default, the fastest mode), ``"energy"``, ``"edp"`` (the layer's energy x
+      cycles) or ``"dram"``. It is not derived from ``objective``: the default ``"edp"``
+      objective with the latency policy is v0's behaviour.
     * The options of every env (``backend``, ``action_space``, ``reward_scale``...):
       :class:`archgym.env.ArchGymEnv`.
 
     ## Version history
     * v0: first version; the V:N:M block height moved into the pattern set names (no free
-      ``v``), patterns reach 2:64, ``metadata_sram_kib`` may be 0.
+      ``v``), patterns reach 2:64, ``metadata_sram_kib`` may be 0; ``mode_policy`` (default
+      ``"latency"``: the numbers are unchanged).
     """
 
     def __init__(
@@ -146,10 +159,12 @@ class SparseTensorCoreEnv(ArchGymEnv):
         clock_mhz: float = 1000.0,
         table: TechTable = DEFAULT_TABLE,
         dense_fallback: bool = False,
+        mode_policy: str = "latency",
         **options: Any,
     ) -> None:
         if fidelity not in FIDELITIES:
             raise unknown_name("fidelity", fidelity, FIDELITIES)
+        self.mode_policy = check_mode_policy(mode_policy)
         self.fidelity = fidelity
         self.layers, self.counts = sparse_workload(workload, pattern)
         self.workload = SparseWorkload(self.layers, tuple(int(c) for c in self.counts))
@@ -199,6 +214,7 @@ class SparseTensorCoreEnv(ArchGymEnv):
                 patterns=hardware_patterns(str(design["patterns"])),
                 metadata_sram_kib=design["metadata_sram_kib"],
                 dense_fallback=self.dense_fallback if fallback is None else fallback,
+                mode_policy=self.mode_policy,
             )
         except ValueError as exc:
             raise InfeasibleDesign(str(exc)) from None

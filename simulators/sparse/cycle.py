@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
+from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.sparse.engine import (
     TIMING_KEYS,
     SparseConfig,
@@ -31,12 +33,19 @@ __all__ = ["simulate_sparse"]
 
 
 def simulate_sparse(
-    config: SparseConfig, layers: SparseLayer | Layer | Sequence[SparseLayer | Layer]
+    config: SparseConfig,
+    layers: SparseLayer | Layer | Sequence[SparseLayer | Layer],
+    *,
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
 ) -> CycleResult:
-    """Per-layer metrics (the keys of ``analyze_sparse``) with fold-level stalls, and traces."""
+    """Per-layer metrics (the keys of ``analyze_sparse``) with fold-level stalls, and traces.
+
+    Each layer runs in the mode ``config.mode_policy`` picks (``table``, ``costs``: the energy
+    prices of the ``energy`` and ``edp`` policies, as in ``analyze_sparse``)."""
     sparse_layers = as_sparse_layers(layers)
     arr = config.array
-    plans = chosen_patterns(config, sparse_layers)
+    plans = chosen_patterns(config, sparse_layers, table=table, costs=costs)
     metrics = analyze_sparse(config, sparse_layers, plans)
     dense = layer_table([sl.layer for sl in sparse_layers])
     scale = port_scale(config, dense, plans)

@@ -21,10 +21,10 @@ its own scratchpad (fetched once when a layer's metadata fits its working half, 
 weight pass) and shares the filter port to DRAM. Cycles come from the systolic model on the
 compressed layer with each read port's elements as many words as the format moves
 (:func:`port_scale`, the systolic ``operand_scale``), so the engine keeps the systolic model's
-soundness (more SRAM or bandwidth is never slower). Each layer runs in the fastest mode the
-hardware can run it in (:func:`chosen_patterns`). A layer whose pattern no supported pattern
-covers raises ``InfeasibleDesign`` unless ``dense_fallback`` runs it dense. With every layer
-dense the metrics equal the systolic model's.
+soundness (more SRAM or bandwidth is never slower). Each layer runs in the mode its config's
+``mode_policy`` picks (:func:`chosen_patterns`; default the fastest). A layer whose pattern no
+supported pattern covers raises ``InfeasibleDesign`` unless ``dense_fallback`` runs it dense.
+With every layer dense the metrics equal the systolic model's.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
+from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS, SparseCosts
 from archgym.simulators.common import InfeasibleDesign
+from archgym.simulators.sparse.modes import best_mode, check_mode_policy, layer_objective
 from archgym.simulators.sparse.patterns import DENSE, VENOM_SELECT, Pattern, parse_pattern
 from archgym.simulators.systolic.analytical import analyze_batch, designs_from_configs
 from archgym.simulators.systolic.config import ArrayConfig
@@ -83,12 +86,15 @@ class SparseConfig:
             Its area counts whenever it is there, even on a dense-only array.
         dense_fallback: Run a layer whose pattern no supported pattern covers as dense instead
             of raising ``InfeasibleDesign``.
+        mode_policy: What each layer's mode minimises (``modes.MODE_POLICIES``): ``"latency"``
+            (cycles; default), ``"energy"`` (pJ), ``"edp"`` (pJ x cycles), ``"dram"`` (words).
     """
 
     array: ArrayConfig
     patterns: tuple[Pattern, ...] = (Pattern(2, 4),)
     metadata_sram_kib: float = 8.0
     dense_fallback: bool = False
+    mode_policy: str = "latency"
 
     def __post_init__(self) -> None:
         if not isinstance(self.array, ArrayConfig):
@@ -107,6 +113,7 @@ class SparseConfig:
             )
         if not isinstance(self.dense_fallback, bool):
             raise ValueError(f"`dense_fallback` must be a bool, but got {self.dense_fallback!r}")
+        check_mode_policy(self.mode_policy)
 
     @property
     def select_inputs(self) -> int:
@@ -267,22 +274,26 @@ def metadata_half_words(config: SparseConfig) -> int:
 
 
 def chosen_patterns(
-    config: SparseConfig, layers: SparseLayer | Sequence[SparseLayer]
+    config: SparseConfig,
+    layers: SparseLayer | Sequence[SparseLayer],
+    *,
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
 ) -> list[Pattern]:
-    """The mode each layer runs in: the fastest (analytical ``total_cycles``) of the modes the
-    hardware can run it in (every supported pattern its pattern satisfies, and dense), ties to
-    the least DRAM traffic, then the sparsest (:func:`execution_patterns`' order; :func:`fastest`).
-    A sparser layer or one more supported pattern therefore never slows a layer down, even
-    where the systolic time model makes a sparser mode slower (fewer, larger folds: a larger
-    first-fold fill). Raises ``InfeasibleDesign`` as :func:`execution_patterns` does."""
-    return _choose(config, as_sparse_layers(layers))[0]
+    """The mode each layer runs in: of those the hardware can run it in (each supported pattern
+    its pattern satisfies, and dense), the least in ``config.mode_policy``'s objective
+    (:mod:`~archgym.simulators.sparse.modes`; ``table``, ``costs``: energy prices), ties to the
+    least DRAM traffic, then the sparsest. The default, the fastest, is never slower for a
+    sparser pattern or one more supported pattern, even where a sparser mode is (fewer, larger
+    folds: a larger first-fold fill). ``InfeasibleDesign`` as :func:`execution_patterns`."""
+    return _choose(config, as_sparse_layers(layers), table, costs)[0]
 
 
 def mode_options(
     config: SparseConfig, sparse_layers: Sequence[SparseLayer]
 ) -> tuple[list[Pattern], list[list[Pattern]]]:
     """(:func:`execution_patterns`, per layer the modes the hardware can run it in, sparsest
-    first: :func:`chosen_patterns` picks the fastest). Raises ``InfeasibleDesign`` as
+    first: :func:`chosen_patterns` picks one). Raises ``InfeasibleDesign`` as
     :func:`execution_patterns` does."""
     sparsest = execution_patterns(config, sparse_layers)
     options = [
@@ -297,15 +308,8 @@ def mode_options(
     return sparsest, options
 
 
-def fastest(cycles: np.ndarray, dram_words: np.ndarray) -> np.ndarray:
-    """Index (last axis) of the mode with the fewest cycles; ties go to the least DRAM traffic,
-    then to the first (the sparsest): a plain N:M mode and its V:N:M twin can time alike."""
-    tie = cycles == cycles.min(axis=-1, keepdims=True)
-    return np.argmin(np.where(tie, dram_words, np.inf), axis=-1)
-
-
 def _choose(
-    config: SparseConfig, sparse_layers: list[SparseLayer]
+    config: SparseConfig, sparse_layers: list[SparseLayer], table: TechTable, costs: SparseCosts
 ) -> tuple[list[Pattern], dict[str, np.ndarray]]:
     """(:func:`chosen_patterns`, the metrics of the layers run in them)."""
     sparsest, options = mode_options(config, sparse_layers)
@@ -313,11 +317,12 @@ def _choose(
         return sparsest, _analyze_plans(config, sparse_layers, sparsest)
     flat = [(sl, q) for sl, opts in zip(sparse_layers, options, strict=True) for q in opts]
     metrics = _analyze_plans(config, [sl for sl, _ in flat], [q for _, q in flat])
+    score = layer_objective(config, metrics, table, costs)
     # Every metric is per layer, so the chosen rows are the layers run in their chosen modes.
     plans, rows, start = [], [], 0
     for opts in options:
         span = slice(start, start + len(opts))
-        best = int(fastest(metrics["total_cycles"][span], metrics["dram_words"][span]))
+        best = int(best_mode(score[span], metrics["dram_words"][span]))
         plans.append(opts[best])
         rows.append(start + best)
         start += len(opts)
@@ -328,19 +333,21 @@ def analyze_sparse(
     config: SparseConfig,
     layers: SparseLayer | Layer | Sequence[SparseLayer | Layer],
     plans: Sequence[Pattern] | None = None,
+    *,
+    table: TechTable = DEFAULT_TABLE,
+    costs: SparseCosts = DEFAULT_SPARSE_COSTS,
 ) -> dict[str, np.ndarray]:
     """Per-layer metrics, shape ``(L,)``: the systolic METRICS plus :data:`SPARSE_METRICS`.
 
-    ``plans``: the mode each layer runs in (default :func:`chosen_patterns`). ``macs`` counts
-    the MACs the array executes (compressed K for os/ws, all of them for is);
-    ``dense_macs`` those of the unpruned layer; ``useful_macs`` the nonzero ones (layer
+    ``plans``: the mode each layer runs in (default :func:`chosen_patterns` with ``table`` and
+    ``costs``). ``macs`` counts the MACs the array executes (compressed K for os/ws, all of them
+    for is); ``dense_macs`` those of the unpruned layer; ``useful_macs`` the nonzero ones (layer
     density times dense). ``utilisation`` is executed MACs per PE-cycle (at most 1);
     ``effective_utilisation`` useful MACs per PE-cycle. Traffic in words of ``word_bytes``
-    (metadata words may be fractional).
-    """
+    (metadata words may be fractional)."""
     sparse_layers = as_sparse_layers(layers)
     if plans is None:
-        return _choose(config, sparse_layers)[1]
+        return _choose(config, sparse_layers, table, costs)[1]
     return _analyze_plans(config, sparse_layers, list(plans))
 
 

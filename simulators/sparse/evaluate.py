@@ -32,10 +32,10 @@ from archgym.simulators.sparse.engine import (
     analyze_plans_batch,
     analyze_sparse,
     as_sparse_layers,
-    fastest,
     mode_options,
     table_key,
 )
+from archgym.simulators.sparse.modes import best_mode, mode_objective
 from archgym.simulators.sparse.patterns import Pattern
 from archgym.simulators.systolic.layers import Layer
 
@@ -105,17 +105,19 @@ def evaluate(
     after the other, fills and drains included), ``latency_s``, ``energy_pj``, ``area_mm2``,
     ``utilisation`` (nonzero MACs per PE-cycle), ``dram_bytes``, ``stall_cycles``.
 
-    Raises ``InfeasibleDesign`` when a layer's pattern has no supported hardware pattern (and
-    ``dense_fallback`` is off).
+    Each layer runs in the mode ``config.mode_policy`` picks
+    (:func:`~archgym.simulators.sparse.engine.chosen_patterns`; ``"energy"`` and ``"edp"``
+    price the modes with ``table`` and ``costs``, at either fidelity). Raises ``InfeasibleDesign`` when a layer's pattern has no
+    supported hardware pattern (and ``dense_fallback`` is off).
     """
     if fidelity not in FIDELITIES:
         raise ValueError(f"unknown fidelity {fidelity!r}; valid: {list(FIDELITIES)}")
     work = _as_workload(workload)
     layers = list(work.layers)
     if fidelity == "cycle":
-        per_layer = simulate_sparse(config, layers).metrics
+        per_layer = simulate_sparse(config, layers, table=table, costs=costs).metrics
     else:
-        per_layer = analyze_sparse(config, layers)
+        per_layer = analyze_sparse(config, layers, table=table, costs=costs)
     w = np.asarray(work.counts, dtype=float)
     arr = config.array
     cycles = float(per_layer["total_cycles"] @ w)
@@ -142,10 +144,11 @@ def evaluate_batch(
     :data:`METRICS` (the form of ``ArchGymEnv.evaluate_configs``).
 
     The analytical fidelity runs vectorised over the configs: configs with the same modes to
-    choose from per layer (pattern set and ``dense_fallback``) and the same compressed layer
-    table (:func:`~archgym.simulators.sparse.engine.table_key`), precision and word size go
-    through the systolic closed form together, and each picks its fastest mode per layer as
-    :func:`evaluate` does (the same numbers; sums over layers may differ in the last bits).
+    choose from per layer (pattern set and ``dense_fallback``), the same ``mode_policy`` and
+    the same compressed layer table (:func:`~archgym.simulators.sparse.engine.table_key`),
+    precision and word size go through the systolic closed form together, and each picks its
+    mode per layer as :func:`evaluate` does (the same numbers; sums over layers may differ in
+    the last bits).
     The cycle fidelity is a loop over :func:`evaluate`.
 
     Raises ``InfeasibleDesign`` naming the first config that cannot run the workload; check
@@ -183,7 +186,7 @@ def _groups(configs: list[SparseConfig], layers: list[SparseLayer]) -> dict[tupl
                 raise InfeasibleDesign(f"config {i}: {exc}") from None
             venom = any(q.is_venom for opts in options for q in opts)
             mode = modes[hw] = (options, venom)
-        key = (hw, table_key(config, mode[1]), arr.precision, arr.word_bytes)
+        key = (hw, config.mode_policy, table_key(config, mode[1]), arr.precision, arr.word_bytes)
         out.setdefault(key, []).append(i)
     return {(modes[key[0]][0], *key): rows for key, rows in out.items()}
 
@@ -196,22 +199,17 @@ def _analytical_batch(
     out = {key: np.empty(len(configs)) for key in METRICS}
     for (options, *_), rows in _groups(configs, layers).items():
         group = [configs[i] for i in rows]
-        per_layer = _chosen_batch(group, layers, options)
+        per_layer = _chosen_batch(group, layers, options, table, costs)
 
         def column(name: str, group=group) -> np.ndarray:
             return np.array([getattr(c.array, name) for c in group])
 
         word_bytes = column("word_bytes")
-        ops = ("ifmap", "filter", "ofmap")
-        sram_kib = {op: column(f"{op}_sram_kib")[:, None] for op in ops}
-        meta_kib = np.array([c.metadata_sram_kib or c.array.filter_sram_kib for c in group])
-        energy = energy_columns_pj(
-            word_bytes[:, None], sram_kib, meta_kib[:, None], group[0].array.precision,
-            per_layer, table, costs,
-        )["total"]  # fmt: skip
+        energy = _energy_pj(group, per_layer, table, costs)
         cycles = per_layer["total_cycles"] @ w
+        srams = sum(column(f"{op}_sram_kib") for op in ("ifmap", "filter", "ofmap"))
         area = area_columns_mm2(
-            group[0], column("rows"), column("cols"), sum(s[:, 0] for s in sram_kib.values()),
+            group[0], column("rows"), column("cols"), srams,
             np.array([c.metadata_sram_kib for c in group], dtype=float), table, costs,
         )["total"]  # fmt: skip
         pes = column("rows") * column("cols")
@@ -229,11 +227,34 @@ def _analytical_batch(
     return out
 
 
+def _energy_pj(
+    group: list[SparseConfig], metrics: dict[str, np.ndarray], table: TechTable, costs: SparseCosts
+) -> np.ndarray:
+    """Energy (pJ) of ``(D, L)`` per-layer metrics of configs of one group (precision and word
+    size shared): :func:`~archgym.simulators.sparse.costs.energy_breakdown_pj` on columns."""
+    arrays = [c.array for c in group]
+    sram_kib = {
+        op: np.array([getattr(a, f"{op}_sram_kib") for a in arrays])[:, None]
+        for op in ("ifmap", "filter", "ofmap")
+    }
+    meta_kib = np.array([c.metadata_sram_kib or c.array.filter_sram_kib for c in group])
+    word_bytes = np.array([a.word_bytes for a in arrays])
+    return energy_columns_pj(
+        word_bytes[:, None], sram_kib, meta_kib[:, None], arrays[0].precision, metrics, table,
+        costs,
+    )["total"]  # fmt: skip
+
+
 def _chosen_batch(
-    group: list[SparseConfig], layers: list[SparseLayer], options: tuple[tuple[Pattern, ...], ...]
+    group: list[SparseConfig],
+    layers: list[SparseLayer],
+    options: tuple[tuple[Pattern, ...], ...],
+    table: TechTable,
+    costs: SparseCosts,
 ) -> dict[str, np.ndarray]:
-    """Per-layer metrics ``(D, L)`` of configs of one group, each layer in the mode of the
-    options that is fastest for each config (ties as in ``chosen_patterns``)."""
+    """Per-layer metrics ``(D, L)`` of configs of one group (one ``mode_policy``), each layer
+    in the mode of the options that the policy picks for each config (as ``chosen_patterns``,
+    energy priced with ``table`` and ``costs``)."""
     flat_layers = [sl for sl, opts in zip(layers, options, strict=True) for _ in opts]
     flat_plans = [q for opts in options for q in opts]
     metrics = analyze_plans_batch(group, flat_layers, flat_plans)
@@ -241,12 +262,15 @@ def _chosen_batch(
     metrics = {key: np.broadcast_to(value, shape) for key, value in metrics.items()}
     if len(flat_plans) == len(layers):
         return metrics
+
+    def energy() -> np.ndarray:
+        return _energy_pj(group, metrics, table, costs)
+
+    score = mode_objective(group[0].mode_policy, metrics, energy)
     pick = np.empty((len(group), len(layers)), dtype=np.int64)
     start = 0
     for j, opts in enumerate(options):
         span = slice(start, start + len(opts))
-        pick[:, j] = start + fastest(
-            metrics["total_cycles"][:, span], metrics["dram_words"][:, span]
-        )
+        pick[:, j] = start + best_mode(score[:, span], metrics["dram_words"][:, span])
         start += len(opts)
     return {key: np.take_along_axis(value, pick, axis=1) for key, value in metrics.items()}

@@ -182,3 +182,34 @@ def test_batched_evaluation_equals_one_design_at_a_time():
         assert (one.feasible, one.error) == (got.feasible, got.error)
         for name, value in one.metrics.items():
             assert got.metrics[name] == pytest.approx(value, rel=1e-12), name
+
+
+def test_mode_policy_reaches_the_engine():
+    """``mode_policy`` goes into every config (the reference's too); on one design the energy
+    policy never uses more energy than the default latency policy, nor that more cycles
+    (here 3.9 % less energy for 0.5 % more cycles); the batch path agrees with one design at a
+    time; an unknown policy fails at construction."""
+    latency = SparseTensorCoreEnv("resnet50-sparse")
+    energy = SparseTensorCoreEnv("resnet50-sparse", mode_policy="energy")
+    assert latency.mode_policy == "latency"
+    assert energy.config_from_design(DESIGN).mode_policy == "energy"
+    assert energy.reference_config().mode_policy == "energy"
+    saver = {**DESIGN, "rows": 32, "cols": 256, "dataflow": "ws", "patterns": "1:4+2:4"}
+    saver.update(ifmap_sram_kib=128, filter_sram_kib=32, ofmap_sram_kib=2048, bandwidth=4)
+    rng = np.random.default_rng(1)
+    designs = [saver, *(energy.space.sample(rng) for _ in range(20))]
+    batch = energy.evaluate_batch(designs)
+    for design, got in zip(designs, batch, strict=True):
+        one = energy.evaluate(design)
+        assert (one.feasible, one.error) == (got.feasible, got.error)
+        if not one.feasible:
+            continue
+        for name, value in one.metrics.items():
+            assert got.metrics[name] == pytest.approx(value, rel=1e-12), name
+        fast = latency.evaluate(design).metrics
+        assert one.metrics["energy_pj"] <= fast["energy_pj"] * (1 + 1e-12)
+        assert fast["cycles"] <= one.metrics["cycles"]
+    saved = batch[0].metrics["energy_pj"] / latency.evaluate(saver).metrics["energy_pj"]
+    assert saved == pytest.approx(0.9607, abs=1e-4)
+    with pytest.raises(ValueError, match=r"unknown mode_policy 'fast'"):
+        SparseTensorCoreEnv("resnet50-sparse", mode_policy="fast")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
 import numpy as np
 import pytest
+from archgym.cost_models.energy import DEFAULT_TABLE
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse import (
     DENSE,
@@ -16,12 +18,15 @@ from archgym.simulators.sparse import (
     SparseLayer,
     analyze_sparse,
     area_breakdown_mm2,
+    chosen_patterns,
     energy_breakdown_pj,
+    energy_pj,
     execution_patterns,
     operand_bytes,
     parse_pattern,
     simulate_sparse,
 )
+from archgym.simulators.sparse.modes import MODE_POLICIES
 from archgym.simulators.systolic import (
     METRICS,
     ArrayConfig,
@@ -32,7 +37,7 @@ from archgym.simulators.systolic import (
 )
 from archgym.simulators.systolic.energy import area_mm2 as systolic_area
 from archgym.simulators.systolic.energy import energy_breakdown_pj as systolic_energy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 LAYERS = [
@@ -353,3 +358,86 @@ def test_2to4_never_slower_than_dense_and_metadata_is_an_eighth_of_int8_values(
 def test_every_sparse_metric_is_reported():
     r = analyze_sparse(SparseConfig(ArrayConfig()), [GemmLayer(8, 8, 8)])
     assert set(METRICS) | set(SPARSE_METRICS) == set(r)
+
+
+# -- mode policies ------------------------------------------------------------------------------
+def test_mode_policy_is_checked_with_a_one_line_error():
+    assert SparseConfig(ArrayConfig()) == SparseConfig(ArrayConfig(), mode_policy="latency")
+    assert MODE_POLICIES == ("latency", "energy", "edp", "dram")
+    valid = r"\(valid: dram, edp, energy, latency\)$"
+    with pytest.raises(
+        ValueError, match=r"^unknown mode_policy 'enrgy'; did you mean 'energy'\? " + valid
+    ):
+        SparseConfig(ArrayConfig(), mode_policy="enrgy")
+    with pytest.raises(ValueError, match=r"^unknown mode_policy None " + valid):
+        SparseConfig(ArrayConfig(), mode_policy=None)
+
+
+#: The default table with one SRAM price for every scratchpad size (pJ/byte of a 32 KiB one).
+FLAT_SRAM = dataclasses.replace(
+    DEFAULT_TABLE,
+    sram_points=(
+        (1.0, DEFAULT_TABLE.sram_pj_per_byte(32.0)),
+        (2.0, DEFAULT_TABLE.sram_pj_per_byte(32.0)),
+    ),
+)
+
+
+def _mode_objectives(config, layer, modes, table):
+    """Per mode the layer can run in: (the policy's objective, DRAM words)."""
+    out = []
+    for q in modes:
+        r = analyze_sparse(config, [layer], [q])
+        energy = energy_pj(config, r, table)[0]
+        cycles, dram = r["total_cycles"][0], r["dram_words"][0]
+        value = {"latency": cycles, "energy": energy, "edp": energy * cycles, "dram": dram}
+        out.append((value[config.mode_policy], dram))
+    return out
+
+
+_SRAM_KIB = st.sampled_from([1, 4, 32, 256])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 2048),
+    n=st.sampled_from([64, 128, 192, 320]),
+    k_groups=st.integers(1, 64),
+    pattern=st.sampled_from(["2:8", "1:16", "16:2:16", "64:2:16", "64:2:32"]),
+    rows=st.sampled_from([8, 16, 32]),
+    cols=st.sampled_from([8, 16, 32, 128]),
+    dataflow=st.sampled_from(["os", "ws", "is"]),
+    kib=st.tuples(_SRAM_KIB, _SRAM_KIB, _SRAM_KIB),
+    bw=st.sampled_from([None, 1.0, 16.0]),
+    flat=st.booleans(),
+)
+# the latency policy runs this 2:8 layer as 2:4, the others as 2:8 (test_evaluate.py)
+@example(129, 192, 2, "2:8", 8, 16, "ws", (32, 4, 4), 1.0, False)
+# three modes: latency dense, edp 2:4, energy and dram 2:8
+@example(884, 192, 1, "2:8", 8, 128, "ws", (1, 256, 256), 1.0, True)
+def test_each_policy_runs_a_layer_in_the_mode_that_minimises_its_objective(
+    m, n, k_groups, pattern, rows, cols, dataflow, kib, bw, flat
+):
+    """Over every mode the hardware can run the layer in (sparsest first), the chosen one has
+    the least objective, ties to the least DRAM traffic, then the first; the energy is the
+    engine's own (``energy_pj`` with the table given, which the choice must use too)."""
+    layer = SparseLayer(GemmLayer(m, n, 32 * k_groups), pattern)
+    array = ArrayConfig(
+        rows=rows, cols=cols, dataflow=dataflow, ifmap_sram_kib=kib[0], filter_sram_kib=kib[1],
+        ofmap_sram_kib=kib[2], read_bw_words=bw, write_bw_words=bw,
+    )  # fmt: skip
+    patterns = ("2:4", "2:8", "2:16", "1:16", "16:2:8", "64:2:16", "64:2:32")
+    table = FLAT_SRAM if flat else DEFAULT_TABLE
+    modes = sorted(
+        [parse_pattern(q) for q in patterns if layer.pattern.satisfies(parse_pattern(q))] + [DENSE],
+        key=lambda q: (q.density, q.is_venom),
+    )
+    for policy in MODE_POLICIES:
+        config = SparseConfig(array, patterns=patterns, metadata_sram_kib=4, mode_policy=policy)
+        scores = _mode_objectives(config, layer, modes, table)
+        best = min(range(len(modes)), key=lambda i: scores[i])  # first of equal (value, dram)
+        assert chosen_patterns(config, [layer], table=table) == [modes[best]], policy
+        chosen = analyze_sparse(config, [layer], table=table)
+        expected = analyze_sparse(config, [layer], [modes[best]])
+        for key in expected:
+            np.testing.assert_array_equal(chosen[key], expected[key], err_msg=f"{policy} {key}")

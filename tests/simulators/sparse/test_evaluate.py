@@ -4,12 +4,14 @@ properties of the sparse engine (simulators/sparse/evaluate.py, hardware.py, eng
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 from pathlib import Path
 
 import archgym.simulators.sparse
 import numpy as np
 import pytest
+from archgym.cost_models.energy import DEFAULT_TABLE
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse import (
     METRICS,
@@ -21,6 +23,7 @@ from archgym.simulators.sparse import (
     analyze_sparse,
     area_mm2,
     duplicate_pattern_sets,
+    energy_pj,
     evaluate,
     evaluate_batch,
     execution_patterns,
@@ -29,6 +32,7 @@ from archgym.simulators.sparse import (
     simulate_sparse,
 )
 from archgym.simulators.sparse.engine import chosen_patterns, port_scale, run_table
+from archgym.simulators.sparse.modes import MODE_POLICIES
 from archgym.simulators.systolic import (
     ArrayConfig,
     ConvLayer,
@@ -317,9 +321,10 @@ def test_more_filter_sram_is_not_slower_the_former_fill_artefact():
     operand="ofmap",
 )
 def test_more_sram_is_never_slower(shapes, array_kw, pattern, operand):
-    # never slower; never more DRAM traffic in the same execution mode. The engine runs each
-    # layer in its fastest mode (chosen_patterns), so more SRAM may switch a layer to a faster
-    # mode that moves more bytes (a denser one): then only the time has to fall.
+    # never slower; never more DRAM traffic in the same execution mode. The default (latency)
+    # policy runs each layer in its fastest mode (chosen_patterns), so more SRAM may switch a
+    # layer to a faster mode that moves more bytes (a denser one): then only the time has to
+    # fall. The dram and energy policies do not switch to it (test_the_2to8_example_...).
     layers = _workload(shapes, pattern)
     key = f"{operand}_sram_kib"
     kw = {**array_kw, "write_bw_words": array_kw["read_bw_words"]}
@@ -410,3 +415,186 @@ def test_the_timed_activation_words_are_the_reported_ones_under_venom(dataflow, 
     # is needed when any of its 9 rows is: more than half of the input words
     needed = m["ifmap_dram_reads"][1] / dense["ifmap_dram_reads"][1]
     assert needed > 0.5
+
+
+# -- mode policies: more SRAM or bandwidth and each policy's own objective ----------------------
+#: The default table with one SRAM price, 1 pJ/byte, for every scratchpad size.
+_SRAM_1PJ = dataclasses.replace(DEFAULT_TABLE, sram_points=((1.0, 1.0), (2.0, 1.0)))
+#: The workload total each policy minimises: per layer its objective, summed with the counts.
+_OBJECTIVE = {"latency": "cycles", "energy": "energy_pj", "edp": "layer_edp", "dram": "dram_bytes"}
+
+
+def _policy_run(array_kw, layers, policy, table=DEFAULT_TABLE, meta=4, **extra):
+    """``evaluate`` under ``policy`` plus the chosen modes and ``layer_edp``, the sum of the
+    layers' energy x cycles (what the edp policy minimises)."""
+    kw = {**array_kw, **extra}
+    kw["write_bw_words"] = kw["read_bw_words"]
+    config = SparseConfig(
+        ArrayConfig(**kw), patterns=_ALL_HW, metadata_sram_kib=meta, mode_policy=policy
+    )
+    out: dict = evaluate(config, layers, table=table)
+    per_layer = analyze_sparse(config, layers, table=table)
+    out["layer_edp"] = float(energy_pj(config, per_layer, table) @ per_layer["total_cycles"])
+    out["modes"] = [str(q) for q in chosen_patterns(config, layers, table=table)]
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shapes=gemms,
+    array_kw=arrays,
+    pattern=st.sampled_from(["2:8", "64:2:16", "64:2:32"]),
+    policy=st.sampled_from(MODE_POLICIES),
+)
+def test_more_bandwidth_never_worsens_the_policy_objective(shapes, array_kw, pattern, policy):
+    """Bandwidth changes only the timing, never a count (traffic, SRAM reads: the energy), and
+    more of it never makes a mode slower; so each policy's per-layer objective, hence its
+    minimum over the modes and the workload sum, never rises. The energy and dram policies keep
+    their modes, their energy and their traffic exactly (and so are never slower). The edp
+    policy minimises the sum of the layers' EDPs; the workload's EDP, total energy x total
+    cycles, is not that sum and has no such guarantee (test_the_edp_policy_...)."""
+    layers = _workload(shapes, pattern)
+    slow = _policy_run(array_kw, layers, policy)
+    fast = _policy_run(array_kw, layers, policy, read_bw_words=4 * array_kw["read_bw_words"])
+    key = _OBJECTIVE[policy]
+    assert fast[key] <= slow[key] * (1 + 1e-12), key
+    if policy in ("energy", "dram"):
+        assert fast["modes"] == slow["modes"]
+        assert (fast["energy_pj"], fast["dram_bytes"]) == (slow["energy_pj"], slow["dram_bytes"])
+        assert fast["cycles"] <= slow["cycles"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shapes=gemms,
+    array_kw=arrays,
+    pattern=st.sampled_from(["dense", "2:8", "64:2:16", "64:2:32"]),
+    policy=st.sampled_from(MODE_POLICIES),
+    operand=st.sampled_from(["ifmap", "filter", "ofmap", "metadata"]),
+)
+def test_more_sram_never_worsens_the_policy_objective_at_one_sram_price(
+    shapes, array_kw, pattern, policy, operand
+):
+    """4x the SRAM of one operand (metadata included). In the same mode a larger scratchpad
+    never adds cycles or DRAM traffic (nor scratchpad accesses), so at one SRAM price for every
+    size (``_SRAM_1PJ``) no mode's cycles, energy, EDP or traffic rises, and neither does
+    each policy's workload objective. At the default prices the energy and the EDP can rise:
+    a larger scratchpad costs more per access (``TechTable.sram_pj_per_byte`` grows with the
+    size), in every mode, dense-only hardware included (test_the_2to8_example_...); the
+    latency and dram policies do not price energy and hold at any prices."""
+    layers = _workload(shapes, pattern)
+    if operand == "metadata":
+        small = _policy_run(array_kw, layers, policy, _SRAM_1PJ, meta=4)
+        big = _policy_run(array_kw, layers, policy, _SRAM_1PJ, meta=16)
+    else:
+        key = f"{operand}_sram_kib"
+        small = _policy_run(array_kw, layers, policy, _SRAM_1PJ)
+        big = _policy_run(array_kw, layers, policy, _SRAM_1PJ, **{key: 4 * array_kw[key]})
+    objective = _OBJECTIVE[policy]
+    assert big[objective] <= small[objective] * (1 + 1e-12), objective
+
+
+def test_the_2to8_example_under_the_latency_and_energy_policies():
+    """CI's hypothesis example (test_more_sram_is_never_slower): 4 -> 16 KiB of ofmap SRAM
+    switches this 2:8 layer from 2:4 to dense under the latency policy: 8 % fewer cycles for
+    8 % more DRAM bytes and 25 % more energy. The energy policy runs it as 2:8 on both (no
+    switch to the costlier mode): fewer cycles and fewer bytes than the latency policy's 2:4
+    on the small array. Its energy still rises 0.37 % with the larger scratchpad, in the
+    same mode and with 1 % fewer DRAM bytes: at the default prices every access to a 16 KiB
+    scratchpad costs more than to a 4 KiB one; at one SRAM price it falls."""
+    layers = _workload([(129, 3, 1)], "2:8")
+    kw = {"rows": 8, "cols": 16, "dataflow": "ws", "read_bw_words": 1.0, **_KIB4}
+    kw["ifmap_sram_kib"] = 32
+
+    def runs(policy, table=DEFAULT_TABLE):
+        return [_policy_run(kw, layers, policy, table, ofmap_sram_kib=k) for k in (4, 16)]
+
+    latency = runs("latency")
+    assert [r["modes"] for r in latency] == [["2:4"], ["dense"]]
+    assert [r["cycles"] for r in latency] == [27984, 25800]
+    assert [r["dram_bytes"] for r in latency] == [41856, 45312]
+    assert latency[1]["energy_pj"] / latency[0]["energy_pj"] == pytest.approx(1.245, abs=1e-3)
+    for policy in ("energy", "edp", "dram"):
+        assert [r["modes"] for r in runs(policy)] == [["2:8"], ["2:8"]], policy
+    energy = runs("energy")
+    assert [r["cycles"] for r in energy] == [29280, 28896]
+    assert [r["dram_bytes"] for r in energy] == [37632, 37248]
+    assert energy[1]["energy_pj"] / energy[0]["energy_pj"] == pytest.approx(1.0037, abs=1e-4)
+    assert energy[1]["energy_pj"] < 0.7 * latency[1]["energy_pj"]
+    one_price = runs("energy", _SRAM_1PJ)
+    assert one_price[1]["energy_pj"] < one_price[0]["energy_pj"]
+    # the fold-level fidelity runs the same modes (energy and traffic are not timing)
+    config = SparseConfig(
+        ArrayConfig(**{**kw, "write_bw_words": 1.0}), _ALL_HW, 4, mode_policy="energy"
+    )
+    cycle = evaluate(config, layers, fidelity="cycle")
+    assert (cycle["energy_pj"], cycle["dram_bytes"]) == (energy[0]["energy_pj"], 37632)
+
+
+def test_the_edp_policy_minimises_the_layers_edps_not_the_workload_edp():
+    """The workload's EDP is (sum of energies) x (sum of cycles), not a sum over layers, so the
+    per-layer edp policy does not minimise it and more SRAM can raise it, even at one SRAM
+    price: 256 -> 1024 KiB of ofmap SRAM switches the 16:2:16 layer from 2:8 to 2:4 (its own
+    EDP falls: more energy, fewer cycles), and next to 100 runs of a small dense layer that
+    costs cycles but little energy, the workload's EDP rises 1.8 % while the sum of the
+    layers' EDPs falls 0.7 %."""
+    sparse = SparseLayer(GemmLayer(1647, 320, 64), "16:2:16")
+    small = SparseLayer(GemmLayer(1, 16, 16))
+    work = SparseWorkload((sparse, small), (1, 100))
+    kw = {"rows": 16, "cols": 128, "dataflow": "ws", "ifmap_sram_kib": 32}
+    runs = []
+    for kib in (256, 1024):
+        array = ArrayConfig(
+            **kw, filter_sram_kib=256, ofmap_sram_kib=kib, read_bw_words=16, write_bw_words=16
+        )
+        config = SparseConfig(
+            array, ("2:4", "2:8", "16:2:8"), metadata_sram_kib=4, mode_policy="edp"
+        )
+        out = evaluate(config, work, table=_SRAM_1PJ)
+        per_layer = analyze_sparse(config, list(work.layers), table=_SRAM_1PJ)
+        layer_edp = energy_pj(config, per_layer, _SRAM_1PJ) * per_layer["total_cycles"]
+        mode = str(chosen_patterns(config, [sparse], table=_SRAM_1PJ)[0])
+        runs.append((mode, out["energy_pj"] * out["cycles"], layer_edp @ work.counts))
+    assert [r[0] for r in runs] == ["2:8", "2:4"]
+    assert runs[1][1] / runs[0][1] == pytest.approx(1.0184, abs=1e-4)
+    assert runs[1][2] / runs[0][2] == pytest.approx(0.9931, abs=1e-4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes=gemms, array_kw=arrays, pattern=st.sampled_from(["2:8", "64:2:16", "64:2:32"]))
+def test_each_policy_is_the_best_of_the_policies_at_its_own_objective(shapes, array_kw, pattern):
+    """On one design the latency, energy and dram policies give the least workload cycles,
+    energy and DRAM bytes of the four policies (each is the least over every per-layer choice
+    of modes: the layers' metrics are independent and the totals are sums), the edp policy
+    the least sum of the layers' EDPs."""
+    layers = _workload(shapes, pattern)
+    runs = {policy: _policy_run(array_kw, layers, policy) for policy in MODE_POLICIES}
+    for policy, key in _OBJECTIVE.items():
+        least = min(r[key] for r in runs.values())
+        assert runs[policy][key] <= least * (1 + 1e-12), policy
+
+
+def test_cycle_fidelity_prices_the_modes_with_the_evaluations_table(monkeypatch):
+    # the energy and edp policies choose modes by energy: the fold-level fidelity must price
+    # them with the table and costs it was given, as the analytical one does
+    from dataclasses import replace
+
+    from archgym.cost_models.energy import DEFAULT_TABLE
+    from archgym.simulators.sparse import SparseConfig, SparseLayer, cycle, evaluate
+    from archgym.simulators.systolic import ArrayConfig, GemmLayer
+
+    seen = []
+    real = cycle.chosen_patterns
+
+    def spy(config, layers, **kw):
+        seen.append(kw["table"])
+        return real(config, layers, **kw)
+
+    monkeypatch.setattr(cycle, "chosen_patterns", spy)
+    table = replace(
+        DEFAULT_TABLE, dram_energy_pj_per_byte=2 * DEFAULT_TABLE.dram_energy_pj_per_byte
+    )
+    array = ArrayConfig(rows=8, cols=16, dataflow="ws", ofmap_sram_kib=16)
+    config = SparseConfig(array, ("2:4", "2:8"), mode_policy="energy")
+    evaluate(config, [SparseLayer(GemmLayer(129, 192, 64), "2:8")], fidelity="cycle", table=table)
+    assert seen == [table]

@@ -1,13 +1,17 @@
 """The vectorised analytical ``evaluate_batch`` of the sparse engine equals ``evaluate`` config by
 config on every metric (simulators/sparse/evaluate.py), over random configs: array shapes (odd
 ones included), dataflows, scratchpads, bandwidth (and CALC mode), word sizes, precisions,
-pattern sets (N:M, V:N:M, none), metadata scratchpads and dense fallback, on workloads of dense
-and sparse, GEMM and convolution layers; and it names the first infeasible config."""
+pattern sets (N:M, V:N:M, none), metadata scratchpads, dense fallback and mode policies (mixed in
+one batch, and each alone), on workloads of dense and sparse, GEMM and convolution layers; and it
+names the first infeasible config."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from archgym.cost_models.energy import DEFAULT_TABLE, TechTable
 from archgym.simulators.common import InfeasibleDesign
 from archgym.simulators.sparse import (
     METRICS,
@@ -20,6 +24,7 @@ from archgym.simulators.sparse import (
     evaluate_batch,
     execution_patterns,
 )
+from archgym.simulators.sparse.modes import MODE_POLICIES
 from archgym.simulators.systolic import ArrayConfig, ConvLayer, GemmLayer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,8 +51,8 @@ _WORKLOADS = {
 }
 
 
-def _config(rng: np.random.Generator) -> SparseConfig:
-    """A random config (seeded through ``rng``)."""
+def _config(rng: np.random.Generator, policy: str | None = None) -> SparseConfig:
+    """A random config (seeded through ``rng``); ``policy`` default: a random mode policy."""
     bw = rng.choice([np.nan, 1.0, 4.0, 16.0, 64.0])
     array = ArrayConfig(
         rows=int(rng.choice([3, 8, 16, 17, 32, 64])),
@@ -67,6 +72,7 @@ def _config(rng: np.random.Generator) -> SparseConfig:
         patterns=_SETS[rng.integers(len(_SETS))],
         metadata_sram_kib=float(rng.choice([0, 0.25, 1, 8, 64])),
         dense_fallback=bool(rng.integers(2)),
+        mode_policy=policy or str(rng.choice(MODE_POLICIES)),
     )
 
 
@@ -81,10 +87,12 @@ def _feasible(configs: list[SparseConfig], work: SparseWorkload) -> list[SparseC
     return out
 
 
-def _assert_batch_is_the_loop(configs: list[SparseConfig], work: SparseWorkload) -> None:
-    batch = evaluate_batch(configs, work)
+def _assert_batch_is_the_loop(
+    configs: list[SparseConfig], work: SparseWorkload, table: TechTable = DEFAULT_TABLE
+) -> None:
+    batch = evaluate_batch(configs, work, table=table)
     assert set(batch) == set(METRICS)
-    rows = [evaluate(c, work) for c in configs]
+    rows = [evaluate(c, work, table=table) for c in configs]
     for key in METRICS:
         expected = np.array([r[key] for r in rows])
         assert batch[key].shape == (len(configs),)
@@ -101,16 +109,41 @@ def test_batch_equals_evaluate_on_random_configs(seed: int, name: str):
     _assert_batch_is_the_loop(configs, work)
 
 
-def test_batch_runs_modes_that_differ_per_config():
-    """Configs of one pattern set whose fastest mode of a layer differs (sparse on one array,
-    dense on another) come out as their own ``evaluate``: the batch picks per config."""
+@pytest.mark.parametrize("policy", MODE_POLICIES)
+def test_batch_runs_modes_that_differ_per_config(policy: str):
+    """Configs of one pattern set whose chosen mode of a layer differs (sparse on one array,
+    dense on another) come out as their own ``evaluate``: the batch picks per config, under
+    each mode policy."""
     work = _WORKLOADS["mixed"]
     rng = np.random.default_rng(7)
-    configs = _feasible([_config(rng) for _ in range(300)], work)
+    configs = _feasible([_config(rng, policy) for _ in range(300)], work)
     layers = list(work.layers)
     chosen = {tuple(chosen_patterns(c, layers)) for c in configs}
     assert len(chosen) > 10  # the draw exercises many per-layer choices
     _assert_batch_is_the_loop(configs, work)
+
+
+def test_batch_prices_the_modes_with_the_table_it_is_given():
+    """The energy and edp policies choose with the ``table`` of the call, in both paths: here
+    one SRAM price (1 pJ/byte) for every size, which changes some choices."""
+    layers = (SparseLayer(GemmLayer(1647, 320, 64), "16:2:16"), SparseLayer(GemmLayer(1, 16, 16)))
+    work = SparseWorkload(layers, (1, 100))
+    table = dataclasses.replace(DEFAULT_TABLE, sram_points=((1.0, 1.0), (2.0, 1.0)))
+    configs = [
+        SparseConfig(
+            ArrayConfig(
+                rows=16, cols=128, dataflow="ws", ifmap_sram_kib=32, filter_sram_kib=kib,
+                ofmap_sram_kib=4 * kib, read_bw_words=bw, write_bw_words=bw,
+            ),
+            patterns=("2:4", "2:8", "16:2:8"), metadata_sram_kib=4, mode_policy=policy,
+        )
+        for kib in (16, 64, 256) for bw in (4.0, 16.0) for policy in ("energy", "edp")
+    ]  # fmt: skip
+    changed = [
+        c for c in configs if chosen_patterns(c, layers, table=table) != chosen_patterns(c, layers)
+    ]
+    assert changed  # the table matters to the choice
+    _assert_batch_is_the_loop(configs, work, table)
 
 
 def test_batch_names_the_first_infeasible_config():
