@@ -733,14 +733,22 @@ def test_v19_blind_set_shapes_are_new_to_every_earlier_2to4_file(n_set):
         # 9.9 %); the 2:4 kernel alone 10.4 %, fp16's off-tile term the main miss (1728 tokens
         # +27.5 % with it, 11.3 % off without)
         (16, 11.5, 0.9, 10.8, 8.5),
+        # v12 read 7.7 / 8.0 % on those two; set 17 (after h200_frozen_model_v19r.sha256) read
+        # 12.9 % under v11, 6.8 % under v12, which was built after it (not blind: see the test
+        # above). Set 18, after h200_frozen_model_v20.sha256 (2:4 v12), blind: 9.9 % pooled
+        # (rho 0.94; fp16 9.4, bf16 10.4; constant 48.1 %), the 2:4 kernel alone 5.8 %
+        # (fp16 6.9, bf16 4.7); the rest is the dense baselines at 1811 and 2765 tokens
+        # (odd: the sm75 path; bf16 -13.8 / -11.9 % on average)
+        (18, 10.2, 0.9, 6.2, 10.8),
     ],
 )
 def test_check_script_on_the_v19_blind_sets(n_set, pooled_max, rho_min, sparse_only_max, bf16_max):
-    # measured after data/gpu/raw/h200_frozen_model_v19.sha256 (2:4 v11, dense v19);
-    # docs/sparse_gpu.md. Issue 13's 7 % is NOT met.
+    # measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15, 16: 2:4 v11, dense v19) and
+    # v20 (18: 2:4 v12, dense v19); docs/sparse_gpu.md. Issue 13's 7 % is NOT met.
     lines = _check_lines(f"prospective{n_set}")
     pooled = lines["fp16+bf16"]
-    assert int(pooled[1]) == 90 and _pct(pooled[3]) < pooled_max and float(pooled[4]) >= rho_min
+    rows = 88 if n_set == 18 else 90
+    assert int(pooled[1]) == rows and _pct(pooled[3]) < pooled_max and float(pooled[4]) >= rho_min
     assert _pct(pooled[6]) < sparse_only_max and _pct(pooled[3]) < _pct(pooled[8]) / 2
     assert _pct(lines["bf16"][3]) < bf16_max
 
