@@ -65,6 +65,12 @@ TRANSFER_PARAMS = ("hbm", "launch_us", "pj_per_flop")
 # ... and, for the dense 16-bit library keys, the sm80 kernels' own constants on the new
 # device's sm80 rows (the start device's own campaign may have had few large ones).
 TRANSFER_LEGACY_PARAMS = ("sm80_mma", "sm80_bytes_per_clk")
+# ... and then the sm75 kernels' mma.sync rate (``misaligned``) on the new device's sm75 rows
+# (dense v20: the H100's campaign has few large sm75 shapes; on the H200 the fit lands at
+# 0.167 x ``mma`` of the bf16 peak, 138 TFLOP/s, where the large unaligned sm75 kernels of
+# data/gpu/raw/h200_kernels_unaligned.csv run at 128-148 TFLOP/s in three layouts, 98-108 with a
+# row-major A and column-major B); their load rate and latency stay the start's.
+TRANSFER_SM75_PARAMS = ("misaligned",)
 # The extra fixed cost of 16-bit n = 1 and aligned m = 1 (``Efficiency.gemv_us``: cuBLAS splits
 # K over 8-wide tiles there and adds a reduction kernel) is fitted for the dense bf16 / fp16
 # library keys, from scratch (the H100's m = 1 rows) and in a transfer fit (the new device's
@@ -277,7 +283,8 @@ def calibrate(
     ``start``: constants to fall back on for keys without rows; with ``transfer`` (another
     device's constants) the fit starts from them and, where ``start`` has the key, refits only
     ``TRANSFER_PARAMS`` (plus ``gemv_us`` for the 16-bit library keys, then their sm80
-    constants, ``TRANSFER_LEGACY_PARAMS``, on their sm80 rows); ``max_kernels``: few-shot mode,
+    constants, ``TRANSFER_LEGACY_PARAMS``, on their sm80 rows and their sm75 rate,
+    ``TRANSFER_SM75_PARAMS``, on their sm75 rows); ``max_kernels``: few-shot mode,
     device-wide corrections ``FEW_SHOT_PARAMS`` on a sample (``_joint_transfer``).
     """
     train = [r for r in rows if not r["test"]]
@@ -324,6 +331,9 @@ def calibrate(
                 sm80_bytes_per_clk=eff.sm80_bytes_per_clk or eff.legacy_bytes_per_clk,
             )
             out[key] = fit(eff, legacy, TRANSFER_LEGACY_PARAMS)
+        sm75 = [r for r, p in zip(sel, paths, strict=True) if p == "sm75"]
+        if sm75:
+            out[key] = fit(out[key], sm75, TRANSFER_SM75_PARAMS)
     return out, train
 
 
