@@ -742,14 +742,18 @@ def test_v19_blind_set_shapes_are_new_to_every_earlier_2to4_file(n_set):
         # (fp16 6.9, bf16 4.7); the rest is the dense baselines at 1811 and 2765 tokens
         # (odd: the sm75 path; bf16 -13.8 / -11.9 % on average)
         (18, 10.2, 0.9, 6.2, 10.8),
+        # set 19, after h200_frozen_model_v21.sha256 (dense v20, 2:4 v12), blind: 6.7 % pooled
+        # (rho 0.94; fp16 7.9, bf16 5.6; constant 45.2 %), the 2:4 kernel alone 5.4 %
+        (19, 7.0, 0.9, 5.8, 6.0),
     ],
 )
 def test_check_script_on_the_v19_blind_sets(n_set, pooled_max, rho_min, sparse_only_max, bf16_max):
-    # measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15, 16: 2:4 v11, dense v19) and
-    # v20 (18: 2:4 v12, dense v19); docs/sparse_gpu.md. Issue 13's 7 % is NOT met.
+    # measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15, 16: 2:4 v11, dense v19), v20
+    # (18: 2:4 v12, dense v19) and v21 (19: 2:4 v12, dense v20); docs/sparse_gpu.md. Issue 13's
+    # 7 % is met on the nineteenth set alone, not on the H100 (no H100 measured).
     lines = _check_lines(f"prospective{n_set}")
     pooled = lines["fp16+bf16"]
-    rows = 88 if n_set == 18 else 90
+    rows = {18: 88, 19: 100}.get(n_set, 90)
     assert int(pooled[1]) == rows and _pct(pooled[3]) < pooled_max and float(pooled[4]) >= rho_min
     assert _pct(pooled[6]) < sparse_only_max and _pct(pooled[3]) < _pct(pooled[8]) / 2
     assert _pct(lines["bf16"][3]) < bf16_max
