@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("-o", "--out", required=True, help="calibration JSON to write")
     c.add_argument(
         "--start",
-        help="transfer: start from this device's constants; refit hbm, launch, power, gemv, sm80",
+        help="transfer: start from this device's constants; refit hbm, launch, power, gemv, "
+        "the sm80 constants and the sm75 rate",
     )
     c.add_argument(
         "--max-kernels",

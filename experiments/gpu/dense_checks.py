@@ -130,6 +130,20 @@ def sparse_baseline_lines() -> list[str]:
         roof = [float(roofline_us("h200-sxm", r["n"], r["m"], r["k"], dtype)) for r in sel]
         lines.append(_row(f"2:4 campaigns' dense baselines, {dtype}, m*n*k >= 2^33",
                           [r["dense_pred"] for r in sel], [r["dense"] for r in sel], roof))  # fmt: skip
+    # the later blind sets' baselines at odd token counts: X^T's rows 2-byte aligned, cuBLAS's
+    # sm75 kernels (dense v20, docs/gpu.md)
+    odd = []
+    for n in range(10, 100):
+        runs = sorted(
+            Path(p)
+            for p in glob.glob(str(DATA / "raw" / f"h200_sparse24_prospective{n}_run_*.csv"))
+        )
+        odd += [r for r in check_sparse24.load_runs(runs) if r["m"] % 2] if runs else []
+    fit_sparse_gpu.add_dense_predictions(odd)
+    sel = [r for r in odd if r["m"] * r["n"] * r["k"] >= 2**33]
+    roof = [float(roofline_us("h200-sxm", r["n"], r["m"], r["k"], r["dtype"])) for r in sel]
+    lines.append(_row("2:4 blind sets 10+, dense baselines at odd m, m*n*k >= 2^33",
+                      [r["dense_pred"] for r in sel], [r["dense"] for r in sel], roof))  # fmt: skip
     return lines
 
 

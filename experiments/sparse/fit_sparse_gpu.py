@@ -257,33 +257,40 @@ def load_runs(paths: list[Path]) -> list[dict]:
     ]
 
 
+def pad_kernel_times(path: Path) -> list[tuple[int, int, str, float, float]]:
+    """(m, k, dtype, fill us, copy us) of each profiled 2:4 call (status ok) whose token
+    count is off a multiple of ``PAD_TOKENS``: its one zero fill (``FillFunctor``) and its one
+    strided copy (``elementwise_kernel``); ValueError naming the row otherwise."""
+    from archgym.simulators.gpu.sparse import PAD_TOKENS
+
+    out = []
+    for line, r in enumerate(csv.DictReader(path.open()), start=2):
+        m, k = int(r["m"]), int(r["k"])
+        if r["kind"] == "dense" or r["status"] != "ok" or m % PAD_TOKENS == 0:
+            continue
+        parts = [part.rsplit("=", 1) for part in r["kernels"].split(" | ")]
+        fill = [float(t) for name, t in parts if "FillFunctor" in name]
+        copy = [float(t) for name, t in parts if name.startswith("void at::native::elementwise")]
+        if len(fill) != 1 or len(copy) != 1:
+            raise ValueError(f"{path}:{line}: expected one fill and one copy kernel (m={m})")
+        out.append((m, k, r["dtype"], fill[0], copy[0]))
+    return out
+
+
 def fit_pad(path: Path) -> dict:
     """``fill_frac`` / ``copy_frac``: median share of the H200's HBM bandwidth of torch's pad
     kernels (the zero fill of the padded X^T, bytes written; the strided copy of X^T, bytes
-    read plus written) over the profiled 2:4 calls whose token count is off a multiple of
-    ``PAD_TOKENS`` (``sparse.pad_time_s``)."""
+    read plus written) over ``pad_kernel_times`` (``sparse.pad_time_s``)."""
     from archgym.simulators.gpu.devices import get_device, get_dtype
     from archgym.simulators.gpu.sparse import PAD_TOKENS
 
     hbm = get_device("h200-sxm").hbm_bytes_per_s
     fill, copy = [], []
-    for r in csv.DictReader(path.open()):
-        m, k = int(r["m"]), int(r["k"])
-        if r["kind"] == "dense" or m % PAD_TOKENS == 0:
-            continue
-        times = dict(part.rsplit("=", 1) for part in r["kernels"].split(" | "))
-        fill_us = [float(t) for name, t in times.items() if "FillFunctor" in name]
-        copy_us = [
-            float(t)
-            for name, t in times.items()
-            if name.startswith("void at::native::elementwise_kernel")
-        ]
-        if len(fill_us) != 1 or len(copy_us) != 1:
-            raise ValueError(f"{path}: row m={m} k={k} lacks one fill and one copy kernel")
-        nbytes = get_dtype(r["dtype"]).in_bytes * k
+    for m, k, dtype, fill_us, copy_us in pad_kernel_times(path):
+        nbytes = get_dtype(dtype).in_bytes * k
         m_pad = -(-m // PAD_TOKENS) * PAD_TOKENS
-        fill.append(m_pad * nbytes / (fill_us[0] * 1e-6) / hbm)
-        copy.append(2 * m * nbytes / (copy_us[0] * 1e-6) / hbm)
+        fill.append(m_pad * nbytes / (fill_us * 1e-6) / hbm)
+        copy.append(2 * m * nbytes / (copy_us * 1e-6) / hbm)
     return {
         "fill_frac": round(float(np.median(fill)), 4),
         "copy_frac": round(float(np.median(copy)), 4),

@@ -71,6 +71,8 @@ TRANSFER_LEGACY_PARAMS = ("sm80_mma", "sm80_bytes_per_clk")
 # data/gpu/raw/h200_kernels_unaligned.csv run at 128-148 TFLOP/s in three layouts, 98-108 with a
 # row-major A and column-major B); their load rate and latency stay the start's.
 TRANSFER_SM75_PARAMS = ("misaligned",)
+#: Fewest rows of a kernel path that refit its constants in a transfer (fewer: the start's).
+MIN_PATH_ROWS = 4
 # The extra fixed cost of 16-bit n = 1 and aligned m = 1 (``Efficiency.gemv_us``: cuBLAS splits
 # K over 8-wide tiles there and adds a reduction kernel) is fitted for the dense bf16 / fp16
 # library keys, from scratch (the H100's m = 1 rows) and in a transfer fit (the new device's
@@ -317,23 +319,22 @@ def calibrate(
             out[key] = fit(first, sel, _params(key, few_shot and key in base))
             continue
         # 16-bit transfer: hbm and launch on the TMA and matrix-vector rows, then the sm80
-        # kernels' own constants on the sm80 rows (the sm75 rows keep the start's constants)
+        # kernels' own constants on the sm80 rows, then the sm75 rate on the sm75 rows
         paths = [kernel_path(r, device) for r in sel]
         tiles = [r for r, p in zip(sel, paths, strict=True) if p not in ("sm80", "sm75")]
         out[key] = fit(first, tiles, _params(key, True))
-        legacy = [r for r, p in zip(sel, paths, strict=True) if p == "sm80"]
-        if legacy:
-            # untied from the sm75 values (``START``'s tie), then fitted
-            eff = out[key]
-            eff = replace(
-                eff,
-                sm80_mma=eff.sm80_mma or eff.misaligned,
-                sm80_bytes_per_clk=eff.sm80_bytes_per_clk or eff.legacy_bytes_per_clk,
-            )
-            out[key] = fit(eff, legacy, TRANSFER_LEGACY_PARAMS)
-        sm75 = [r for r, p in zip(sel, paths, strict=True) if p == "sm75"]
-        if sm75:
-            out[key] = fit(out[key], sm75, TRANSFER_SM75_PARAMS)
+        # the sm80 constants untied from the sm75 ones (``START``'s tie), so that refitting
+        # either path's constants never moves the other's
+        eff = out[key]
+        out[key] = replace(
+            eff,
+            sm80_mma=eff.sm80_mma or eff.misaligned,
+            sm80_bytes_per_clk=eff.sm80_bytes_per_clk or eff.legacy_bytes_per_clk,
+        )
+        for path, params in (("sm80", TRANSFER_LEGACY_PARAMS), ("sm75", TRANSFER_SM75_PARAMS)):
+            on_path = [r for r, p in zip(sel, paths, strict=True) if p == path]
+            if len(on_path) >= MIN_PATH_ROWS:
+                out[key] = fit(out[key], on_path, params)
     return out, train
 
 

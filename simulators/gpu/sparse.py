@@ -60,11 +60,14 @@ from archgym.simulators.gpu.model import FLUSH_BYTES, STATIC_POWER_SHARE
 from archgym.simulators.sparse.patterns import VENOM_SELECT, Pattern, parse_pattern
 
 __all__ = [
+    "PAD_DTYPES",
+    "PAD_TOKENS",
     "SPARSE24_KERNELS",
     "SPARSE24_TILES",
     "Sparse24Params",
     "VNMParams",
     "load_constants",
+    "pad_time_s",
     "sparse24_time_us",
     "vnm_time_us",
 ]
@@ -142,7 +145,11 @@ class Sparse24Params:
     def __post_init__(self) -> None:
         for name in ("mis_frac", "align_frac"):
             v = getattr(self, name)
-            if np.any(~((np.asarray(v) > 0) & (np.asarray(v) <= 1))):
+            try:
+                ok = np.all((np.asarray(v, dtype=float) > 0) & (np.asarray(v, dtype=float) <= 1))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
                 raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
 
 
@@ -375,11 +382,17 @@ def pad_time_s(m, k, dtype: str, device: str | GPUSpec) -> np.ndarray:
     """Time (s) torch spends padding X^T (k x m) to a multiple of ``PAD_TOKENS`` tokens: 0 where
     m is one. The zero fill writes the padded buffer and the copy reads and writes X^T, each at
     its measured share of the HBM bandwidth (``pad`` in the constants file, fitted on the
-    profiled pad kernels by ``fit_sparse_gpu.py --fit``; the H200's for other devices)."""
+    profiled pad kernels by ``fit_sparse_gpu.py --fit``; the H200's for other devices). Only
+    fp16 / bf16 are padded (``PAD_DTYPES``). Not modelled: the two extra kernels' fixed launch
+    cost, which dominates at decode-size m (docs/sparse_gpu.md, "2:4 v12")."""
     dev = get_device(device)
+    m, _, k = _check_shape(m, 1, k)
+    if dtype not in PAD_DTYPES:
+        return np.zeros(np.broadcast_shapes(m.shape, k.shape))
     table = load_constants().get("pad", {})
-    entry = table.get(dev.name) or table["h200-sxm"]
-    m, k = np.asarray(m, dtype=float), np.asarray(k, dtype=float)
+    entry = table.get(dev.name) or table.get("h200-sxm")
+    if entry is None:
+        raise ValueError(f"{DATA_FILE}: no `pad` constants (run fit_sparse_gpu.py --fit)")
     m_pad = np.ceil(m / PAD_TOKENS) * PAD_TOKENS
     in_b = get_dtype(dtype).in_bytes
     fill = m_pad * k * in_b / (dev.hbm_bytes_per_s * entry["fill_frac"])

@@ -580,6 +580,7 @@ def test_cycle_fidelity_prices_the_modes_with_the_evaluations_table(monkeypatch)
     from dataclasses import replace
 
     from archgym.cost_models.energy import DEFAULT_TABLE
+    from archgym.cost_models.sparse_costs import DEFAULT_SPARSE_COSTS
     from archgym.simulators.sparse import SparseConfig, SparseLayer, cycle, evaluate
     from archgym.simulators.systolic import ArrayConfig, GemmLayer
 
@@ -587,7 +588,7 @@ def test_cycle_fidelity_prices_the_modes_with_the_evaluations_table(monkeypatch)
     real = cycle.chosen_patterns
 
     def spy(config, layers, **kw):
-        seen.append(kw["table"])
+        seen.append((kw["table"], kw["costs"]))
         return real(config, layers, **kw)
 
     monkeypatch.setattr(cycle, "chosen_patterns", spy)
@@ -596,5 +597,7 @@ def test_cycle_fidelity_prices_the_modes_with_the_evaluations_table(monkeypatch)
     )
     array = ArrayConfig(rows=8, cols=16, dataflow="ws", ofmap_sram_kib=16)
     config = SparseConfig(array, ("2:4", "2:8"), mode_policy="energy")
-    evaluate(config, [SparseLayer(GemmLayer(129, 192, 64), "2:8")], fidelity="cycle", table=table)
-    assert seen == [table]
+    costs = replace(DEFAULT_SPARSE_COSTS, mux2_pj_per_bit=0.004)
+    layer = [SparseLayer(GemmLayer(129, 192, 64), "2:8")]
+    evaluate(config, layer, fidelity="cycle", table=table, costs=costs)
+    assert seen == [(table, costs)]
