@@ -281,16 +281,14 @@ def fit_pad(path: Path) -> dict:
     """``fill_frac`` / ``copy_frac``: median share of the H200's HBM bandwidth of torch's pad
     kernels (the zero fill of the padded X^T, bytes written; the strided copy of X^T, bytes
     read plus written) over ``pad_kernel_times`` (``sparse.pad_time_s``)."""
-    from archgym.simulators.gpu.devices import get_device, get_dtype
-    from archgym.simulators.gpu.sparse import PAD_TOKENS
+    from archgym.simulators.gpu.sparse import pad_bytes
 
     hbm = get_device("h200-sxm").hbm_bytes_per_s
     fill, copy = [], []
     for m, k, dtype, fill_us, copy_us in pad_kernel_times(path):
-        nbytes = get_dtype(dtype).in_bytes * k
-        m_pad = -(-m // PAD_TOKENS) * PAD_TOKENS
-        fill.append(m_pad * nbytes / (fill_us * 1e-6) / hbm)
-        copy.append(2 * m * nbytes / (copy_us * 1e-6) / hbm)
+        fill_b, copy_b = pad_bytes(m, k, dtype)
+        fill.append(float(fill_b) / (fill_us * 1e-6) / hbm)
+        copy.append(float(copy_b) / (copy_us * 1e-6) / hbm)
     return {
         "fill_frac": round(float(np.median(fill)), 4),
         "copy_frac": round(float(np.median(copy)), 4),

@@ -27,13 +27,14 @@ cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). fp16's mainloop runs at
 ``mis_frac`` of its rate where m is off the 256-wide token tile, in the waves where most SMs load
 at once (``_off_tile_share``; fitted 0.71 on the H100, 0.68 on the H200), and both dtypes at
 ``align_frac`` where m is off a multiple of ``ALIGN_TOKENS``. torch pads a token count off a
-multiple of ``PAD_TOKENS`` up to one (``pad_time_s``), so its kernel runs the padded m. The library's tile is the physics
-that separates the two dtypes on Hopper: torch's default algorithm (``kernel="torch-default"``,
-alg_id 0) runs one fixed tile without split-K, and for bf16 it is a slower kernel than for fp16
-(measured on the H200: 800-850 vs 1000-1100 TFLOP/s dense-equivalent on large shapes), while
-cuSPARSELt's own search (``kernel="search"``) picks the fastest tile and split-K per shape. The
-fixed tile and the constants are fitted per (device, dtype, kernel) on a training split
-(``experiments/sparse/fit_sparse_gpu.py``) and shipped in ``data/sparse-kernels.json``.
+multiple of ``PAD_TOKENS`` up to one (``pad_time_s``), so its kernel runs the padded m. The
+library's tile is the physics that separates the two dtypes on Hopper: torch's default
+algorithm (``kernel="torch-default"``, alg_id 0) runs one fixed tile without split-K, and for
+bf16 it is a slower kernel than for fp16 (measured on the H200: 800-850 vs 1000-1100 TFLOP/s
+dense-equivalent on large shapes), while cuSPARSELt's own search (``kernel="search"``) picks
+the fastest tile and split-K per shape. The fixed tile and the constants are fitted per
+(device, dtype, kernel) on a training split (``experiments/sparse/fit_sparse_gpu.py``) and
+shipped in ``data/sparse-kernels.json``.
 
 **V:N:M (Spatha).** A block of V weight rows keeps 4 of every M k-positions (their column
 indices are per block), 2:4 inside, so a block runs a 2:4 GEMM over ``k' = 4 k / M`` gathered
@@ -67,7 +68,9 @@ __all__ = [
     "Sparse24Params",
     "VNMParams",
     "load_constants",
+    "pad_bytes",
     "pad_time_s",
+    "padded_tokens",
     "sparse24_time_us",
     "vnm_time_us",
 ]
@@ -146,10 +149,10 @@ class Sparse24Params:
         for name in ("mis_frac", "align_frac"):
             v = getattr(self, name)
             try:
-                ok = np.all((np.asarray(v, dtype=float) > 0) & (np.asarray(v, dtype=float) <= 1))
+                a = np.asarray(v, dtype=float)
             except (TypeError, ValueError):
-                ok = False
-            if not ok:
+                a = np.nan
+            if not np.all((a > 0) & (a <= 1)):
                 raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
 
 
@@ -364,7 +367,7 @@ def sparse24_time_us(
     pad_s = 0.0
     if kernel == "torch-default" and dtype in PAD_DTYPES:
         pad_s = pad_time_s(m, k, dtype, dev)
-        m = np.ceil(m / PAD_TOKENS) * PAD_TOKENS
+        m = padded_tokens(m)
     if params.tile is not None:
         bm, bn = params.tile
         t = sparse24_tile_time_s(m, n, k, bm, bn, 1, dev=dev, dtype=dtype, p=params)
@@ -378,13 +381,27 @@ def sparse24_time_us(
     return (t + pad_s) * 1e6
 
 
+def padded_tokens(m) -> np.ndarray:
+    """The token count torch's 2:4 kernel runs: ``m`` rounded up to a multiple of ``PAD_TOKENS``."""
+    return np.ceil(np.asarray(m, dtype=float) / PAD_TOKENS) * PAD_TOKENS
+
+
+def pad_bytes(m, k, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes of torch's two pad kernels where ``m`` is off a multiple of ``PAD_TOKENS`` (else
+    0): the zero fill writes the padded X^T, the copy reads and writes X^T."""
+    m, k = np.asarray(m, dtype=float), np.asarray(k, dtype=float)
+    m_pad, in_b = padded_tokens(m), get_dtype(dtype).in_bytes
+    padded = m_pad != m
+    return np.where(padded, m_pad * k * in_b, 0.0), np.where(padded, 2.0 * m * k * in_b, 0.0)
+
+
 def pad_time_s(m, k, dtype: str, device: str | GPUSpec) -> np.ndarray:
     """Time (s) torch spends padding X^T (k x m) to a multiple of ``PAD_TOKENS`` tokens: 0 where
-    m is one. The zero fill writes the padded buffer and the copy reads and writes X^T, each at
-    its measured share of the HBM bandwidth (``pad`` in the constants file, fitted on the
-    profiled pad kernels by ``fit_sparse_gpu.py --fit``; the H200's for other devices). Only
-    fp16 / bf16 are padded (``PAD_DTYPES``). Not modelled: the two extra kernels' fixed launch
-    cost, which dominates at decode-size m (docs/sparse_gpu.md, "2:4 v12")."""
+    m already is one. The two pad kernels (``pad_bytes``) each run at their measured share of
+    the HBM bandwidth (``pad`` in the constants file, fitted on the profiled pad kernels by
+    ``fit_sparse_gpu.py --fit``; the H200's for other devices). Only fp16 / bf16 are padded
+    (``PAD_DTYPES``). Not modelled: the two extra kernels' fixed launch cost, which dominates
+    at decode-size m (docs/sparse_gpu.md, "2:4 v12")."""
     dev = get_device(device)
     m, _, k = _check_shape(m, 1, k)
     if dtype not in PAD_DTYPES:
@@ -393,11 +410,8 @@ def pad_time_s(m, k, dtype: str, device: str | GPUSpec) -> np.ndarray:
     entry = table.get(dev.name) or table.get("h200-sxm")
     if entry is None:
         raise ValueError(f"{DATA_FILE}: no `pad` constants (run fit_sparse_gpu.py --fit)")
-    m_pad = np.ceil(m / PAD_TOKENS) * PAD_TOKENS
-    in_b = get_dtype(dtype).in_bytes
-    fill = m_pad * k * in_b / (dev.hbm_bytes_per_s * entry["fill_frac"])
-    copy = 2.0 * m * k * in_b / (dev.hbm_bytes_per_s * entry["copy_frac"])
-    return np.where(m_pad != m, fill + copy, 0.0)
+    fill, copy = pad_bytes(m, k, dtype)
+    return (fill / entry["fill_frac"] + copy / entry["copy_frac"]) / dev.hbm_bytes_per_s
 
 
 def _vnm_params(device: str) -> VNMParams:

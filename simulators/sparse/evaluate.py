@@ -107,8 +107,9 @@ def evaluate(
 
     Each layer runs in the mode ``config.mode_policy`` picks
     (:func:`~archgym.simulators.sparse.engine.chosen_patterns`; ``"energy"`` and ``"edp"``
-    price the modes with ``table`` and ``costs``, at either fidelity). Raises ``InfeasibleDesign`` when a layer's pattern has no
-    supported hardware pattern (and ``dense_fallback`` is off).
+    price the modes with ``table`` and ``costs``, at either fidelity). Raises
+    ``InfeasibleDesign`` when a layer's pattern has no supported hardware pattern (and
+    ``dense_fallback`` is off).
     """
     if fidelity not in FIDELITIES:
         raise ValueError(f"unknown fidelity {fidelity!r}; valid: {list(FIDELITIES)}")
