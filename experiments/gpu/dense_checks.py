@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from archgym.simulators.gpu import GemmModel
-from archgym.simulators.gpu.fitting import predict_rows
+from archgym.simulators.gpu.fitting import kernel_path, predict_rows
 from archgym.simulators.gpu.measurements import load_measurements, roofline_us
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def dense_sets() -> list[tuple[str, str, Path, bool]]:
 
 
 def dense_lines() -> list[str]:
-    lines, pooled, m1 = [], [], []
+    lines, pooled, m1, sm75 = [], [], [], []
     models = {d: GemmModel(d) for d in ("h100-sxm", "h200-sxm")}
     for label, device, path, held_out in dense_sets():
         rows = [
@@ -97,18 +97,21 @@ def dense_lines() -> list[str]:
             ]  # fmt: skip
             roof = [float(roofline_us(device, 1, r["n"], r["k"], r["dtype"])) for r in sel]
             m1.append((predict_rows(models[device], sel), [r["time_us"] for r in sel], roof))
+        if device == "h200-sxm" and not held_out:  # the blind sets' sm75 kernels (dense v20)
+            sel = [r for r in rows if kernel_path(r, device) == "sm75"]
+            roof = [float(roofline_us(device, r["m"], r["n"], r["k"], r["dtype"])) for r in sel]
+            sm75.append((predict_rows(models[device], sel), [r["time_us"] for r in sel], roof))
     lines.append(
         _row(
             "**all dense sets above, pooled**",
             *(np.concatenate(c) for c in zip(*pooled, strict=True)),
         )
     )
-    lines.append(
-        _row(
-            "H200 16-bit m = 1 rows, every H200 file",
-            *(np.concatenate(c) for c in zip(*m1, strict=True)),
-        )
-    )
+    for label, parts in (
+        ("H200 16-bit m = 1 rows, every H200 file", m1),
+        ("H200 blind sets, 16-bit rows on the sm75 path", sm75),
+    ):
+        lines.append(_row(label, *(np.concatenate(c) for c in zip(*parts, strict=True))))
     return lines
 
 
@@ -116,12 +119,11 @@ def sparse_baseline_lines() -> list[str]:
     import check_sparse24
     import fit_sparse_gpu
 
-    rows = []
-    for name in SPARSE_SETS:
-        runs = sorted(
-            Path(p) for p in glob.glob(str(DATA / "raw" / f"h200_sparse24_{name}_run_*.csv"))
-        )
-        rows += check_sparse24.load_runs(runs)
+    def runs_of(name: str) -> list[dict]:  # both runs of one 2:4 campaign, one row per shape
+        paths = glob.glob(str(DATA / "raw" / f"h200_sparse24_{name}_run_*.csv"))
+        return check_sparse24.load_runs(sorted(Path(p) for p in paths)) if paths else []
+
+    rows = [r for name in SPARSE_SETS for r in runs_of(name)]
     fit_sparse_gpu.add_dense_predictions(rows)
     lines = []
     for dtype in ("bf16", "fp16"):
@@ -132,13 +134,7 @@ def sparse_baseline_lines() -> list[str]:
                           [r["dense_pred"] for r in sel], [r["dense"] for r in sel], roof))  # fmt: skip
     # the later blind sets' baselines at odd token counts: X^T's rows 2-byte aligned, cuBLAS's
     # sm75 kernels (dense v20, docs/gpu.md)
-    odd = []
-    for n in range(10, 100):
-        runs = sorted(
-            Path(p)
-            for p in glob.glob(str(DATA / "raw" / f"h200_sparse24_prospective{n}_run_*.csv"))
-        )
-        odd += [r for r in check_sparse24.load_runs(runs) if r["m"] % 2] if runs else []
+    odd = [r for n in range(10, 100) for r in runs_of(f"prospective{n}") if r["m"] % 2]
     fit_sparse_gpu.add_dense_predictions(odd)
     sel = [r for r in odd if r["m"] * r["n"] * r["k"] >= 2**33]
     roof = [float(roofline_us("h200-sxm", r["n"], r["m"], r["k"], r["dtype"])) for r in sel]

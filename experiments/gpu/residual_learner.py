@@ -38,7 +38,18 @@ from archgym.threads import limit_threads
 DATA = Path(__file__).resolve().parents[2] / "data" / "gpu"
 PACKAGED = Path(__file__).resolve().parents[2] / "simulators" / "gpu" / "data"
 TRAIN_SETS = tuple(range(2, 14))  # measured before the v19 freeze
-LATER_SETS = (14, 15)  # measured after it
+#: Every set measured after it (14 onwards), as found in data/gpu.
+LATER_SETS = tuple(
+    sorted(
+        n
+        for n in (
+            int(p.stem.rsplit("prospective", 1)[1])
+            for p in DATA.glob("h200_dense_prospective*.csv")
+            if p.stem[-1].isdigit()
+        )
+        if n > TRAIN_SETS[-1]
+    )
+)
 CATEGORIES = {
     "dtype": ("bf16", "fp16", "fp32", "fp8", "int8"),
     "path": ("tma", "sm80", "sm75", "gemv"),

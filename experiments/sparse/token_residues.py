@@ -1,0 +1,76 @@
+"""Measured 2:4 time over the model without its token-alignment terms, by m mod 16 (2:4 v12).
+
+For every H200 2:4 campaign (the training and probe files in data/gpu, the first run of each
+blind set in data/gpu/raw), torch's default kernel, fp16 / bf16, compute-bound rows
+(m * n * k >= 2^33): the median over each token count's rows of the measured time over the
+shipped model with ``align_frac = 1`` and without the pad kernels (at the padded m, which
+differs from m by at most 7 tokens). Token counts off a multiple of 16 sort by m mod 16
+(docs/sparse_gpu.md, "2:4 v12"; the pad profile, experiments/sparse/token_residues.csv, says
+why).
+
+    python experiments/sparse/token_residues.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from archgym.simulators.gpu.sparse import _sparse24_params, pad_time_s, sparse24_time_us
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "gpu"
+DEVICE = "h200-sxm"
+CLASSES = (("2-7", range(1, 8)), ("8", (8,)), ("9-15", range(9, 16)))
+
+
+def rows() -> list[dict]:
+    """The torch-default, compute-bound 16-bit 2:4 rows of every H200 campaign file."""
+    paths = sorted(DATA.glob("h200_sparse24*.csv")) + sorted(
+        (DATA / "raw").glob("h200_sparse24_prospective*_run_a.csv")
+    )
+    out = []
+    for path in paths:
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                m, n, k = (int(r[c]) for c in ("m", "n", "k"))
+                if (r["kind"], r["variant"], r["status"]) != ("sparse24", "default", "ok"):
+                    continue
+                if r["dtype"] in ("fp16", "bf16") and m * n * k >= 2**33:
+                    out.append(
+                        {"m": m, "n": n, "k": k, "dtype": r["dtype"], "t": float(r["time_us"])}
+                    )
+    return out
+
+
+def ratios(sel: list[dict]) -> dict[tuple[str, int], float]:
+    """(dtype, m) -> median measured / unaligned-term-free model."""
+    out: dict[tuple[str, int], list[float]] = {}
+    for dtype in ("fp16", "bf16"):
+        p = replace(_sparse24_params(DEVICE, dtype, "torch-default")[0], align_frac=1.0)
+        part = [r for r in sel if r["dtype"] == dtype]
+        m, n, k = (np.array([r[c] for r in part]) for c in ("m", "n", "k"))
+        model = sparse24_time_us(DEVICE, m, n, k, dtype, params=p)
+        model = model - pad_time_s(m, k, dtype, DEVICE) * 1e6
+        for r, pred in zip(part, model, strict=True):
+            out.setdefault((dtype, r["m"]), []).append(r["t"] / pred)
+    return {key: float(np.median(v)) for key, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    ratio = ratios(rows())
+    print("| m mod 16 | m | bf16 | fp16 |")
+    print("|---|---|---|---|")
+    for label, residues in CLASSES:
+        ms = sorted({m for _, m in ratio if m % 16 in residues})
+        span = {d: [ratio[(d, m)] for m in ms if (d, m) in ratio] for d in ("bf16", "fp16")}
+        cells = [f"{min(v):.2f}-{max(v):.2f}" for v in span.values()]
+        print(f"| {label} | {', '.join(map(str, ms))} | {cells[0]} | {cells[1]} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
