@@ -713,7 +713,7 @@ def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     assert len(shapes) == 66 and len(earlier) >= 27 and not _shapes_in(earlier) & shapes
 
 
-@pytest.mark.parametrize("n_set", [15, 16, 17, 18, 19, 20])
+@pytest.mark.parametrize("n_set", [15, 16, 17, 18, 19, 20, 21])
 def test_blind_set_shapes_since_v19_are_new_to_every_other_2to4_file(n_set):
     # the sets measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15: seed 2039;
     # Qwen2-72B, a DBRX expert, MiniCPM3-4B at 1320 / 2470 / 3210 tokens; 16: seed 2040;
@@ -723,8 +723,10 @@ def test_blind_set_shapes_since_v19_are_new_to_every_other_2to4_file(n_set):
     # seed 2042; Llama-2-13B, MPT-7B, StableLM-2-1.6B at 1811 / 2765 / 3592, m mod 16 = 3, 13,
     # 8), after h200_frozen_model_v21.sha256 (19: seed 2043; Qwen1.5-14B, Gemma-7B, BLOOM-3B at
     # 1333 / 2219 / 3104, m mod 16 = 5, 11, 0; 20, the same freeze: seed 2044; InternLM2-7B,
-    # Granite-20B-Code, Phi-1.5 at 1555 / 2441 / 3736, m mod 16 = 3, 9, 8): none of the 66
-    # shapes of any is in any other 2:4 file
+    # Granite-20B-Code, Phi-1.5 at 1555 / 2441 / 3736, m mod 16 = 3, 9, 8) and after
+    # h200_frozen_model_v22.sha256 (21: seed 2045; Qwen2.5-1.5B, Gemma-3-12B, Granite-3-2B at
+    # 1177 / 2333 / 3552, m mod 16 = 9, 13, 0): none of the 66 shapes of any is in any other
+    # 2:4 file
     shapes, others = _blind_set_shapes(n_set), _sparse_files_but(n_set)
     assert len(shapes) == 66 and len(others) >= 31 and not _shapes_in(others) & shapes
 
