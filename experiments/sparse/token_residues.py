@@ -8,7 +8,13 @@ differs from m by at most 7 tokens). Token counts off a multiple of 16 sort by m
 (docs/sparse_gpu.md, "2:4 v12"; the pad profile, experiments/sparse/token_residues.csv, says
 why).
 
+``--off-tile`` prints instead fp16's off-tile term (the mainloop at ``mis_frac`` where the
+padded m is off the 256-wide token tile) by residue class of the padded m: the median measured
+time over the model without the term (``mis_frac = 1``) next to the model's own factor, per
+class of padded m mod 256 (docs/sparse_gpu.md, the twenty-first set).
+
     python experiments/sparse/token_residues.py
+    python experiments/sparse/token_residues.py --off-tile
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from archgym.simulators.gpu.sparse import _sparse24_params, pad_time_s, sparse24_time_us
+from archgym.simulators.gpu.sparse import (
+    _sparse24_params,
+    pad_time_s,
+    padded_tokens,
+    sparse24_time_us,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "gpu"
 DEVICE = "h200-sxm"
@@ -59,8 +70,42 @@ def ratios(sel: list[dict]) -> dict[tuple[str, int], float]:
     return {key: float(np.median(v)) for key, v in out.items()}
 
 
+#: Classes of the padded token count's residue r = m mod 256 (m off the tile: r > 0).
+OFF_TILE_CLASSES = (
+    ("r = 8 mod 16", lambda r: r % 16 == 8),
+    ("r = 0 mod 16, r < 128", lambda r: r % 16 == 0 and r < 128),
+    ("r = 0 mod 16, r >= 128", lambda r: r % 16 == 0 and r >= 128),
+)
+
+
+def off_tile_lines(sel: list[dict]) -> list[str]:
+    """fp16 rows whose padded m is off the 256-wide tile: measured and modelled over the model
+    without the off-tile term, medians per residue class."""
+    part = [r for r in sel if r["dtype"] == "fp16" and padded_tokens(r["m"]) % 256]
+    m, n, k = (np.array([r[c] for r in part]) for c in ("m", "n", "k"))
+    p = _sparse24_params(DEVICE, "fp16", "torch-default")[0]
+    flat = sparse24_time_us(DEVICE, m, n, k, "fp16", params=replace(p, mis_frac=1.0))
+    model = sparse24_time_us(DEVICE, m, n, k, "fp16")
+    meas = np.array([r["t"] for r in part])
+    res = padded_tokens(m) % 256
+    lines = ["| padded m mod 256 | rows | token counts | measured / flat | model / flat |"]
+    lines.append("|---|---|---|---|---|")
+    for label, test in OFF_TILE_CLASSES:
+        on = np.array([test(int(r)) for r in res])
+        lines.append(
+            f"| {label} | {int(on.sum())} | {len(set(m[on].tolist()))} | "
+            f"{np.median(meas[on] / flat[on]):.2f} | {np.median(model[on] / flat[on]):.2f} |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--off-tile", action="store_true", help="fp16's off-tile term by residue")
+    args = ap.parse_args(argv)
+    if args.off_tile:
+        print("\n".join(off_tile_lines(rows())))
+        return 0
     ratio = ratios(rows())
     print("| m mod 16 | m | bf16 | fp16 |")
     print("|---|---|---|---|")
