@@ -7,6 +7,7 @@ with the L2 flushed; torch's default algorithm and cuSPARSELt's search):
 
     python3 prospective_sparse24.py --out $OUT --budget-s 400
     python3 prospective_sparse24.py --dry-run          # the shape list, no GPU
+    python3 prospective_sparse24.py --shapes off_tile_sweep.csv --dtypes fp16,bf16 --out $OUT
 
 Shapes (m = tokens, n = output features, k = input features, none in data/gpu/h200_sparse24.csv):
 the qkv, o, up (gate+up fused) and down layers of Qwen2-7B, Mistral-NeMo-12B, Phi-3-mini and
@@ -210,6 +211,15 @@ BLIND_SETS = {
         },
         (1177, 2333, 3552),
     ),
+    22: (
+        2046,
+        {
+            'phi-4': {'qkv': (7680, 5120), 'o': (5120, 5120), 'up': (35840, 5120), 'down': (5120, 17920)},
+            'starcoder2-7b': {'qkv': (5632, 4608), 'o': (4608, 4608), 'up': (18432, 4608), 'down': (4608, 18432)},
+            'gemma-2b': {'qkv': (2560, 2048), 'o': (2048, 2048), 'up': (32768, 2048), 'down': (2048, 16384)},
+        },
+        (2687, 3302, 3639),
+    ),
 }  # fmt: skip
 
 
@@ -225,6 +235,17 @@ def shapes() -> list[tuple[str, str, int, int, int]]:
             for proj, (n, k) in layers.items():
                 out.append((f"new:{model}", f"{model}.{proj}.t{tokens}", tokens, n, k))
     return out
+
+
+def read_sweep(path: Path) -> list[tuple[str, str, int, int, int]]:
+    """(family, source, m, n, k) of a designed sweep CSV, in file order."""
+    import csv
+
+    with path.open() as f:
+        return [
+            (r["family"], r["source"], int(r["m"]), int(r["n"]), int(r["k"]))
+            for r in csv.DictReader(f)
+        ]
 
 
 def _campaign():
@@ -245,11 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dtypes", default="fp16,bf16,int8,fp8")
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--set", type=int, choices=sorted(BLIND_SETS), help="a later blind set")
+    p.add_argument(
+        "--shapes", type=Path, help="a designed sweep instead (CSV: family, source, m, n, k)"
+    )
     args = p.parse_args(argv)
     if args.set is not None:
         global SEED, LAYERS, TOKENS
         SEED, LAYERS, TOKENS = BLIND_SETS[args.set]
-    plan = shapes()
+    plan = read_sweep(args.shapes) if args.shapes else shapes()
     if args.dry_run:
         for s in plan:
             print(*s)

@@ -13,8 +13,12 @@ padded m is off the 256-wide token tile) by residue class of the padded m: the m
 time over the model without the term (``mis_frac = 1``) next to the model's own factor, per
 class of padded m mod 256 (docs/sparse_gpu.md, the twenty-first set).
 
+``--sweep`` prints the designed off-tile sweep (``data/gpu/h200_sparse24_offtile.csv``, fp16,
+m = 1024 / 3072 + r at two (n, k)): measured time over the model without the term, per r.
+
     python experiments/sparse/token_residues.py
     python experiments/sparse/token_residues.py --off-tile
+    python experiments/sparse/token_residues.py --sweep
 """
 
 from __future__ import annotations
@@ -99,10 +103,47 @@ def off_tile_lines(sel: list[dict]) -> list[str]:
     return lines
 
 
+def sweep_lines() -> list[str]:
+    """Per residue r of the designed sweep: measured / model without the off-tile term, for
+    each (base m, n, k), then the model's own factor (2:4 v13's ``off_tile_weight`` steps)."""
+    sel = [r for r in rows() if r["dtype"] == "fp16" and r["m"] >= 1024 and r["k"] in (4096, 8192)]
+    sweep = {(r["m"], r["n"], r["k"]) for r in _sweep_rows()}
+    sel = [r for r in sel if (r["m"], r["n"], r["k"]) in sweep]
+    p = _sparse24_params(DEVICE, "fp16", "torch-default")[0]
+    cols = sorted({(r["m"] // 256 * 256, r["n"], r["k"]) for r in sel})
+    ratio: dict[tuple, tuple[float, float]] = {}
+    for r in sel:
+        args = (DEVICE, r["m"], r["n"], r["k"], "fp16")
+        flat = float(sparse24_time_us(*args, params=replace(p, mis_frac=1.0)))
+        ratio[(r["m"] % 256, r["m"] // 256 * 256, r["n"], r["k"])] = (
+            r["t"] / flat,
+            float(sparse24_time_us(*args)) / flat,
+        )
+    head = " | ".join(f"m = {b} + r, {n} x {k}" for b, n, k in cols)
+    lines = [f"| r | {head} |", "|---" * (len(cols) + 1) + "|"]
+    for res in sorted({key[0] for key in ratio}):
+        cells = [ratio.get((res, *c)) for c in cols]
+        lines.append(
+            f"| {res} | "
+            + " | ".join(f"{c[0]:.2f} ({c[1]:.2f})" if c else "-" for c in cells)
+            + " |"
+        )
+    return lines
+
+
+def _sweep_rows() -> list[dict]:
+    with open(DATA / "h200_sparse24_offtile.csv") as f:
+        return [{c: int(r[c]) for c in ("m", "n", "k")} for r in csv.DictReader(f)]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--off-tile", action="store_true", help="fp16's off-tile term by residue")
+    ap.add_argument("--sweep", action="store_true", help="the designed off-tile sweep, per r")
     args = ap.parse_args(argv)
+    if args.sweep:
+        print("\n".join(sweep_lines()))
+        return 0
     if args.off_tile:
         print("\n".join(off_tile_lines(rows())))
         return 0

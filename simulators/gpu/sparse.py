@@ -25,7 +25,8 @@ library's heuristic does not pick a schedule that loses, and charging it anyway 
 non-monotone (H100 fp16 3760 x 1552 x 1040 at 40 us, 3856 tokens at 28 us) and worse in
 cross-validation (H100 8.8 -> 8.5 %, H200 9.6 -> 9.3 %). fp16's mainloop runs at
 ``mis_frac`` of its rate where m is off the 256-wide token tile, in the waves where most SMs load
-at once (``_off_tile_share``; fitted 0.71 on the H100, 0.68 on the H200), and both dtypes at
+at once (``_off_tile_share``), by a share that steps down at each 64-token TMA box edge of the
+last tile (``off_tile_weight``; 2:4 v13: fitted 0.68 on the H100, 0.65 on the H200), and both dtypes at
 ``align_frac`` where m is off a multiple of ``ALIGN_TOKENS``. torch pads a token count off a
 multiple of ``PAD_TOKENS`` up to one (``pad_time_s``), so its kernel runs the padded m. The
 library's tile is the physics that separates the two dtypes on Hopper: torch's default
@@ -103,6 +104,9 @@ ALIGN_TOKENS = 16
 #: The last wave of an off-tile fp16 kernel runs at ``mis_frac`` where more than this share of
 #: the SMs load at once (``_off_tile_share``).
 OFF_TILE_FILL = 0.5
+#: Tokens per TMA box of the 256-wide token tile (128 bytes of fp16): the off-tile slowdown
+#: scales with the boxes of the last tile that end at or past m (``off_tile_weight``).
+OFF_TILE_BOX = 64
 #: torch's semi-structured matmul (the ``torch-default`` kernel) pads the dense operand's token
 #: count up to a multiple of this: a zero fill of the padded X^T, a strided copy of X^T into
 #: it, then the 2:4 kernel on the padded shape, whose own alignment sets its rate (H200 kernel
@@ -258,12 +262,12 @@ def sparse24_tile_time_s(
     cl = int(p.cluster) if dev.compute_capability >= (9, 0) else 1
     tiles = np.ceil(np.ceil(n / bm) / cl) * cl * np.ceil(m / bn) * split
     slots = _slots(dev, cl)
-    off = np.mod(m, bn) != 0 if np.any(np.asarray(p.mis_frac) < 1.0) else None
+    off = off_tile_weight(m, bn) if np.any(np.asarray(p.mis_frac) < 1.0) else None
 
     def off_tile(t, ctas):  # the off-tile slowdown of a schedule of ``ctas`` CTAs
         if off is None:
             return t
-        return t * (1.0 + np.where(off, _off_tile_share(ctas, slots), 0.0) * (1 / p.mis_frac - 1))
+        return t * (1.0 + off * _off_tile_share(ctas, slots) * (1 / p.mis_frac - 1))
 
     compute = off_tile(_waves_s(tiles, np.ceil(k / split), slots, bm, bn, rate_sm, p), tiles)
     if p.segk_us is not None and split == 1:
@@ -286,6 +290,24 @@ def sparse24_tile_time_s(
         1.0 / np.maximum(q, 1.0)
     )
     return p.launch_us * 1e-6 + np.where(q > 0, soft, hi)
+
+
+def off_tile_weight(m, bn: int) -> np.ndarray:
+    """Share (0-1) of the full off-tile slowdown a token count ``m`` pays with token tile ``bn``.
+
+    0 on the tile; where X^T's rows start off 32 bytes (m off a multiple of ``ALIGN_TOKENS``)
+    all of it; else the share of the last tile's ``OFF_TILE_BOX``-token TMA boxes that end at
+    or past m. The designed sweep ``data/gpu/h200_sparse24_offtile.csv`` (fp16, m = 1024 / 3072
+    + r, two (n, k)) steps at those box edges: at n = k = 8192 and m = 1024 + r the time over
+    the model without the term is 1.42, 1.34, 1.22, 1.09 for r in 16-64, 80-128, 144-192,
+    208-240, and 1.20-1.33 for r = 8 mod 16 (2:4 v13, docs/sparse_gpu.md).
+    """
+    m = np.asarray(m, dtype=float)
+    r = np.mod(m, bn)
+    boxes = bn / OFF_TILE_BOX
+    ending_past = boxes - np.floor(np.maximum(r - 1.0, 0.0) / OFF_TILE_BOX)
+    share = np.where(np.mod(m, ALIGN_TOKENS) != 0, 1.0, ending_past / boxes)
+    return np.where(r == 0, 0.0, share)
 
 
 def _off_tile_share(ctas, slots: int) -> np.ndarray:
