@@ -578,7 +578,7 @@ def test_a_learned_correction_helps_only_inside_the_campaign_it_was_trained_on()
         got = pair(f"H200 blind set {n} (measured after, trained on 2-13)")
         assert got == pytest.approx(expected, abs=0.2)
     later = [k for k in rows if "(measured after, trained on 2-13)" in k]
-    assert len(later) >= 6  # every set since (14-20: 7.84-9.53 -> 5.36-7.00 %)
+    assert len(later) >= 6  # every set since (14-21: 7.84-9.53 -> 5.36-7.00 %)
     assert all(pair(k)[1] < pair(k)[0] - 1.0 for k in later)
     others = [k for k in rows if k.startswith(("H200 training", "H100 "))]
     assert len(others) == 3
