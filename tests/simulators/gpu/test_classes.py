@@ -343,7 +343,8 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     # twelfth and thirteenth sets); 128 / 137 with the fourteenth and fifteenth sets (two runs
     # merged tile by tile: the thirteenth's merge had copied one tile over all, merge_runs.py);
     # 143 / 153 with the sixteenth and seventeenth, 151 / 161 with the eighteenth, 159 / 169
-    # with the nineteenth, 166 / 177 with the twentieth, 174 / 185 with the twenty-first
+    # with the nineteenth, 166 / 177 with the twentieth, 174 / 185 with the twenty-first,
+    # 182 / 193 with the twenty-second
     out = _gpu_script_stdout("triton_loso.py")
     mean = next(ln for ln in out.splitlines() if ln.startswith("| mean")).split("|")
     sweep, fitted = (float(c.split("/")[0]) for c in mean[2:4])
@@ -351,7 +352,7 @@ def test_triton_leave_one_set_out_script_prints_the_quoted_figures():
     roof, const = float(mean[4]), int(mean[5].split("/")[0])
     assert fitted < 8.5 < sweep and picks >= 53 and roof > 60.0 and const < picks / 2
     ok, total = (int(x) for x in out.split("best on ")[1].split(" shapes")[0].split(" of "))
-    assert total == 185 and ok >= 174
+    assert total == 193 and ok >= 182
 
 
 @pytest.mark.parametrize("n", [10, 11, 12])
@@ -578,7 +579,7 @@ def test_a_learned_correction_helps_only_inside_the_campaign_it_was_trained_on()
         got = pair(f"H200 blind set {n} (measured after, trained on 2-13)")
         assert got == pytest.approx(expected, abs=0.2)
     later = [k for k in rows if "(measured after, trained on 2-13)" in k]
-    assert len(later) >= 6  # every set since (14-21: 7.84-9.53 -> 5.36-7.00 %)
+    assert len(later) >= 6  # every set since (14-22: 7.84-9.53 -> 5.36-7.00 %)
     assert all(pair(k)[1] < pair(k)[0] - 1.0 for k in later)
     others = [k for k in rows if k.startswith(("H200 training", "H100 "))]
     assert len(others) == 3
@@ -621,20 +622,23 @@ def test_a_learned_correction_helps_only_inside_the_campaign_it_was_trained_on()
         # v20 still): pooled 8.6 %, Spearman 0.9897; bf16 7.6, fp16 10.2, fp32 10.3 (rc 12.3),
         # fp8 5.2, int8 6.6; Triton 8 / 8
         (21, 8.8, {"bf16": 7.9, "fp16": 10.5, "fp32": 10.6, "fp8": 5.5, "int8": 7.0}, 12.6, 8),
+        # h200_dense_prospective22.csv (seed 20261224, the same freeze): pooled 8.5 %, Spearman
+        # 0.9895; bf16 7.1, fp16 10.5, fp32 10.2 (rc 12.4), fp8 5.4, int8 7.0; Triton 8 / 8
+        (22, 8.7, {"bf16": 7.4, "fp16": 10.8, "fp32": 10.5, "fp8": 5.7, "int8": 7.3}, 12.7, 8),
     ],
 )
 def test_h200_blind_sets_measured_since_the_v19_freeze(
     n_set, pooled_max, bounds, layout_max, picks
 ):
     # measured after raw/h200_frozen_model_v19.sha256 (14, 15; docs/gpu.md, "Model v19"),
-    # v19r (16) and v20 (17), all with dense v19, and v21 (18, 19), v22 (20) and v23 (21;
+    # v19r (16) and v20 (17), all with dense v19, and v21 (18, 19), v22 (20) and v23 (21, 22;
     # dense v20: "Model v20"); the 16-bit 6 % target is NOT met
     rep = _h200_set(f"h200_dense_prospective{n_set}.csv")
     pooled = rep["pooled"][("dense",)]["model"]
-    # Spearman: 0.991-0.995 on 14-17; 0.9896 on 18 and 0.9897 on 21, just under issue 12's 0.99
-    assert pooled["mape"] < pooled_max and pooled["spearman"] > (
-        0.989 if n_set in (18, 21) else 0.99
-    )
+    # Spearman: 0.991-0.995 on 14-17; 0.9896, 0.9897 and 0.9895 on 18, 21 and 22, just under
+    # issue 12's 0.99
+    low_rho = n_set in (18, 21, 22)
+    assert pooled["mape"] < pooled_max and pooled["spearman"] > (0.989 if low_rho else 0.99)
     by = {k[0]: v["model"]["mape"] for k, v in rep["by_dtype"].items()}
     assert all(by[dtype] < bound for dtype, bound in bounds.items()), by
     fam = next(v for k, v in rep["families"].items() if k[0].endswith(":unaligned8"))
