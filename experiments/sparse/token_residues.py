@@ -41,11 +41,13 @@ DEVICE = "h200-sxm"
 CLASSES = (("2-7", range(1, 8)), ("8", (8,)), ("9-15", range(9, 16)))
 
 
-def rows() -> list[dict]:
-    """The torch-default, compute-bound 16-bit 2:4 rows of every H200 campaign file."""
-    paths = sorted(DATA.glob("h200_sparse24*.csv")) + sorted(
-        (DATA / "raw").glob("h200_sparse24_prospective*_run_a.csv")
-    )
+def rows(paths=None) -> list[dict]:
+    """The torch-default, compute-bound 16-bit 2:4 rows of every H200 campaign file (or of
+    ``paths``)."""
+    if paths is None:
+        paths = sorted(DATA.glob("h200_sparse24*.csv")) + sorted(
+            (DATA / "raw").glob("h200_sparse24_prospective*_run_a.csv")
+        )
     out = []
     for path in paths:
         with open(path) as f:
@@ -106,9 +108,7 @@ def off_tile_lines(sel: list[dict]) -> list[str]:
 def sweep_lines() -> list[str]:
     """Per residue r of the designed sweep: measured / model without the off-tile term, for
     each (base m, n, k), then the model's own factor (2:4 v13's ``off_tile_weight`` steps)."""
-    sel = [r for r in rows() if r["dtype"] == "fp16" and r["m"] >= 1024 and r["k"] in (4096, 8192)]
-    sweep = {(r["m"], r["n"], r["k"]) for r in _sweep_rows()}
-    sel = [r for r in sel if (r["m"], r["n"], r["k"]) in sweep]
+    sel = [r for r in rows((DATA / "h200_sparse24_offtile.csv",)) if r["dtype"] == "fp16"]
     p = _sparse24_params(DEVICE, "fp16", "torch-default")[0]
     cols = sorted({(r["m"] // 256 * 256, r["n"], r["k"]) for r in sel})
     ratio: dict[tuple, tuple[float, float]] = {}
@@ -129,11 +129,6 @@ def sweep_lines() -> list[str]:
             + " |"
         )
     return lines
-
-
-def _sweep_rows() -> list[dict]:
-    with open(DATA / "h200_sparse24_offtile.csv") as f:
-        return [{c: int(r[c]) for c in ("m", "n", "k")} for r in csv.DictReader(f)]
 
 
 def main(argv: list[str] | None = None) -> int:

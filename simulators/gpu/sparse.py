@@ -299,9 +299,12 @@ def off_tile_weight(m, bn: int) -> np.ndarray:
     all of it; else the share of the last tile's ``OFF_TILE_BOX``-token TMA boxes that end at
     or past m. The designed sweep ``data/gpu/h200_sparse24_offtile.csv`` (fp16, m = 1024 / 3072
     + r, two (n, k)) steps at those box edges: at n = k = 8192 and m = 1024 + r the time over
-    the model without the term is 1.42, 1.34, 1.22, 1.09 for r in 16-64, 80-128, 144-192,
-    208-240, and 1.20-1.33 for r = 8 mod 16 (2:4 v13, docs/sparse_gpu.md).
+    the model without the term is 1.41-1.42, 1.32-1.34, 1.18-1.24, 1.08-1.10 for r in 16-64,
+    80-128, 144-192, 208-240, and 1.31-1.46 for r = 8 mod 16 (2:4 v13, docs/sparse_gpu.md;
+    ``token_residues.py --sweep``). ``bn``: a multiple of ``OFF_TILE_BOX`` (fp16's 256).
     """
+    if bn % OFF_TILE_BOX:
+        raise ValueError(f"token tile {bn} is not a multiple of {OFF_TILE_BOX} tokens")
     m = np.asarray(m, dtype=float)
     r = np.mod(m, bn)
     boxes = bn / OFF_TILE_BOX

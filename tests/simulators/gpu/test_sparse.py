@@ -811,7 +811,7 @@ def test_sparse24_params_reject_fractions_outside_0_1_scalar_or_array(bad):
 
 def test_token_counts_sort_by_m_mod_16_not_by_alignment():
     # experiments/sparse/token_residues.py (docs/sparse_gpu.md, "2:4 v12"): measured over the
-    # model without alignment terms, bf16 m mod 16 in 2-7 runs 1.37-1.50x, 9-15 1.04-1.22x,
+    # model without alignment terms, bf16 m mod 16 in 2-7 runs 1.37-1.54x, 9-15 1.04-1.24x,
     # although both are off a multiple of 8 alike: torch pads them onto the m mod 16 = 8 kernel
     # (1.22-1.39x) and onto an aligned one. fp16's ratio also carries its off-tile term, which
     # since 2:4 v13 charges m = 8 mod 16 in full (off_tile_weight): its classes no longer
@@ -831,10 +831,11 @@ def test_token_counts_sort_by_m_mod_16_not_by_alignment():
 
 def test_fp16_off_tile_term_follows_the_token_residue():
     # experiments/sparse/token_residues.py --off-tile (docs/sparse_gpu.md, "2:4 v13"): over the
-    # model without the term, fp16 rows with the padded m off the 256-wide tile run 1.38x
+    # model without the term, fp16 rows with the padded m off the 256-wide tile run 1.37x
     # (r = 8 mod 16), 1.26x (r = 0 mod 16, r < 128) and 1.14x (r >= 128); v13 charges 1.39,
-    # 1.37 and 1.18x (v12: 1.35, 1.32, 1.33, the r >= 128 miss of the twenty-first set). The
-    # r < 128 class stays overcharged at large m (the slowdown shrinks as m grows)
+    # 1.37 and 1.18x (v12 at commit 4e4d5ed, on that commit's files: 1.35, 1.32, 1.34, the
+    # r >= 128 miss of the twenty-first set). The r < 128 class stays overcharged at large m
+    # (the slowdown shrinks as m grows)
     spec = importlib.util.spec_from_file_location(
         "token_residues", ROOT / "experiments" / "sparse" / "token_residues.py"
     )
@@ -846,3 +847,17 @@ def test_fp16_off_tile_term_follows_the_token_residue():
     assert all(int(c[1]) >= 150 for c in cells)
     assert abs(meas[0] - model[0]) < 0.05 and abs(meas[2] - model[2]) < 0.06
     assert 0 < model[1] - meas[1] < 0.15 and model[1] - model[2] > 0.1
+
+
+def test_off_tile_weight_counts_the_boxes_that_reach_m():
+    # 2:4 v13 (sparse.off_tile_weight): 0 on the tile; the share of the four 64-token boxes of
+    # the last 256-wide tile that end at or past m (a box ending exactly at m counts: the sweep's
+    # r = 64 runs as slow as r = 16); all of it where m is off a multiple of 16
+    from archgym.simulators.gpu.sparse import off_tile_weight
+
+    m = 1024 + np.array([0, 16, 64, 80, 128, 144, 192, 208, 240, 8, 200, 65, 255, 256])
+    want = [0, 1, 1, 0.75, 0.75, 0.5, 0.5, 0.25, 0.25, 1, 1, 1, 1, 0]
+    np.testing.assert_allclose(off_tile_weight(m, 256), want)
+    assert float(off_tile_weight(1040, 256)) == 1.0 and np.ndim(off_tile_weight(1040, 256)) == 0
+    with pytest.raises(ValueError, match="multiple of 64"):
+        off_tile_weight(1040, 96)
