@@ -61,7 +61,6 @@ H200_ALIGN = ROOT / "data" / "gpu" / "h200_sparse24_align.csv"
 #: off-tile slowdown), and fitting them moves bf16's ``align_frac`` 0.77 -> 0.72, worse on every
 #: blind set (docs/sparse_gpu.md, "2:4 v13").
 H200_OFFTILE = ROOT / "data" / "gpu" / "h200_sparse24_offtile.csv"
-FITTED_DTYPES = {H200_OFFTILE: ("fp16",)}
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 # measured after the dense model's freezes of issue 5; never used by any 2:4 fit
 H100_PROSPECTIVE = (
@@ -113,12 +112,18 @@ def load_sparse24() -> list[dict]:
     """One row per (device, shape, dtype, kernel) with measured dense and sparse times."""
     rows: list[dict] = []
     pairs: dict = {}
-    h200 = [(H200_SPARSE, ""), (H200_WAVES, ""), (H200_ALIGN, ""), (H200_OFFTILE, "")]
-    h200 += [(H200_PROSPECTIVE, "prospective")] * H200_PROSPECTIVE.exists()
-    for r in (
-        dict(row, _set=tag, _path=path) for path, tag in h200 for row in csv.DictReader(path.open())
-    ):
-        if r["status"] != "ok" or r["dtype"] not in FITTED_DTYPES.get(r["_path"], (r["dtype"],)):
+    # (file, subset tag, the dtypes read from it: None for all)
+    h200 = [(H200_SPARSE, "", None), (H200_WAVES, "", None), (H200_ALIGN, "", None)]
+    h200 += [(H200_OFFTILE, "", ("fp16",))]
+    h200 += [(H200_PROSPECTIVE, "prospective", None)] * H200_PROSPECTIVE.exists()
+    rows_in = (
+        dict(row, _set=tag)
+        for path, tag, dtypes in h200
+        for row in csv.DictReader(path.open())
+        if dtypes is None or row["dtype"] in dtypes
+    )
+    for r in rows_in:
+        if r["status"] != "ok":
             continue
         kern = (
             "dense"

@@ -19,6 +19,7 @@ with ``set=prospective``.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import math
 import random
@@ -246,15 +247,24 @@ def shapes() -> list[tuple[str, str, int, int, int]]:
     return out
 
 
-def read_sweep(path: Path) -> list[tuple[str, str, int, int, int]]:
-    """(family, source, m, n, k) of a designed sweep CSV, in file order."""
-    import csv
+SWEEP_COLUMNS = ("family", "source", "m", "n", "k")
 
+
+def read_sweep(path: Path) -> list[tuple[str, str, int, int, int]]:
+    """(family, source, m, n, k) of a designed sweep CSV, in file order; ValueError naming the
+    file and line of a missing column or a non-integer size."""
     with path.open() as f:
-        return [
-            (r["family"], r["source"], int(r["m"]), int(r["n"]), int(r["k"]))
-            for r in csv.DictReader(f)
-        ]
+        reader = csv.DictReader(f)
+        missing = [c for c in SWEEP_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        out = []
+        for line, r in enumerate(reader, start=2):
+            try:
+                out.append((r["family"], r["source"], int(r["m"]), int(r["n"]), int(r["k"])))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{line}: {exc}") from None
+        return out
 
 
 def _campaign():
@@ -274,15 +284,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget-s", type=float, default=400.0)
     p.add_argument("--dtypes", default="fp16,bf16,int8,fp8")
     p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--set", type=int, choices=sorted(BLIND_SETS), help="a later blind set")
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--set", type=int, choices=sorted(BLIND_SETS), help="a later blind set")
+    which.add_argument(
         "--shapes", type=Path, help="a designed sweep instead (CSV: family, source, m, n, k)"
     )
     args = p.parse_args(argv)
     if args.set is not None:
         global SEED, LAYERS, TOKENS
         SEED, LAYERS, TOKENS = BLIND_SETS[args.set]
-    plan = read_sweep(args.shapes) if args.shapes else shapes()
+    try:
+        plan = read_sweep(args.shapes) if args.shapes else shapes()
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.dry_run:
         for s in plan:
             print(*s)

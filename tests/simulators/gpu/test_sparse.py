@@ -861,3 +861,25 @@ def test_off_tile_weight_counts_the_boxes_that_reach_m():
     assert float(off_tile_weight(1040, 256)) == 1.0 and np.ndim(off_tile_weight(1040, 256)) == 0
     with pytest.raises(ValueError, match="multiple of 64"):
         off_tile_weight(1040, 96)
+
+
+def test_prospective_script_names_a_bad_sweep_file_and_refuses_two_shape_sources(tmp_path):
+    # prospective_sparse24.py --shapes (the off-tile sweep's route): a missing column or a
+    # non-integer size is one line naming the file (and line), exit 2; --set with --shapes is
+    # refused rather than one of them ignored
+    script = ROOT / "experiments" / "sparse" / "prospective_sparse24.py"
+    bad = tmp_path / "bad.csv"
+    for text, want in (("m,n,k\n1,2,3\n", "missing column(s) family, source"),
+                       ("family,source,m,n,k\nf,s,1x,2,3\n", "bad.csv:2:")):  # fmt: skip
+        bad.write_text(text)
+        out = subprocess.run(
+            [sys.executable, str(script), "--shapes", str(bad), "--dry-run"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 2 and want in out.stderr and len(out.stderr.splitlines()) == 1
+    sweep = ROOT / "experiments" / "sparse" / "off_tile_sweep.csv"
+    both = subprocess.run(
+        [sys.executable, str(script), "--set", "22", "--shapes", str(sweep), "--dry-run"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert both.returncode == 2 and "not allowed with" in both.stderr
