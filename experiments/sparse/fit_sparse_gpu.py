@@ -40,13 +40,8 @@ from pathlib import Path
 import numpy as np
 from archgym.simulators.gpu import GemmModel, get_device
 from archgym.simulators.gpu.quant import QuantParams, quant_time_us
-from archgym.simulators.gpu.sparse import (
-    SPARSE24_TILES,
-    Sparse24Params,
-    VNMParams,
-    sparse24_time_us,
-    vnm_time_us,
-)
+from archgym.simulators.gpu.sparse import SPARSE24_TILES, Sparse24Params, sparse24_time_us
+from archgym.simulators.gpu.vnm import VNMParams, vnm_time_us
 
 ROOT = Path(__file__).resolve().parents[2]
 H200_SPARSE = ROOT / "data" / "gpu" / "h200_sparse24.csv"

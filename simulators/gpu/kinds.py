@@ -16,7 +16,8 @@ from functools import lru_cache
 from archgym.simulators.gpu.devices import get_device
 from archgym.simulators.gpu.predictor import GemmModel
 from archgym.simulators.gpu.quant import quant_time_us
-from archgym.simulators.gpu.sparse import SPARSE24_KERNELS, sparse24_time_us, vnm_time_us
+from archgym.simulators.gpu.sparse import SPARSE24_KERNELS, sparse24_time_us
+from archgym.simulators.gpu.vnm import vnm_time_us
 
 __all__ = ["KIND_NAMES", "predict_kernel_us"]
 
