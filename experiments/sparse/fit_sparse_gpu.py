@@ -56,6 +56,9 @@ H200_ALIGN = ROOT / "data" / "gpu" / "h200_sparse24_align.csv"
 #: off-tile slowdown), and fitting them moves bf16's ``align_frac`` 0.77 -> 0.72, worse on every
 #: blind set (docs/sparse_gpu.md, "2:4 v13").
 H200_OFFTILE = ROOT / "data" / "gpu" / "h200_sparse24_offtile.csv"
+#: The token-count sweep (2:4 v14): fp16 at m = 512 ... 16384 + r (r = 0, 8, 64, 160), three
+#: (n, k): how the off-tile slowdown falls with m (``sparse.off_tile_decay``).
+H200_OFFTILE_M = ROOT / "data" / "gpu" / "h200_sparse24_offtile_m.csv"
 H100_GEMM = ROOT / "data" / "gpu" / "h100_gemm.csv"
 # measured after the dense model's freezes of issue 5; never used by any 2:4 fit
 H100_PROSPECTIVE = (
@@ -73,7 +76,7 @@ FIT_MIN_MNK = (
 )  # every size but launch-bound kernels (a few us): one model for the CLI at every size
 DTYPES = ("fp16", "bf16", "int8", "fp8")  # the H100 file has 2:4 rows of fp16 and bf16 only
 # torch's default kernel: the form per dtype selected by grouped CV (sparse24_cv.py)
-SELECTED = {"fp16": "profiled+align", "bf16": "profiled+align"}
+SELECTED = {"fp16": "profiled+decay", "bf16": "profiled+align"}
 
 
 #: Candidate 2:4 constants, one column per point (rate, HBM fraction, launch us, fill us, pJ/op,
@@ -109,7 +112,7 @@ def load_sparse24() -> list[dict]:
     pairs: dict = {}
     # (file, subset tag, the dtypes read from it: None for all)
     h200 = [(H200_SPARSE, "", None), (H200_WAVES, "", None), (H200_ALIGN, "", None)]
-    h200 += [(H200_OFFTILE, "", ("fp16",))]
+    h200 += [(H200_OFFTILE, "", ("fp16",)), (H200_OFFTILE_M, "", ("fp16",))]
     h200 += [(H200_PROSPECTIVE, "prospective", None)] * H200_PROSPECTIVE.exists()
     rows_in = (
         dict(row, _set=tag)
@@ -233,6 +236,9 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
         entry["mis_frac"] = round(p.mis_frac, 4)
     if p.align_frac < 1.0:
         entry["align_frac"] = round(p.align_frac, 4)
+    if p.off_tile_tokens is not None:
+        entry["off_tile_tokens"] = round(p.off_tile_tokens, 1)
+        entry["off_tile_floor"] = round(p.off_tile_floor, 4)
     p_rounded = Sparse24Params(
         **{k: v for k, v in entry.items() if k not in ("tile", "form")}, tile=p.tile
     )

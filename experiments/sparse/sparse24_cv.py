@@ -87,6 +87,8 @@ BOUNDS = {
     "segk_frac": (0.3, 1.0),
     "mis_frac": (0.3, 1.0),
     "align_frac": (0.3, 1.0),
+    "off_tile_tokens": (256.0, 32768.0),
+    "off_tile_floor": (0.05, 1.0),
 }
 BASE_NAMES = ["rate_frac", "bw_frac", "launch_us", "fill_us", "pj_per_flop"]
 SEGK_NAMES = ["segk_us", "segk_frac"]
@@ -134,6 +136,26 @@ def fit_profiled_align(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params
     return _powell(dev, dtype, rows, p, names)
 
 
+#: Fewest fp16 rows off the token tile past ``DECAY_MIN_TOKENS`` that fit the fall with m (the
+#: H100's campaign has 7, the H200's 107 (the token-count sweep's 72 among them): the H100 keeps v13's
+#: form, no fall).
+DECAY_MIN_ROWS, DECAY_MIN_TOKENS = 30, 2048
+
+
+def fit_profiled_decay(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
+    """``profiled+align`` plus, for fp16 where measured (``DECAY_MIN_ROWS``), the off-tile
+    slowdown's fall with the token count (``sparse.off_tile_decay``: where and to what share)."""
+    p = fit_profiled_align(dev, dtype, rows)
+    past = [r for r in rows if r["m"] % 256 and r["m"] > DECAY_MIN_TOKENS]
+    if dtype != "fp16" or len(past) < DECAY_MIN_ROWS:
+        return p
+    p = replace(p, off_tile_tokens=3000.0, off_tile_floor=0.5)
+    names = (
+        BASE_NAMES + SEGK_NAMES + ["align_frac", "mis_frac", "off_tile_tokens", "off_tile_floor"]
+    )
+    return _powell(dev, dtype, rows, p, names)
+
+
 def fit_fitted_tile_cluster(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params:
     """The fitted tile, launched in the profiled clusters (bf16: 8 CTAs; 120 of 132 SMs)."""
     return _grid_fit(dev, dtype, rows, SPARSE24_TILES, segk=False,
@@ -151,6 +173,7 @@ CANDIDATES = {
     "profiled": fit_profiled,
     "profiled+mis": fit_profiled_mis,
     "profiled+align": fit_profiled_align,
+    "profiled+decay": fit_profiled_decay,
     "shipped": fit_shipped,
 }
 

@@ -13,12 +13,16 @@ padded m is off the 256-wide token tile) by residue class of the padded m: the m
 time over the model without the term (``mis_frac = 1``) next to the model's own factor, per
 class of padded m mod 256 (docs/sparse_gpu.md, the twenty-first set).
 
+``--m-sweep`` prints the token-count sweep (``data/gpu/raw/h200_sparse24_offtile_m_run_*.csv``,
+fp16, m = 512 ... 16384 + r at three (n, k)): the time at m + r over the time at m.
+
 ``--sweep`` prints the designed off-tile sweep (``data/gpu/h200_sparse24_offtile.csv``, fp16,
 m = 1024 / 3072 + r at two (n, k)): measured time over the model without the term, per r.
 
     python experiments/sparse/token_residues.py
     python experiments/sparse/token_residues.py --off-tile
     python experiments/sparse/token_residues.py --sweep
+    python experiments/sparse/token_residues.py --m-sweep
 """
 
 from __future__ import annotations
@@ -133,12 +137,37 @@ def sweep_lines() -> list[str]:
     return lines
 
 
+def m_sweep_lines() -> list[str]:
+    """The token-count sweep (both runs, ``data/gpu/raw/h200_sparse24_offtile_m_run_*.csv``):
+    the default fp16 2:4 kernel's mean time at m + r over its time at m, per base m and (n, k),
+    r = 8 / 64 / 160 (2:4 v14, docs/sparse_gpu.md)."""
+    times: dict[tuple, list[float]] = {}
+    for path in sorted((DATA / "raw").glob("h200_sparse24_offtile_m_run_*.csv")):
+        for r in rows((path,)):
+            times.setdefault((r["m"], r["n"], r["k"]), []).append(r["t"])
+    mean = {key: float(np.mean(v)) for key, v in times.items()}
+    cols = list(dict.fromkeys((n, k) for _, n, k in mean))  # the sweep file's order
+    lines = ["| m | " + " | ".join(f"{n} x {k}: r = 8 / 64 / 160" for n, k in cols) + " |"]
+    lines.append("|---" * (len(cols) + 1) + "|")
+    for m in sorted({m for m, _, _ in mean if m % 256 == 0}):
+        cells = [
+            " / ".join(f"{mean[(m + r, n, k)] / mean[(m, n, k)]:.2f}" for r in (8, 64, 160))
+            for n, k in cols
+        ]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     table = ap.add_mutually_exclusive_group()
     table.add_argument("--off-tile", action="store_true", help="fp16's off-tile term by residue")
     table.add_argument("--sweep", action="store_true", help="the designed off-tile sweep, per r")
+    table.add_argument("--m-sweep", action="store_true", help="the token-count sweep, per m")
     args = ap.parse_args(argv)
+    if args.m_sweep:
+        print("\n".join(m_sweep_lines()))
+        return 0
     if args.sweep:
         print("\n".join(sweep_lines()))
         return 0

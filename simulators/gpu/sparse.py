@@ -94,6 +94,8 @@ OFF_TILE_FILL = 0.5
 #: Tokens per TMA box of the 256-wide token tile (128 bytes of fp16): the off-tile slowdown
 #: scales with the boxes of the last tile that end at or past m (``off_tile_weight``).
 OFF_TILE_BOX = 64
+#: Steepness of the off-tile slowdown's fall with the token count (``off_tile_decay``).
+OFF_TILE_STEEPNESS = 4.0
 #: torch's semi-structured matmul (the ``torch-default`` kernel) pads the dense operand's token
 #: count up to a multiple of this: a zero fill of the padded X^T, a strided copy of X^T into
 #: it, then the 2:4 kernel on the padded shape, whose own alignment sets its rate (H200 kernel
@@ -117,7 +119,9 @@ class Sparse24Params:
     ``mis_frac``: fraction of the mainloop rate when the token count m is not a multiple of
     the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect), in the
     waves where more than half the SMs load at once (``_off_tile_share``); ``align_frac``: the
-    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes).
+    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes). ``off_tile_tokens`` and
+    ``off_tile_floor``: where set, the 16-token aligned off-tile slowdown falls with m to
+    ``off_tile_floor`` of itself around ``off_tile_tokens`` tokens (``off_tile_decay``).
     """
 
     rate_frac: float
@@ -135,9 +139,11 @@ class Sparse24Params:
     cluster: int = 1
     mis_frac: float = 1.0
     align_frac: float = 1.0
+    off_tile_tokens: float | None = None
+    off_tile_floor: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("mis_frac", "align_frac"):
+        for name in ("mis_frac", "align_frac", "off_tile_floor"):
             v = getattr(self, name)
             try:
                 a = np.asarray(v, dtype=float)
@@ -198,6 +204,8 @@ def _sparse24_params(device: str, dtype: str, kernel: str) -> tuple[Sparse24Para
                 "cluster",
                 "mis_frac",
                 "align_frac",
+                "off_tile_tokens",
+                "off_tile_floor",
             )
             unknown = set(entry) - set(keys) - {"tile", *RECORD_KEYS}
             if unknown:
@@ -234,7 +242,9 @@ def sparse24_tile_time_s(
     cl = int(p.cluster) if dev.compute_capability >= (9, 0) else 1
     tiles = np.ceil(np.ceil(n / bm) / cl) * cl * np.ceil(m / bn) * split
     slots = _slots(dev, cl)
-    off = off_tile_weight(m, bn) if np.any(np.asarray(p.mis_frac) < 1.0) else None
+    off = None
+    if np.any(np.asarray(p.mis_frac) < 1.0):
+        off = off_tile_weight(m, bn) * off_tile_decay(m, p.off_tile_tokens, p.off_tile_floor)
 
     def off_tile(t, ctas):  # the off-tile slowdown of a schedule of ``ctas`` CTAs
         if off is None:
@@ -283,6 +293,22 @@ def off_tile_weight(m, bn: int) -> np.ndarray:
     ending_past = boxes - np.floor(np.maximum(r - 1.0, 0.0) / OFF_TILE_BOX)
     share = np.where(np.mod(m, ALIGN_TOKENS) != 0, 1.0, ending_past / boxes)
     return np.where(r == 0, 0.0, share)
+
+
+def off_tile_decay(m, tokens, floor) -> np.ndarray:
+    """Share (``floor``-1) of the off-tile slowdown left at m tokens where m is a multiple of
+    ``ALIGN_TOKENS``: ``floor + (1 - floor) / (1 + (m / tokens)^OFF_TILE_STEEPNESS)`` (1 where
+    ``tokens`` is None; m off 16 keeps all of it). The designed sweep
+    ``data/gpu/h200_sparse24_offtile_m.csv`` (fp16, m = 512 ... 16384 + r at three (n, k)):
+    at r = 64 the time over the model without the term is 1.41-1.44 at m <= 1088 and
+    0.98-1.16 from 4160 on at n x k = 8192 x 8192 and 28672 x 4096 (from 8256 on at
+    4096 x 14336), while r = 8 stays 1.30-1.54 throughout (2:4 v14, docs/sparse_gpu.md).
+    """
+    m = np.asarray(m, dtype=float)
+    if tokens is None:
+        return np.ones_like(m)
+    fall = floor + (1.0 - floor) / (1.0 + (m / tokens) ** OFF_TILE_STEEPNESS)
+    return np.where(np.mod(m, ALIGN_TOKENS) != 0, 1.0, fall)
 
 
 def _off_tile_share(ctas, slots: int) -> np.ndarray:

@@ -148,11 +148,12 @@ def test_torch_int4pack_speedup_vs_batch_on_the_h200(fit):
 
 @pytest.mark.slow
 def test_2to4_cross_validated_model_beats_the_constant(fit):
-    # 5-fold CV grouped by shape over every fp16/bf16 torch-default row of each device (the
-    # constants ship fitted on all rows; experiments/sparse/sparse24_cv.py). Measured: H100
-    # 8.8 % / rho 0.77, H200 9.6 % / 0.81 (constant 15.2 % / 15.9 %). The issue's target
-    # (mean error <= 7 %) is NOT met; this guards the part that holds, with a margin for the
-    # dense model's changes (the speedup's numerator).
+    # 3-fold CV grouped by shape over every fp16/bf16 torch-default row of each device (the
+    # constants ship fitted on all rows; `experiments/sparse/sparse24_cv.py --folds 3 --methods
+    # shipped`, 3 folds to keep the suite short; the documented 5-fold run reads 8.1 / 5.8 %).
+    # Measured (2:4 v14): H100 8.3 % / rho 0.80, H200 5.9 % / 0.94 (constant 15.0 % / 17.1 %).
+    # The issue's target (mean error <= 7 %) is NOT met on the H100; this guards the part that
+    # holds, with a margin for the dense model's changes (the speedup's numerator).
     import importlib.util as iu
 
     spec = iu.spec_from_file_location("sparse24_cv", SCRIPT.parent / "sparse24_cv.py")
@@ -161,7 +162,7 @@ def test_2to4_cross_validated_model_beats_the_constant(fit):
     rows = [r for r in fit.load_sparse24()
             if r["kernel"] == "torch-default" and r["dtype"] in ("fp16", "bf16")]  # fmt: skip
     fit.add_dense_predictions(rows)
-    res = cv.cross_validate(rows, 5, 0, ("shipped",))
+    res = cv.cross_validate(rows, 3, 0, ("shipped",))
     for dev in ("h100-sxm", "h200-sxm"):
         model = np.nanmean(np.array(res[(dev, "fp16+bf16", "shipped")]), axis=0)
         const = np.nanmean(np.array(res[(dev, "fp16+bf16", "const")]), axis=0)
@@ -554,10 +555,16 @@ def test_sparse24_time_never_falls_with_more_tokens_or_rows(device, dtype):
     # fp16 cliffs: a token count off the 256-wide token tile runs the mainloop slower by a share
     # of 1 / mis_frac that steps down at each 64-token TMA box edge (off_tile_weight; the sweep
     # data/gpu/h200_sparse24_offtile.csv: 1040 tokens 260 us, 1104 245, 1168 225, 1232 202 at
-    # n = k = 8192), so growing m past a box edge or onto the tile may be faster, by at most
-    # 1 / mis_frac. (k may cross the profiled segment-K threshold, where the library switches
-    # schedule: not checked here.)
-    from archgym.simulators.gpu.sparse import _sparse24_params, off_tile_weight, sparse24_time_us
+    # n = k = 8192) and falls with m (off_tile_decay, 2:4 v14: the sweep
+    # data/gpu/h200_sparse24_offtile_m.csv), so growing m past a box edge, onto the tile or
+    # further into the fall may be faster, by at most 1 / mis_frac. (k may cross the profiled
+    # segment-K threshold, where the library switches schedule: not checked here.)
+    from archgym.simulators.gpu.sparse import (
+        _sparse24_params,
+        off_tile_decay,
+        off_tile_weight,
+        sparse24_time_us,
+    )
 
     rng = np.random.default_rng(0)
     mnk = 16 * rng.integers(1, 513, (3, 20_000))
@@ -567,7 +574,11 @@ def test_sparse24_time_never_falls_with_more_tokens_or_rows(device, dtype):
     big_t = sparse24_time_us(device, *big, dtype)
     falls = big_t < small_t * (1 - 1e-12)
     p, _ = _sparse24_params(device, dtype, "torch-default")
-    onto_tile = off_tile_weight(big[0], 256) < off_tile_weight(mnk[0], 256)
+
+    def share(m):  # the share of the off-tile slowdown a token count pays
+        return off_tile_weight(m, 256) * off_tile_decay(m, p.off_tile_tokens, p.off_tile_floor)
+
+    onto_tile = share(big[0]) < share(mnk[0])
     assert not np.any(falls & ~onto_tile), np.argwhere(falls & ~onto_tile)[:3]
     if dtype == "bf16":
         assert not np.any(falls) and p.mis_frac == 1.0
@@ -622,10 +633,12 @@ def _sparse_files_but(n_set: int) -> list[Path]:
         for p in (ROOT / "data" / "gpu").rglob("h200_sparse24*.csv")
         # the pad-kernel profile came after every blind set up to the seventeenth (m = 3111 and
         # 3870 from them); no fit reads its 2:4 times. The off-tile sweep (2:4 v13, fitted) came
-        # after every set up to the twenty-first; the sets after it are checked against it
+        # after every set up to the twenty-first, the token-count sweep (2:4 v14) after every
+        # set up to the twenty-third; the sets after each are checked against it
         if f"prospective{n_set}" not in p.name
         and "residues" not in p.name
         and ("offtile" not in p.name or n_set > 21)
+        and ("offtile_m" not in p.name or n_set > 23)
     ]
 
 
@@ -830,12 +843,12 @@ def test_token_counts_sort_by_m_mod_16_not_by_alignment():
 
 
 def test_fp16_off_tile_term_follows_the_token_residue():
-    # experiments/sparse/token_residues.py --off-tile (docs/sparse_gpu.md, "2:4 v13"): over the
-    # model without the term, fp16 rows with the padded m off the 256-wide tile run 1.37x
-    # (r = 8 mod 16), 1.26x (r = 0 mod 16, r < 128) and 1.14x (r >= 128); v13 charges 1.39,
-    # 1.37 and 1.18x (v12 at commit 4e4d5ed, on that commit's files: 1.35, 1.32, 1.34, the
-    # r >= 128 miss of the twenty-first set). The r < 128 class stays overcharged at large m
-    # (the slowdown shrinks as m grows)
+    # experiments/sparse/token_residues.py --off-tile (docs/sparse_gpu.md, "2:4 v13", "2:4
+    # v14"): over the model without the term, fp16 rows with the padded m off the 256-wide tile
+    # run 1.38x (r = 8 mod 16), 1.26x (r = 0 mod 16, r < 128) and 1.14x (r >= 128), the
+    # token-count sweep's rows included; v14 charges 1.39, 1.28 and 1.15x (v13 on the files
+    # before the sweep: 1.39, 1.37, 1.18, the r < 128 class overcharged at large m; v12 at
+    # commit 4e4d5ed, on that commit's files: 1.35, 1.32, 1.34)
     spec = importlib.util.spec_from_file_location(
         "token_residues", ROOT / "experiments" / "sparse" / "token_residues.py"
     )
@@ -846,7 +859,7 @@ def test_fp16_off_tile_term_follows_the_token_residue():
     meas, model = ([float(c[i]) for c in cells] for i in (3, 4))
     assert all(int(c[1]) >= 150 for c in cells)
     assert abs(meas[0] - model[0]) < 0.05 and abs(meas[2] - model[2]) < 0.06
-    assert 0 < model[1] - meas[1] < 0.15 and model[1] - model[2] > 0.1
+    assert abs(model[1] - meas[1]) < 0.04 and model[1] - model[2] > 0.1
 
 
 def test_off_tile_weight_counts_the_boxes_that_reach_m():
@@ -861,6 +874,41 @@ def test_off_tile_weight_counts_the_boxes_that_reach_m():
     assert float(off_tile_weight(1040, 256)) == 1.0 and np.ndim(off_tile_weight(1040, 256)) == 0
     with pytest.raises(ValueError, match="multiple of 64"):
         off_tile_weight(1040, 96)
+
+
+def test_off_tile_decay_falls_with_tokens_to_its_floor_and_spares_m_off_16():
+    # 2:4 v14 (sparse.off_tile_decay): 1 without a fitted fall; floor + (1 - floor) / (1 +
+    # (m / tokens)^4) for 16-aligned m (half-way at m = tokens, the floor far past it); m off a
+    # multiple of 16 keeps the whole slowdown (the sweep's r = 8 rows: 1.30-1.54 at every m)
+    from archgym.simulators.gpu.sparse import off_tile_decay
+
+    m = np.array([512, 2000, 4000, 32000, 4008])
+    np.testing.assert_allclose(off_tile_decay(m, None, 0.3), 1.0)
+    got = off_tile_decay(m, 2000.0, 0.3)
+    np.testing.assert_allclose(got[[1, 4]], [0.65, 1.0])
+    assert 0.99 < got[0] < 1.0 and 0.3 < got[3] < 0.301 and np.all(np.diff(got[:4]) < 0)
+
+
+def test_fp16_off_tile_slowdown_falls_with_tokens_in_the_sweep_and_the_model():
+    # the designed token-count sweep (data/gpu/h200_sparse24_offtile_m.csv, fitted since 2:4
+    # v14): at r = 64 (the last 64-token box of the tile) the fp16 kernel over the model
+    # without the off-tile term runs 1.40-1.45x at m = 576-1088 and 0.98-1.16x from 4160
+    # tokens on at n x k = 8192 x 8192 and 28672 x 4096, while m = 8 mod 16 (r = 8) stays at
+    # 1.31-1.54x at every m; the model follows both (docs/sparse_gpu.md, "2:4 v14")
+    spec = importlib.util.spec_from_file_location(
+        "token_residues", ROOT / "experiments" / "sparse" / "token_residues.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = ROOT / "data" / "gpu" / "h200_sparse24_offtile_m.csv"
+    sel = [r for r in module.rows((path,)) if r["dtype"] == "fp16" and r["n"] != 4096]
+    m, meas, model = module._fp16_over_flat(sel)
+    r = m % 256
+    small, large = (r == 64) & (m <= 1088), (r == 64) & (m >= 4160)
+    assert small.sum() == 4 and large.sum() == 10 and (r == 8).sum() == 16
+    assert np.all(meas[small] > 1.38) and np.all(meas[large] < 1.17) and np.all(meas[r == 8] > 1.3)
+    assert np.all(model[small] > 1.38) and np.all(model[large] < 1.2)
+    assert np.all(model[r == 8] > 1.33)
 
 
 def test_prospective_script_names_a_bad_sweep_file_and_refuses_two_shape_sources(tmp_path):
