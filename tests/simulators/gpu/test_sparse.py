@@ -236,14 +236,20 @@ def test_device_scripts_dry_run(script, args, expect):
     assert expect in out.stdout
 
 
+def _sparse_script(name: str):
+    """``experiments/sparse/<name>.py`` imported as a module."""
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "experiments" / "sparse" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_prospective_shapes_are_new():
     import csv
 
-    spec = importlib.util.spec_from_file_location(
-        "prospective_sparse24", ROOT / "experiments" / "sparse" / "prospective_sparse24.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _sparse_script("prospective_sparse24")
     train = ROOT / "data" / "gpu" / "h200_sparse24.csv"
     seen = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(train.open())}
     shapes = [s[2:] for s in mod.shapes()]
@@ -836,11 +842,7 @@ def test_token_counts_sort_by_m_mod_16_not_by_alignment():
     # since 2:4 v13 charges m = 8 mod 16 in full (off_tile_weight): its classes no longer
     # separate here (the twenty-first set's 2333 tokens read 1.25x, inside 2-7's range); the
     # off-tile test below checks fp16
-    spec = importlib.util.spec_from_file_location(
-        "token_residues", ROOT / "experiments" / "sparse" / "token_residues.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _sparse_script("token_residues")
     ratio = module.ratios(module.rows())
     low = [v for (d, m), v in ratio.items() if d == "bf16" and 1 <= m % 16 <= 7]
     high = [v for (d, m), v in ratio.items() if d == "bf16" and m % 16 >= 9]
@@ -855,11 +857,7 @@ def test_fp16_off_tile_term_follows_the_token_residue():
     # token-count sweep's rows included; v14 charges 1.39, 1.28 and 1.15x (v13 on the files
     # before the sweep: 1.39, 1.37, 1.18, the r < 128 class overcharged at large m; v12 at
     # commit 4e4d5ed, on that commit's files: 1.35, 1.32, 1.34)
-    spec = importlib.util.spec_from_file_location(
-        "token_residues", ROOT / "experiments" / "sparse" / "token_residues.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _sparse_script("token_residues")
     lines = module.off_tile_lines(module.rows())[2:]
     cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
     meas, model = ([float(c[i]) for c in cells] for i in (3, 4))
@@ -901,11 +899,7 @@ def test_fp16_off_tile_slowdown_falls_with_tokens_in_the_sweep_and_the_model():
     # without the off-tile term runs 1.40-1.45x at m = 576-1088 and 0.98-1.16x from 4160
     # tokens on at n x k = 8192 x 8192 and 28672 x 4096, while m = 8 mod 16 (r = 8) stays at
     # 1.31-1.54x at every m; the model follows both (docs/sparse_gpu.md, "2:4 v14")
-    spec = importlib.util.spec_from_file_location(
-        "token_residues", ROOT / "experiments" / "sparse" / "token_residues.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _sparse_script("token_residues")
     path = ROOT / "data" / "gpu" / "h200_sparse24_offtile_m.csv"
     sel = [r for r in module.rows((path,)) if r["dtype"] == "fp16" and r["n"] != 4096]
     m, meas, model = module._fp16_over_flat(sel)
