@@ -741,7 +741,7 @@ def test_fourteenth_blind_set_shapes_are_new_to_every_earlier_2to4_file():
     assert len(shapes) == 66 and len(earlier) >= 27 and not _shapes_in(earlier) & shapes
 
 
-@pytest.mark.parametrize("n_set", [15, 16, 17, 18, 19, 20, 21, 22, 23, 24])
+@pytest.mark.parametrize("n_set", [15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25])
 def test_blind_set_shapes_since_v19_are_new_to_every_other_2to4_file(n_set):
     # the sets measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15: seed 2039;
     # Qwen2-72B, a DBRX expert, MiniCPM3-4B at 1320 / 2470 / 3210 tokens; 16: seed 2040;
@@ -758,9 +758,13 @@ def test_blind_set_shapes_since_v19_are_new_to_every_other_2to4_file(n_set):
     # from 1024-4095; 23, the same freeze: seed 2047; Gemma-3-4B, Llama-3.1-8B, Qwen2.5-0.5B at
     # 1926 / 2959 / 3619, random.Random(2047)) and after h200_frozen_model_v24.sha256 (24:
     # seed 2048; Qwen2.5-3B, Llama-2-7B, StableLM-3B at 2207 / 3069 / 3150,
-    # random.Random(2048)): none of the 66 shapes of any is in any other 2:4 file
+    # random.Random(2048)) and, under the same freeze, 25 (seed 2049; StableLM-2-12B,
+    # Minitron-4B, GPT-NeoX-20B at 1468 / 2070 / 3165, random.Random(2049)): none of the 66
+    # shapes of any is in any other 2:4 file, but for one seeded random shape of the
+    # twenty-fifth set (128 x 192 x 64, launch-bound) that the fifth set had drawn too
     shapes, others = _blind_set_shapes(n_set), _sparse_files_but(n_set)
-    assert len(shapes) == 66 and len(others) >= 31 and not _shapes_in(others) & shapes
+    repeats = {(128, 192, 64)} if n_set == 25 else set()
+    assert len(shapes) == 66 and len(others) >= 31 and _shapes_in(others) & shapes == repeats
 
 
 @pytest.mark.parametrize(
@@ -805,6 +809,9 @@ def test_blind_set_shapes_since_v19_are_new_to_every_other_2to4_file(n_set):
         # 2.7); v13 on the same rows 5.4 % (kernel alone 4.7, fp16 6.7). Sets 21-23 read 8.0,
         # 6.9 and 4.8 % under v14 (built after them)
         (24, 5.2, 0.95, 4.1, 4.8),
+        # set 25, the same freeze, blind: 6.5 % pooled (rho 0.99; fp16 6.2, bf16 6.9; constant
+        # 61.1 %), the 2:4 kernel alone 4.8 % (fp16 5.6, bf16 4.0); v13 6.9 % on the same rows
+        (25, 6.8, 0.95, 5.1, 7.2),
     ],
 )
 def test_check_script_on_the_blind_sets_since_the_v19_freeze(
@@ -812,12 +819,12 @@ def test_check_script_on_the_blind_sets_since_the_v19_freeze(
 ):
     # measured after data/gpu/raw/h200_frozen_model_v19.sha256 (15, 16: 2:4 v11, dense v19), v20
     # (18: 2:4 v12, dense v19), v21 (19, 20: 2:4 v12, dense v20), v22 (21, the same model) and
-    # v23 (22, 23: 2:4 v13) and v24 (24: 2:4 v14); docs/sparse_gpu.md. Issue 13's 7 % is met
-    # blind on the nineteenth, twentieth, twenty-third and twenty-fourth sets, missed on the
-    # twenty-first and twenty-second (7.2 %), and not measured on the H100.
+    # v23 (22, 23: 2:4 v13) and v24 (24, 25: 2:4 v14); docs/sparse_gpu.md. Issue 13's 7 % is
+    # met blind on the nineteenth, twentieth and twenty-third to twenty-fifth sets, missed on
+    # the twenty-first and twenty-second (7.2 %), and not measured on the H100.
     lines = _check_lines(f"prospective{n_set}")
     pooled = lines["fp16+bf16"]
-    rows = {18: 88, 19: 100, 20: 78, 21: 72, 22: 88, 23: 68, 24: 84}.get(n_set, 90)
+    rows = {18: 88, 19: 100, 20: 78, 21: 72, 22: 88, 23: 68, 24: 84, 25: 84}.get(n_set, 90)
     assert int(pooled[1]) == rows and _pct(pooled[3]) < pooled_max and float(pooled[4]) >= rho_min
     assert _pct(pooled[6]) < sparse_only_max and _pct(pooled[3]) < _pct(pooled[8]) / 2
     assert _pct(lines["bf16"][3]) < bf16_max
