@@ -227,7 +227,10 @@ def _selected_entry(dev: str, dtype: str, rows: list[dict]) -> dict:
         "overlap_p": p.overlap_p,
         "tile": list(p.tile),
         "cluster": p.cluster,
-        "form": SELECTED[dtype],
+        # the form fitted: profiled+decay falls back to profiled+align without the rows
+        "form": "profiled+align"
+        if SELECTED[dtype] == "profiled+decay" and p.off_tile_tokens is None
+        else SELECTED[dtype],
     }
     if p.segk_us is not None:
         entry |= {"segk_us": round(p.segk_us, 3), "segk_frac": round(p.segk_frac, 4)}

@@ -19,7 +19,8 @@ segment-K), ``fitted+clust`` (the same, CTAs launched in the profiled thread-blo
 fraction where m is off the token tile, in the waves where most SMs load at once,
 ``sparse._off_tile_share``),
 ``profiled+align`` (that, and both dtypes with a fitted fraction where m is off a multiple of
-16, ``sparse.ALIGN_TOKENS``) and ``shipped`` (the form per dtype that
+16, ``sparse.ALIGN_TOKENS``), ``profiled+decay`` (that, and fp16's off-tile slowdown falling
+with the token count, ``sparse.off_tile_decay``, where enough rows measure it) and ``shipped`` (the form per dtype that
 ``fit_sparse_gpu.py --fit`` ships, ``fit_sparse_gpu.SELECTED``).
 """
 
@@ -31,7 +32,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from archgym.simulators.gpu.sparse import SPARSE24_TILES, Sparse24Params, sparse24_time_us
+from archgym.simulators.gpu.sparse import (
+    ALIGN_TOKENS,
+    SPARSE24_TILES,
+    Sparse24Params,
+    padded_tokens,
+    sparse24_time_us,
+)
 from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -136,9 +143,9 @@ def fit_profiled_align(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params
     return _powell(dev, dtype, rows, p, names)
 
 
-#: Fewest fp16 rows off the token tile past ``DECAY_MIN_TOKENS`` that fit the fall with m (the
-#: H100's campaign has 7, the H200's 107 (the token-count sweep's 72 among them): the H100 keeps v13's
-#: form, no fall).
+#: Fewest fp16 rows that fit the fall with m: past ``DECAY_MIN_TOKENS``, the padded m a multiple
+#: of 16 and off the token tile (the rows the fall applies to). The H100's campaign has 7, the
+#: H200's 79 (the two off-tile sweeps' 66 among them): the H100 keeps v13's form, no fall.
 DECAY_MIN_ROWS, DECAY_MIN_TOKENS = 30, 2048
 
 
@@ -146,7 +153,8 @@ def fit_profiled_decay(dev: str, dtype: str, rows: list[dict]) -> Sparse24Params
     """``profiled+align`` plus, for fp16 where measured (``DECAY_MIN_ROWS``), the off-tile
     slowdown's fall with the token count (``sparse.off_tile_decay``: where and to what share)."""
     p = fit_profiled_align(dev, dtype, rows)
-    past = [r for r in rows if r["m"] % 256 and r["m"] > DECAY_MIN_TOKENS]
+    padded = [int(padded_tokens(r["m"])) for r in rows if r["m"] > DECAY_MIN_TOKENS]
+    past = [m for m in padded if m % 256 and m % ALIGN_TOKENS == 0]
     if dtype != "fp16" or len(past) < DECAY_MIN_ROWS:
         return p
     p = replace(p, off_tile_tokens=3000.0, off_tile_floor=0.5)

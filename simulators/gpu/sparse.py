@@ -119,9 +119,10 @@ class Sparse24Params:
     ``mis_frac``: fraction of the mainloop rate when the token count m is not a multiple of
     the token tile ``bn`` (X^T's leading dimension off the tile; 1: no such effect), in the
     waves where more than half the SMs load at once (``_off_tile_share``); ``align_frac``: the
-    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes). ``off_tile_tokens`` and
-    ``off_tile_floor``: where set, the 16-token aligned off-tile slowdown falls with m to
-    ``off_tile_floor`` of itself around ``off_tile_tokens`` tokens (``off_tile_decay``).
+    same where m is not a multiple of ``ALIGN_TOKENS`` (both dtypes). ``off_tile_tokens``
+    (tokens) and ``off_tile_floor``: where set, the 16-token aligned off-tile slowdown falls
+    with m, half-way at ``off_tile_tokens`` tokens, towards ``off_tile_floor`` of itself
+    (``off_tile_decay``); a floor below 1 needs ``off_tile_tokens``.
     """
 
     rate_frac: float
@@ -151,6 +152,11 @@ class Sparse24Params:
                 a = np.nan
             if not np.all((a > 0) & (a <= 1)):
                 raise ValueError(f"`{name}` must be in (0, 1], but got {v!r}")
+        if self.off_tile_tokens is None:
+            if np.any(np.asarray(self.off_tile_floor) < 1.0):
+                raise ValueError("`off_tile_floor` below 1 needs `off_tile_tokens`")
+        elif not np.all(np.asarray(self.off_tile_tokens, dtype=float) > 0):
+            raise ValueError(f"`off_tile_tokens` must be > 0, but got {self.off_tile_tokens!r}")
 
 
 #: Graphics processing clusters of the 132-SM Hopper parts (16-18 SMs each): a thread-block
@@ -300,9 +306,9 @@ def off_tile_decay(m, tokens, floor) -> np.ndarray:
     ``ALIGN_TOKENS``: ``floor + (1 - floor) / (1 + (m / tokens)^OFF_TILE_STEEPNESS)`` (1 where
     ``tokens`` is None; m off 16 keeps all of it). The designed sweep
     ``data/gpu/h200_sparse24_offtile_m.csv`` (fp16, m = 512 ... 16384 + r at three (n, k)):
-    at r = 64 the time over the model without the term is 1.41-1.44 at m <= 1088 and
+    at r = 64 the time over the model without the term is 1.40-1.45 at m <= 1088 and
     0.98-1.16 from 4160 on at n x k = 8192 x 8192 and 28672 x 4096 (from 8256 on at
-    4096 x 14336), while r = 8 stays 1.30-1.54 throughout (2:4 v14, docs/sparse_gpu.md).
+    4096 x 14336), while r = 8 stays 1.31-1.54 throughout (2:4 v14, docs/sparse_gpu.md).
     """
     m = np.asarray(m, dtype=float)
     if tokens is None:

@@ -651,7 +651,8 @@ def test_h200_blind_sets_measured_since_the_v19_freeze(
     by = {k[0]: v["model"]["mape"] for k, v in rep["by_dtype"].items()}
     assert all(by[dtype] < bound for dtype, bound in bounds.items()), by
     fam = next(v for k, v in rep["families"].items() if k[0].endswith(":unaligned8"))
-    # (the twenty-fourth set's unaligned8 rows: bias -7.1 %)
+    # (the twenty-fourth set's unaligned8 rows read bias -7.1 %: the bound was loosened to 7.5
+    # for that set after it was measured, the others keep 7.0)
     assert fam["model"]["mape"] < 14.0 and abs(fam["model"]["bias"]) < (7.5 if n_set == 24 else 7.0)
     for (dtype, _, layout), st in rep["all"].items():
         assert st["model"]["mape"] < min(layout_max, st["roofline"]["mape"] / 4), (dtype, layout)
